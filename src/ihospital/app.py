@@ -1,0 +1,106 @@
+"""create_app(): settings, database, routers, middleware, templates and error handlers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ihospital.config import Settings, get_settings
+from ihospital.core.clock import Clock
+from ihospital.core.middleware import RequestContextMiddleware
+from ihospital.core.observability import Metrics
+from ihospital.core.problems import install_error_handlers
+from ihospital.db import make_engine, make_sessionmaker
+from ihospital.outbox.runner import worker_in_app
+from ihospital.security.crypto import FieldCipher
+from ihospital.web.errors import page_refusal
+from ihospital.web.templating import STATIC_DIR, make_templates
+
+
+def _routers() -> list[Any]:
+    from ihospital.audit import api as audit_api
+    from ihospital.billing import api as billing_api
+    from ihospital.billing import pages as billing_pages
+    from ihospital.directory import api as directory_api
+    from ihospital.directory import pages as directory_pages
+    from ihospital.identity import api as identity_api
+    from ihospital.identity import pages as identity_pages
+    from ihospital.notifications import api as notifications_api
+    from ihospital.notifications import pages as notifications_pages
+    from ihospital.outbox import api as outbox_api
+    from ihospital.web import ops, pages
+
+    return [
+        ops.router,
+        identity_api.router,
+        directory_api.router,
+        notifications_api.router,
+        audit_api.router,
+        outbox_api.router,
+        billing_api.router,
+        pages.router,
+        identity_pages.router,
+        directory_pages.router,
+        notifications_pages.router,
+        billing_pages.router,
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    services: dict[str, Any] | None = None,
+    worker: bool = False,
+) -> FastAPI:
+    """Build the application. Tests pass their own settings, clock, engine and sandboxes.
+    ``worker`` runs an outbox worker inside the app for its lifetime (the demo)."""
+    settings = settings or get_settings()
+    own_engine = engine is None
+    engine = engine or make_engine(settings.effective_database_url())
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with worker_in_app(app) if worker else nullcontext():
+            yield
+        if own_engine:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="ihospital",
+        version="0.1.0",
+        description="互联网医院平台 API. Errors are RFC 9457 problem+json.",
+        lifespan=lifespan,
+    )
+    from ihospital.billing.insurance.platform import SandboxInsurancePlatform
+    from ihospital.billing.providers import make_payment_providers
+    from ihospital.identity.providers import make_realname_provider
+    from ihospital.notifications.senders import make_sms_sender
+
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.clock = clock or Clock()
+    app.state.metrics = metrics
+    app.state.cipher = FieldCipher(settings.field_key, settings.blind_index_key)
+    app.state.templates = make_templates()
+    app.state.page_refusal = page_refusal
+    app.state.realname_provider = make_realname_provider(settings)
+    app.state.sms_sender = make_sms_sender(settings)
+    app.state.payment_providers = make_payment_providers(settings, app.state.clock)
+    app.state.insurance_platform = SandboxInsurancePlatform()
+    for name, service in (services or {}).items():
+        setattr(app.state, name, service)
+
+    install_error_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(RequestContextMiddleware, settings=settings, metrics=metrics)
+    return app

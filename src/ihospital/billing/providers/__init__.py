@@ -1,0 +1,35 @@
+"""Payment providers by channel. Only the sandbox is built in; WeChat Pay, Alipay and UnionPay
+implement :class:`~ihospital.billing.providers.base.PaymentProvider` the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ihospital.billing.providers.base import PaymentProvider
+from ihospital.billing.providers.sandbox import SandboxProvider, sandbox_database_url
+from ihospital.config import Settings
+from ihospital.core.clock import Clock
+from ihospital.errors import NotFound
+
+Providers = Mapping[str, PaymentProvider]
+
+
+def make_payment_providers(settings: Settings, clock: Clock) -> dict[str, PaymentProvider]:
+    """The providers of the configured channels, by channel name."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = SandboxProvider(
+        settings.payment_sandbox_key, clock, database_url=sandbox_database_url(settings.data_dir)
+    )
+    return {sandbox.channel: sandbox}
+
+
+def provider_for(providers: Providers, channel: str) -> PaymentProvider:
+    """The provider of ``channel``; an unknown channel is not found."""
+    provider = providers.get(channel)
+    if provider is None:
+        raise NotFound(
+            "billing.channel_unknown",
+            "There is no payment channel called {channel}.",
+            channel=channel[:32],
+        )
+    return provider

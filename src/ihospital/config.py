@@ -1,0 +1,89 @@
+"""Typed settings, read from ``IHOSPITAL_*`` environment variables.
+
+Settings are built by :func:`get_settings` at start-up (never at import), so tests build their own.
+Secrets that are not given are generated once and kept in ``<data_dir>/secrets.json`` so the
+embedded demo needs nothing configured; production sets them explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ihospital"
+
+
+class Settings(BaseSettings):
+    """Every setting of ihospital. The README lists them with their meaning."""
+
+    model_config = SettingsConfigDict(env_prefix="IHOSPITAL_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+    secret_key: str = ""
+    field_key: str = ""
+    blind_index_key: str = ""
+    payment_sandbox_key: str = ""
+    environment: Literal["development", "production", "test"] = "development"
+    cookie_secure: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 1_048_576
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    sms_code_minutes: int = 5
+    sms_code_max_attempts: int = 5
+    session_hours: int = 12
+    api_token_hours: int = 24
+    sms_sender: Literal["log", "sandbox"] = "log"
+    realname_provider: Literal["sandbox"] = "sandbox"
+    worker_batch: int = 20
+    worker_poll_seconds: float = 1.0
+    worker_max_attempts: int = 8
+    worker_modules: list[str] = Field(default_factory=list)
+
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'ihospital.db'}"
+
+    def with_generated_secrets(self) -> Settings:
+        """Fill missing keys from ``<data_dir>/secrets.json``, creating it on first use."""
+        names = ("secret_key", "field_key", "blind_index_key", "payment_sandbox_key")
+        if all(getattr(self, name) for name in names):
+            return self
+        path = self.data_dir / "secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        changed = False
+        for name in names:
+            if not stored.get(name):
+                stored[name] = base64.b64encode(secrets.token_bytes(32)).decode()
+                changed = True
+        if changed:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=2))
+            path.chmod(0o600)
+        updates = {n: getattr(self, n) or stored[n] for n in stored}
+        return self.model_copy(update=updates)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings().with_generated_secrets()

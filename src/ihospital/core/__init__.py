@@ -1,0 +1,1 @@
+"""Small shared pieces: clock, i18n, pagination, identifiers."""

@@ -1,0 +1,1 @@
+"""Institutions, national department codes, practitioners, practice sites, credential review."""

@@ -1,0 +1,117 @@
+"""Running outbox workers: as their own process (``ihospital worker``) or inside the web app
+(``ihospital demo``, ``ihospital serve --with-worker``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ihospital.billing.insurance.platform import SandboxInsurancePlatform
+from ihospital.billing.providers import make_payment_providers
+from ihospital.billing.reconciliation_tasks import start_daily_reconciliation
+from ihospital.config import Settings
+from ihospital.core.clock import Clock
+from ihospital.db import make_engine, make_sessionmaker
+from ihospital.notifications.senders import make_sms_sender
+from ihospital.outbox.service import load_handlers, run_worker
+from ihospital.security.crypto import FieldCipher
+
+
+def worker_services(settings: Settings) -> dict[str, Any]:
+    """What handlers may ask for with ``worker_service(name)`` in a worker process."""
+    return {
+        "settings": settings,
+        "sms_sender": make_sms_sender(settings),
+        "payment_providers": make_payment_providers(settings, Clock()),
+        "insurance_platform": SandboxInsurancePlatform(),
+        "cipher": FieldCipher(settings.field_key, settings.blind_index_key),
+    }
+
+
+def app_services(app: FastAPI) -> dict[str, Any]:
+    """The same services, taken from the app (so tests' and the demo's sandboxes are used)."""
+    return {
+        "settings": app.state.settings,
+        "sms_sender": app.state.sms_sender,
+        "payment_providers": app.state.payment_providers,
+        "insurance_platform": app.state.insurance_platform,
+        "cipher": app.state.cipher,
+    }
+
+
+async def run_workers(
+    factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    *,
+    concurrency: int,
+    stop: asyncio.Event,
+    services: Mapping[str, Any],
+    metrics: Any | None = None,
+) -> None:
+    """``concurrency`` worker loops sharing the outbox until ``stop`` is set; the daily
+    reconciliation of each payment channel is set first if it is not yet."""
+    load_handlers(settings.worker_modules)
+    await start_daily_reconciliation(factory, clock, channels=services["payment_providers"])
+    await asyncio.gather(
+        *(
+            run_worker(
+                factory,
+                clock,
+                batch=settings.worker_batch,
+                poll_seconds=settings.worker_poll_seconds,
+                max_attempts=settings.worker_max_attempts,
+                stop=stop,
+                services=services,
+                metrics=metrics,
+            )
+            for _ in range(concurrency)
+        )
+    )
+
+
+async def run_standalone(settings: Settings, *, concurrency: int, stop: asyncio.Event) -> None:
+    """The ``ihospital worker`` process: its own engine, clock and services."""
+    engine = make_engine(settings.effective_database_url())
+    try:
+        await run_workers(
+            make_sessionmaker(engine),
+            Clock(),
+            settings,
+            concurrency=concurrency,
+            stop=stop,
+            services=worker_services(settings),
+        )
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def worker_in_app(app: FastAPI) -> AsyncIterator[None]:
+    """Run one worker loop beside the app for its lifetime; its outcomes are counted in
+    ``app.state.metrics.outbox_handled``. Handler modules are imported before the app starts,
+    so a bad ``worker_modules`` setting stops the start-up."""
+    settings: Settings = app.state.settings
+    load_handlers(settings.worker_modules)
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_workers(
+            app.state.sessionmaker,
+            app.state.clock,
+            settings,
+            concurrency=1,
+            stop=stop,
+            services=app_services(app),
+            metrics=app.state.metrics,
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -1,0 +1,1 @@
+"""Passwords, sessions and tokens, roles and permissions, field encryption."""

@@ -1,0 +1,84 @@
+"""Roles and what each may do: the one place where permissions are decided.
+
+Routes declare the permission they need with :func:`ihospital.security.auth.require`; services
+then check the relation to the data (a patient's own 就诊人, a doctor's own institution) with the
+helpers here. The authorisation-matrix test walks every route against every role from this table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    PHARMACIST = "pharmacist"
+    NURSE = "nurse"
+    INSTITUTION_ADMIN = "institution_admin"
+    REGULATOR = "regulator"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+class Permission(StrEnum):
+    ACCOUNT_SELF = "account:self"  # own profile, preferences, inbox, sessions
+    PATIENTS_OWN = "patients:own"  # manage the 就诊人 of one's own account
+    PRACTITIONER_SELF = "practitioner:self"  # a doctor's own professional profile
+    STAFF_MANAGE = "staff:manage"  # create staff accounts, review doctors' credentials
+    INSTITUTION_MANAGE = "institution:manage"  # edit an institution and its departments
+    INSTITUTION_CREATE = "institution:create"  # register a new institution
+    AUDIT_READ = "audit:read"  # read and verify the audit log
+    REGION_SUPERVISE = "region:supervise"  # regulator views of a region
+    OUTBOX_READ = "outbox:read"  # operators' view of the outbox (pending, lag, dead events)
+    BILLS_OWN = "bills:own"  # see and pay the bills of one's own 就诊人
+    BILLING_MANAGE = "billing:manage"  # bill patients, refund and see an institution's bills
+
+
+STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.PATIENT: frozenset(
+        {Permission.ACCOUNT_SELF, Permission.PATIENTS_OWN, Permission.BILLS_OWN}
+    ),
+    Role.DOCTOR: frozenset({Permission.ACCOUNT_SELF, Permission.PRACTITIONER_SELF}),
+    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
+    Role.NURSE: frozenset({Permission.ACCOUNT_SELF}),
+    Role.INSTITUTION_ADMIN: frozenset(
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.STAFF_MANAGE,
+            Permission.INSTITUTION_MANAGE,
+            Permission.BILLING_MANAGE,
+        }
+    ),
+    Role.REGULATOR: frozenset(
+        {Permission.ACCOUNT_SELF, Permission.AUDIT_READ, Permission.REGION_SUPERVISE}
+    ),
+    Role.PLATFORM_ADMIN: frozenset(
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.STAFF_MANAGE,
+            Permission.INSTITUTION_MANAGE,
+            Permission.INSTITUTION_CREATE,
+            Permission.AUDIT_READ,
+            Permission.OUTBOX_READ,
+            Permission.BILLING_MANAGE,
+        }
+    ),
+}
+
+
+def has_permission(role: str, permission: Permission) -> bool:
+    try:
+        return permission in GRANTS[Role(role)]
+    except ValueError:
+        return False
+
+
+def may_manage_institution(
+    role: str, actor_institution_id: int | None, institution_id: int
+) -> bool:
+    """Institution admins manage only their own institution; platform admins manage all."""
+    if role == Role.PLATFORM_ADMIN:
+        return True
+    return role == Role.INSTITUTION_ADMIN and actor_institution_id == institution_id

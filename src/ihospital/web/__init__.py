@@ -1,0 +1,1 @@
+"""Server-rendered pages: layout, templates, static files, page routes shared by all roles."""

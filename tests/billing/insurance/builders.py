@@ -1,0 +1,58 @@
+"""Builders of medical insurance for tests: a coverage through the real ``add_coverage`` and the
+actor of the account that manages a 就诊人. All keyword-only."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.billing.insurance.coverage import add_coverage
+from ihospital.billing.insurance.models import Coverage
+from ihospital.core.clock import Clock
+from ihospital.core.context import Actor
+from ihospital.identity.models import Patient
+from tests.identity.builders import CIPHER
+
+_base = random.randrange(10**8)
+_numbers = itertools.count()
+
+
+def new_insurance_number(*, last_digit: int = 1) -> str:
+    """An insurance number not used before in this test process, ending in ``last_digit``
+    (the sandbox platform refuses ``9`` and loses its answer for ``8``)."""
+    return f"YB{(_base + next(_numbers)) % 10**8:08d}{last_digit}"
+
+
+def owner(patient: Patient, clock: Clock) -> Actor:
+    """The account that manages ``patient``, acting."""
+    return Actor(role="patient", clock=clock, account_id=patient.account_id)
+
+
+async def make_coverage(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    clock: Clock,
+    insurance_type: str = "employee",
+    region_code: str = "420102",
+    insurance_number: str | None = None,
+    account_balance_fen: int = 0,
+    valid_from: date = date(2026, 1, 1),
+    valid_to: date | None = None,
+) -> Coverage:
+    """A coverage of ``patient`` (by default 武汉 江岸区 职工医保, no balance, valid from 2026)."""
+    return await add_coverage(
+        session,
+        owner(patient, clock),
+        patient_id=patient.id,
+        insurance_type=insurance_type,
+        region_code=region_code,
+        insurance_number=insurance_number or new_insurance_number(),
+        account_balance_fen=account_balance_fen,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        cipher=CIPHER,
+    )

@@ -1,0 +1,143 @@
+"""The demo data set: what ``ihospital demo`` promises a new user, loaded once per module through
+``load_demo`` (the CLI's loader, on the test database) and then only read."""
+
+import functools
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from ihospital.audit.service import verify_chain
+from ihospital.cli.demo import load_demo, print_demo
+from ihospital.core.context import Actor
+from ihospital.core.ids import parse_resident_id
+from ihospital.db import make_engine, make_sessionmaker
+from ihospital.demo import DEMO_PASSWORD, PATIENTS, RECENT_STARTS, SECOND_SITES, resident_id
+from ihospital.directory.eligibility import online_service_eligibility
+from ihospital.directory.models import Institution, PracticeSite, Practitioner
+from ihospital.directory.search import search_doctors
+from ihospital.identity import accounts
+from ihospital.identity.models import Account, Patient
+from ihospital.security.passwords import verify_password
+from tests.conftest import make_settings
+
+ROLES = ("patient", "doctor", "pharmacist", "nurse", "institution_admin", "regulator")
+
+
+@pytest.fixture(scope="module")
+async def demo(databases, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("demo"), await databases.fresh())
+    with pytest.MonkeyPatch.context() as patch:
+        # One shared password: hash it once (any of its hashes verifies) to spare ~50 Argon2 runs.
+        patch.setattr(accounts, "hash_password", functools.cache(accounts.hash_password))
+        state = await load_demo(settings)
+    engine = make_engine(settings.effective_database_url())
+    yield settings, state, make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(demo):
+    async with demo[2]() as session:
+        yield session
+
+
+async def test_a_second_start_reuses_the_data_and_shows_the_same_logins(demo, capsys):
+    settings, first, _ = demo
+    again = await load_demo(settings)
+    assert (first.data, again.data) == ("loaded", "existing")
+    assert again.logins == first.logins
+    print_demo(settings, again)
+    printed = capsys.readouterr().out
+    featured = [login for login in first.logins if login.featured]
+    assert sorted(login.role for login in featured) == sorted((*ROLES, "platform_admin"))
+    assert all(f"{login.mobile}  {DEMO_PASSWORD}  {login.name}" in printed for login in featured)
+    assert f"All {len(first.logins)} demo accounts are listed in {settings.data_dir}" in printed
+
+
+async def test_the_logins_are_every_account_and_the_printed_ones_take_the_password(demo, db):
+    _, state, _ = demo
+    stored = {account.mobile: account for account in await db.scalars(select(Account))}
+    assert {login.mobile: login.role for login in state.logins} == {
+        mobile: account.role for mobile, account in stored.items()
+    }
+    for login in state.logins:
+        if login.featured:
+            assert verify_password(stored[login.mobile].password_hash, login.password)
+
+
+async def test_two_regions_several_levels_and_thirty_doctors_through_the_review(db):
+    institutions = (await db.scalars(select(Institution))).all()
+    assert {i.region_code[:2] for i in institutions} == {"42", "11"}
+    assert {i.level for i in institutions} >= {"三级甲等", "二级甲等", "二级", "社区卫生服务中心"}
+    assert sum(i.is_internet_hospital for i in institutions) == 2
+    doctors = (await db.scalars(select(Practitioner))).all()
+    assert len(doctors) >= 30
+    assert {d.title for d in doctors} == {"主任医师", "副主任医师", "主治医师", "住院医师"}
+    statuses = Counter(d.verification_status for d in doctors)
+    assert statuses["verified"] >= 30
+    assert {"pending", "rejected", "draft"} <= set(statuses)
+    sites = Counter(await db.scalars(select(PracticeSite.practitioner_id)))
+    assert sum(count == 2 for count in sites.values()) == len(SECOND_SITES)
+
+
+async def test_every_role_has_an_account_and_every_institution_an_admin(db):
+    roles = Counter(await db.scalars(select(Account.role)))
+    assert all(roles[role] >= 1 for role in (*ROLES, "platform_admin"))
+    admins = await db.scalars(
+        select(Account.institution_id).where(Account.role == "institution_admin")
+    )
+    assert sorted(admins.all()) == sorted((await db.scalars(select(Institution.id))).all())
+
+
+async def test_patients_manage_family_members_with_valid_resident_ids(db, clock):
+    patients = (await db.scalars(select(Patient))).all()
+    assert len(patients) == sum(len(p.members) for p in PATIENTS)
+    assert {p.relationship for p in patients} == {"self", "child", "parent"}
+    assert all(p.realname_status == "verified" for p in patients)
+    for seed in PATIENTS:
+        for _, _, region, birth, sequence in seed.members:
+            parse_resident_id(resident_id(region, birth, sequence), today=clock.today_local())
+
+
+async def test_every_verified_doctor_is_found_by_name_and_region_the_others_are_not(db):
+    actor = Actor(role="anonymous")
+    doctors = (await db.scalars(select(Practitioner).order_by(Practitioner.id))).all()
+    for doctor in doctors:
+        found = await search_doctors(db, actor, q=doctor.name, page_size=50)
+        assert (doctor.id in {d.id for d in found.items}) == (
+            doctor.verification_status == "verified"
+        ), doctor.name
+    verified = sum(d.verification_status == "verified" for d in doctors)
+    wuhan = await search_doctors(db, actor, region_code="420100", page_size=50)
+    beijing = await search_doctors(db, actor, region_code="110000", page_size=50)
+    assert wuhan.total + beijing.total >= verified
+    assert [d.name for d in (await search_doctors(db, actor, q="wjh")).items] == [doctors[0].name]
+
+
+async def test_recent_residents_are_refused_online_and_a_filed_second_site_serves_online(db):
+    actor = Actor(role="anonymous")
+    doctors = (await db.scalars(select(Practitioner).order_by(Practitioner.id))).all()
+    for index in RECENT_STARTS:
+        recent = await online_service_eligibility(
+            db,
+            actor,
+            practitioner_id=doctors[index].id,
+            institution_id=doctors[index].institution_id,
+        )
+        assert [reason.code for reason in recent.reasons] == ["practice_under_3_years"]
+    visiting = next(i for i, site in SECOND_SITES.items() if site[0] == "bj-a")
+    internet_hospital = await db.scalar(
+        select(Institution.id).where(Institution.name == "北京和平医院")
+    )
+    there = await online_service_eligibility(
+        db, actor, practitioner_id=doctors[visiting].id, institution_id=internet_hospital
+    )
+    assert there.allowed
+
+
+async def test_the_audit_chain_of_the_loaded_data_holds(db):
+    result = await verify_chain(db)
+    entries = await db.scalar(select(func.count()).select_from(Account))
+    assert result.ok
+    assert result.checked > entries

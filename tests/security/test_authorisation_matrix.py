@@ -1,0 +1,303 @@
+"""Every route of the app against every role, with the expectation taken from the one permission
+table (``GRANTS``).
+
+``ROUTES`` declares, for each method and path the app serves, the permission it needs (``PUBLIC``
+when none) and what to send. A route the table does not declare fails the suite, as does a route
+whose ``require(...)`` differs from its declaration, so no endpoint can skip the matrix. Roles whose
+grants hold the permission must get past authorisation (any answer but 401/403, and never a 500);
+the others get 401 when anonymous and 403 otherwise — as problem+json from the API; a browser
+asking for a page is sent to the login page instead of the 401 and gets an HTML error page with the
+403. API calls carry bearer tokens, page calls the session cookie, the CSRF token and a browser's
+``Accept``; path ids name objects that belong to the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from ihospital.errors import PROBLEM_JSON
+from ihospital.security.permissions import GRANTS, Permission, Role
+from tests.identity.builders import make_id_number, new_mobile
+from tests.security.routes import permission_of, served_routes
+from tests.security.world import ANONYMOUS, World, build_world, client_for
+
+PUBLIC = None
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+CALLERS = (ANONYMOUS, *Role)
+P = Permission
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a route needs and what the matrix sends to it."""
+
+    permission: Permission | None
+    json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+
+
+def _patient_body() -> dict[str, Any]:
+    return {"name": "王小明", "relationship": "child", "id_number": make_id_number()}
+
+
+def _sms_body() -> dict[str, Any]:
+    return {"mobile": new_mobile(), "purpose": "signup"}
+
+
+ROUTES: dict[tuple[str, str], Call] = {
+    # framework and operations
+    ("GET", "/openapi.json"): Call(PUBLIC),
+    ("GET", "/docs"): Call(PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Call(PUBLIC),
+    ("GET", "/redoc"): Call(PUBLIC),
+    ("GET", "/static/{path}"): Call(PUBLIC),
+    ("GET", "/healthz"): Call(PUBLIC),
+    ("GET", "/readyz"): Call(PUBLIC),
+    ("GET", "/metrics"): Call(PUBLIC),
+    # identity API
+    ("POST", "/api/auth/sms-codes"): Call(PUBLIC, json=_sms_body()),
+    ("POST", "/api/auth/signup"): Call(PUBLIC, json={}),
+    ("POST", "/api/auth/token"): Call(PUBLIC, json={}),
+    ("POST", "/api/auth/logout"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/me"): Call(P.ACCOUNT_SELF),
+    ("PATCH", "/api/me"): Call(P.ACCOUNT_SELF, json={"elder_mode": True}),
+    ("GET", "/api/patients"): Call(P.PATIENTS_OWN),
+    ("POST", "/api/patients"): Call(P.PATIENTS_OWN, json=_patient_body()),
+    ("GET", "/api/patients/{patient_id}"): Call(P.PATIENTS_OWN),
+    ("PATCH", "/api/patients/{patient_id}"): Call(P.PATIENTS_OWN, json={"mobile": "13912345678"}),
+    ("DELETE", "/api/patients/{patient_id}"): Call(P.PATIENTS_OWN),
+    ("POST", "/api/patients/{patient_id}/realname-verification"): Call(P.PATIENTS_OWN),
+    # directory API
+    ("GET", "/api/departments"): Call(PUBLIC),
+    ("GET", "/api/institutions"): Call(PUBLIC),
+    ("POST", "/api/institutions"): Call(P.INSTITUTION_CREATE, json={}),
+    ("GET", "/api/institutions/{institution_id}"): Call(PUBLIC),
+    ("PATCH", "/api/institutions/{institution_id}"): Call(
+        P.INSTITUTION_MANAGE, json={"phone": "010-85231001"}
+    ),
+    ("PUT", "/api/institutions/{institution_id}/departments/{department_code}"): Call(
+        P.INSTITUTION_MANAGE, json={"local_name": "心内科", "offers_online": True}
+    ),
+    ("DELETE", "/api/institutions/{institution_id}/departments/{department_code}"): Call(
+        P.INSTITUTION_MANAGE
+    ),
+    ("POST", "/api/institutions/{institution_id}/practitioners"): Call(P.STAFF_MANAGE, json={}),
+    ("GET", "/api/institutions/{institution_id}/practitioners"): Call(P.STAFF_MANAGE),
+    ("GET", "/api/practitioners/me"): Call(P.PRACTITIONER_SELF),
+    ("PATCH", "/api/practitioners/me"): Call(P.PRACTITIONER_SELF, json={"specialties": "高血压"}),
+    ("POST", "/api/practitioners/me/submission"): Call(P.PRACTITIONER_SELF),
+    ("GET", "/api/practitioners/{practitioner_id}"): Call(P.STAFF_MANAGE),
+    ("PATCH", "/api/practitioners/{practitioner_id}"): Call(
+        P.STAFF_MANAGE, json={"specialties": "高血压"}
+    ),
+    ("PUT", "/api/practitioners/{practitioner_id}/sites"): Call(
+        P.STAFF_MANAGE, json={"department_code": "03.04", "practice_sites": []}
+    ),
+    ("POST", "/api/practitioners/{practitioner_id}/submission"): Call(P.STAFF_MANAGE),
+    ("POST", "/api/practitioners/{practitioner_id}/reviews"): Call(
+        P.STAFF_MANAGE, json={"decision": "suspend", "note": "暂停"}
+    ),
+    ("GET", "/api/practitioners/{practitioner_id}/reviews"): Call(P.STAFF_MANAGE),
+    ("GET", "/api/doctors"): Call(PUBLIC),
+    ("GET", "/api/doctors/{practitioner_id}"): Call(PUBLIC),
+    # inbox, audit, operations API
+    ("GET", "/api/inbox"): Call(P.ACCOUNT_SELF),
+    ("POST", "/api/inbox/read-all"): Call(P.ACCOUNT_SELF),
+    ("POST", "/api/inbox/{message_id}/read"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/audit/entries"): Call(P.AUDIT_READ),
+    ("GET", "/api/audit/verify"): Call(P.AUDIT_READ),
+    ("GET", "/api/admin/outbox"): Call(P.OUTBOX_READ),
+    # billing API
+    ("POST", "/api/billing/orders"): Call(P.BILLING_MANAGE, json={}),
+    ("GET", "/api/billing/orders"): Call(P.BILLS_OWN),
+    ("GET", "/api/billing/orders/{order_id}"): Call(P.BILLS_OWN),
+    ("GET", "/api/billing/institution/orders/{order_id}"): Call(P.BILLING_MANAGE),
+    ("POST", "/api/billing/orders/{order_id}/payments"): Call(
+        P.BILLS_OWN, json={"idempotency_key": "matrix"}
+    ),
+    ("POST", "/api/billing/orders/{order_id}/cancel"): Call(P.BILLS_OWN),
+    ("POST", "/api/billing/orders/{order_id}/checkout/preview"): Call(
+        P.BILLS_OWN, json={"use_insurance": False}
+    ),
+    ("POST", "/api/billing/orders/{order_id}/checkout"): Call(
+        P.BILLS_OWN, json={"use_insurance": False, "idempotency_key": "matrix"}
+    ),
+    ("POST", "/api/billing/orders/{order_id}/refunds"): Call(
+        P.BILLING_MANAGE, json={"amount": "1.00", "idempotency_key": "matrix"}
+    ),
+    ("GET", "/api/billing/receipts/verify"): Call(PUBLIC),
+    ("POST", "/api/billing/notify/{channel}"): Call(PUBLIC, json={}),
+    # pages shared by every role
+    ("GET", "/"): Call(PUBLIC),
+    ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
+    ("POST", "/elder-mode"): Call(PUBLIC, form={"elder_mode": "1", "next": "/"}),
+    # sign-up and login pages
+    ("GET", "/signup"): Call(PUBLIC),
+    ("POST", "/signup/code"): Call(PUBLIC, form={"mobile": "1380"}),
+    ("POST", "/signup"): Call(PUBLIC, form={}),
+    ("GET", "/login"): Call(PUBLIC),
+    ("POST", "/login"): Call(PUBLIC, form={}),
+    ("POST", "/login/code"): Call(PUBLIC, form={"mobile": "1380"}),
+    ("POST", "/logout"): Call(PUBLIC, form={}),
+    # 就诊人 pages
+    ("GET", "/patients"): Call(P.PATIENTS_OWN),
+    ("GET", "/patients/new"): Call(P.PATIENTS_OWN),
+    ("POST", "/patients/new"): Call(P.PATIENTS_OWN, form={"name": "王小明"}),
+    ("GET", "/patients/{patient_id}"): Call(P.PATIENTS_OWN),
+    ("POST", "/patients/{patient_id}"): Call(
+        P.PATIENTS_OWN, form={"name": "张三", "relationship": "self", "mobile": ""}
+    ),
+    ("POST", "/patients/{patient_id}/realname-verification"): Call(P.PATIENTS_OWN, form={}),
+    ("POST", "/patients/{patient_id}/remove"): Call(P.PATIENTS_OWN, form={}),
+    # institution admin pages
+    ("GET", "/admin/doctors"): Call(P.STAFF_MANAGE),
+    ("POST", "/admin/doctors"): Call(P.STAFF_MANAGE, form={"name": "李医生"}),
+    ("POST", "/admin/doctors/{practitioner_id}/submission"): Call(P.STAFF_MANAGE, form={}),
+    ("POST", "/admin/doctors/{practitioner_id}/review"): Call(
+        P.STAFF_MANAGE, form={"decision": "suspend", "note": "暂停"}
+    ),
+    ("GET", "/admin/institution"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/institution"): Call(P.INSTITUTION_MANAGE, form={"name": "测"}),
+    ("POST", "/admin/institution/new"): Call(P.INSTITUTION_CREATE, form={"name": "测"}),
+    ("POST", "/admin/institution/departments"): Call(
+        P.INSTITUTION_MANAGE, form={"department_code": "07", "local_name": "儿科"}
+    ),
+    ("POST", "/admin/institution/departments/{department_code}/remove"): Call(
+        P.INSTITUTION_MANAGE, form={}
+    ),
+    # doctor's own profile pages
+    ("GET", "/doctor/profile"): Call(P.PRACTITIONER_SELF),
+    ("POST", "/doctor/profile"): Call(P.PRACTITIONER_SELF, form={"specialties": "高血压"}),
+    ("POST", "/doctor/profile/submission"): Call(P.PRACTITIONER_SELF, form={}),
+    # public directory pages
+    ("GET", "/doctors"): Call(PUBLIC),
+    ("GET", "/doctors/{practitioner_id}"): Call(PUBLIC),
+    ("GET", "/institutions/{institution_id}"): Call(PUBLIC),
+    # billing pages
+    ("GET", "/bills"): Call(P.BILLS_OWN),
+    ("GET", "/bills/{order_id}"): Call(P.BILLS_OWN),
+    ("POST", "/bills/{order_id}/pay"): Call(
+        P.BILLS_OWN, form={"channel": "sandbox", "idempotency_key": "matrix"}
+    ),
+    ("POST", "/bills/{order_id}/cancel"): Call(P.BILLS_OWN, form={}),
+    ("GET", "/billing/sandbox/pay/{prepay_id}"): Call(PUBLIC),
+    ("POST", "/billing/sandbox/pay/{prepay_id}"): Call(PUBLIC, form={"decision": "pay"}),
+    # inbox pages
+    ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
+    ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
+    ("POST", "/inbox/{message_id}/read"): Call(P.ACCOUNT_SELF, form={}),
+}
+
+
+def allowed_callers(permission: Permission | None) -> set[str]:
+    if permission is PUBLIC:
+        return set(CALLERS)
+    return {role for role in Role if permission in GRANTS[role]}
+
+
+def path_values(world: World, caller: str) -> dict[str, object]:
+    """Path parameters naming the caller's own objects (the patient's for callers without)."""
+    owner = caller if caller in world.messages else Role.PATIENT
+    return {
+        "patient_id": world.patient.id,
+        "message_id": world.messages[owner].id,
+        "institution_id": world.institution.id,
+        "practitioner_id": world.practitioner_id,
+        "department_code": "03.04",
+        "order_id": 1,
+        "channel": "sandbox",
+        "prepay_id": "no-such-prepay",
+        "path": "css/app.css",
+    }
+
+
+async def _call(app, world, caller: str, method: str, path: str, call: Call) -> httpx.Response:
+    page = not path.startswith("/api/")
+    async with client_for(app, world, caller, page=page) as client:
+        return await client.request(
+            method,
+            path.format(**path_values(world, caller)),
+            json=call.json,
+            data=call.form,
+            headers={"Accept": BROWSER_ACCEPT} if page else None,
+        )
+
+
+def _sent_to_login(response: httpx.Response) -> bool:
+    return response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def _page_refusal(response: httpx.Response, method: str, caller: str) -> str | None:
+    """Why the page ``response`` is not the refusal ``caller`` should get, or None when it is."""
+    if caller == ANONYMOUS:
+        if not _sent_to_login(response):
+            return f"{response.status_code} instead of a redirect to the login page"
+        back = urlsplit(response.headers["location"]).query
+        if method == "GET" and parse_qs(back).get("next", [""])[0] != str(
+            response.request.url.raw_path, "ascii"
+        ):
+            return f"the login page does not lead back: {response.headers['location']}"
+        return None
+    if response.status_code != 403:
+        return f"{response.status_code} instead of 403"
+    if not response.headers.get("content-type", "").startswith("text/html"):
+        return "the refusal is not an HTML page"
+    if 'data-problem="auth.forbidden"' not in response.text:
+        return "the error page does not show the auth.forbidden problem"
+    return None
+
+
+def _refusal(response: httpx.Response, method: str, path: str, caller: str) -> str | None:
+    """Why ``response`` is not the refusal ``caller`` should get, or None when it is."""
+    if not path.startswith("/api/"):
+        return _page_refusal(response, method, caller)
+    status, code = (401, "auth.required") if caller == ANONYMOUS else (403, "auth.forbidden")
+    if response.status_code != status:
+        return f"{response.status_code} instead of {status}"
+    if not response.headers.get("content-type", "").startswith(PROBLEM_JSON):
+        return "the refusal is not problem+json"
+    if response.json()["code"] != code:
+        return f"code {response.json()['code']} instead of {code}"
+    return None
+
+
+def test_every_route_is_declared_in_the_matrix(app):
+    served = {key for key, _ in served_routes(app)}
+    assert sorted(served - ROUTES.keys()) == [], "declare these routes in ROUTES"
+    assert sorted(ROUTES.keys() - served) == [], "these declared routes no longer exist"
+
+
+def test_every_route_requires_the_declared_permission(app):
+    wrong = {
+        key: (permission_of(route), ROUTES[key].permission)
+        for key, route in served_routes(app)
+        if key in ROUTES and permission_of(route) != ROUTES[key].permission
+    }
+    assert wrong == {}, "route: (requires, declared)"
+
+
+async def test_each_role_gets_what_the_permission_table_grants(app, session, clock):
+    """One world for all routes; each route's calls are undone before the next route's."""
+    world = await build_world(session, clock=clock)
+    connection = await session.connection()
+    failures: dict[str, str] = {}
+    for (method, path), call in sorted(ROUTES.items()):
+        allowed = allowed_callers(call.permission)
+        savepoint = await connection.begin_nested()
+        try:
+            for caller in CALLERS:
+                response = await _call(app, world, caller, method, path, call)
+                where = f"{method} {path} as {caller}"
+                if caller in allowed:
+                    refused = response.status_code in (401, 403) or _sent_to_login(response)
+                    if refused or response.status_code >= 500:
+                        failures[where] = f"allowed, got {response.status_code}: {response.text}"
+                elif problem := _refusal(response, method, path, caller):
+                    failures[where] = f"not refused as it should be: {problem}"
+        finally:
+            await savepoint.rollback()
+    assert failures == {}
