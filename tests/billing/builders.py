@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.ledger import balances, ledger_total
-from ihospital.billing.models import Order, Payment
+from ihospital.billing.models import Order, Payment, Refund
 from ihospital.billing.notify import receive_notification
 from ihospital.billing.orders import LineItem, create_order
 from ihospital.billing.payments import start_payment
 from ihospital.billing.providers.sandbox import SandboxProvider
+from ihospital.billing.refunds import request_refund
 from ihospital.core.clock import Clock, FrozenClock
 from ihospital.core.context import Actor
 from ihospital.directory.models import Institution
@@ -108,6 +109,30 @@ async def pay_bill(
         providers={provider.channel: provider},
     )
     return payment
+
+
+async def refund_bill(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_id: int,
+    amount_fen: int,
+    platform: SandboxInsurancePlatform | None = None,
+    idempotency_key: str | None = None,
+    line_id: int | None = None,
+) -> Refund:
+    """``request_refund`` by ``actor`` (institution staff), with the tests' cipher and a sandbox
+    insurance platform."""
+    return await request_refund(
+        session,
+        actor,
+        order_id=order_id,
+        amount_fen=amount_fen,
+        line_id=line_id,
+        idempotency_key=idempotency_key or new_key("refund"),
+        platform=platform or SandboxInsurancePlatform(),
+        cipher=CIPHER,
+    )
 
 
 async def run_outbox(

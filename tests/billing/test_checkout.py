@@ -13,12 +13,9 @@ from sqlalchemy import func, select
 
 from ihospital.billing.checkout import Choice, SettlementPending, confirm_checkout, preview_checkout
 from ihospital.billing.insurance.models import Coverage, Settlement, YearTotal
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
-from ihospital.billing.models import Order, Payment, Refund
+from ihospital.billing.models import Order, Payment
 from ihospital.billing.orders import LineItem
-from ihospital.billing.refunds import request_refund
-from ihospital.core.context import Actor
-from ihospital.errors import Conflict, Unprocessable
+from ihospital.errors import Unprocessable
 from ihospital.identity.models import Account
 from tests.billing.builders import (
     assert_ledger_sound,
@@ -51,11 +48,6 @@ DRUG_C = LineItem(
     "drug", "prescription_item", "13", "保健品", 2_000, drug_class="C", online_follow_up=True
 )
 FIRST_VISIT = LineItem("consultation", "consultation", "14", "初诊", 5_000)
-
-
-@pytest.fixture
-def platform():
-    return SandboxInsurancePlatform()
 
 
 async def _insured_order(session, clock, *, lines=(FOLLOW_UP, DRUG_A, DRUG_C), balance=0, **cov):
@@ -128,31 +120,6 @@ async def test_paying_the_cash_part_journals_the_fund_and_the_account(session, c
     assert balances[("insurance_fund", "acct:420100")] == 10_000
     assert balances[("clearing", "sandbox")] == 74_000
     assert balances[("patient", str(order.patient_id))] == 0
-
-
-async def test_an_insured_bill_is_not_refunded_online_and_nothing_changes(session, clock, platform):
-    provider = sandbox(clock)
-    order = await _insured_order(session, clock, lines=(FOLLOW_UP, DRUG_A))
-    outcome = await _confirm(session, clock, order, platform, provider, Choice(use_insurance=True))
-    [delivery] = await provider.pay(outcome.payment.pay_url.rsplit("/", 1)[1])
-    assert await _deliver(session, clock, provider, delivery.body) == "paid"
-    admin = await make_account(
-        session, role="institution_admin", institution_id=order.institution_id
-    )
-    actor = Actor(
-        role="institution_admin",
-        clock=clock,
-        account_id=admin.id,
-        institution_id=order.institution_id,
-    )
-    before = await assert_ledger_sound(session)
-    with pytest.raises(Conflict) as refused:
-        await request_refund(
-            session, actor, order_id=order.id, amount_fen=1_000, idempotency_key=new_key("r")
-        )
-    assert refused.value.code == "billing.insured_refund_unavailable"
-    assert await session.scalar(select(func.count()).select_from(Refund)) == 0
-    assert await assert_ledger_sound(session) == before
 
 
 async def test_a_bill_insurance_pays_entirely_is_paid_without_a_provider(session, clock, platform):

@@ -6,12 +6,11 @@ from sqlalchemy import select
 
 from ihospital.billing.models import Order, Refund
 from ihospital.billing.payments import apply_trade, start_payment
-from ihospital.billing.refunds import request_refund
 from ihospital.core.clock import FrozenClock
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import Conflict
-from tests.billing.builders import make_order, new_key, payer, sandbox
+from tests.billing.builders import make_order, new_key, payer, refund_bill, sandbox
 from tests.conftest import START
 from tests.directory.builders import make_institution, make_staff
 
@@ -49,7 +48,7 @@ async def test_concurrent_refunds_of_one_payment_never_exceed_it(databases):
         async def refund(key: str) -> str:
             try:
                 async with factory() as session, session.begin():
-                    await request_refund(
+                    await refund_bill(
                         session, actor, order_id=order.id, amount_fen=6000, idempotency_key=key
                     )
             except Conflict as refused:

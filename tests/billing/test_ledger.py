@@ -23,12 +23,12 @@ from ihospital.billing.models import JournalEntry, Order, OrderLine, Payment, Po
 from ihospital.billing.notify import receive_notification
 from ihospital.billing.payments import apply_trade, start_payment
 from ihospital.billing.providers.base import ProviderDeclined
-from ihospital.billing.refunds import execute_refund, request_refund
+from ihospital.billing.refunds import execute_refund
 from ihospital.core.clock import FrozenClock
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError
-from tests.billing.builders import make_order, payer, sandbox
+from tests.billing.builders import make_order, payer, refund_bill, sandbox
 from tests.conftest import BACKEND, START
 from tests.directory.builders import make_institution, make_staff
 from tests.identity.builders import CIPHER, make_patient
@@ -222,7 +222,7 @@ class _World:
         elif kind == "refund":
             lines = (await self._lines()) if rest[0] is not None else []
             self.refund_keys += 1
-            await request_refund(
+            await refund_bill(
                 session,
                 self.admin,
                 order_id=order.id,

@@ -18,10 +18,18 @@ from ihospital.billing.reconciliation import (
     schedule_next_reconciliations,
 )
 from ihospital.billing.reconciliation_models import ReconciliationMismatch, ReconciliationRun
-from ihospital.billing.refunds import execute_refund, request_refund
+from ihospital.billing.refunds import execute_refund
 from ihospital.core.context import Actor
 from ihospital.outbox.models import OutboxEvent
-from tests.billing.builders import make_order, new_key, pay_bill, payer, run_outbox, sandbox
+from tests.billing.builders import (
+    make_order,
+    new_key,
+    pay_bill,
+    payer,
+    refund_bill,
+    run_outbox,
+    sandbox,
+)
 from tests.directory.builders import make_institution, make_staff
 
 DAY = date(2026, 11, 23)
@@ -104,13 +112,7 @@ async def _paid(session, clock, provider, institution) -> Payment:
 
 async def _refund(session, clock, provider, admin, payment, amount_fen):
     """An institution admin refunds part of a bill and the provider pays it out."""
-    refund = await request_refund(
-        session,
-        admin,
-        order_id=payment.order_id,
-        amount_fen=amount_fen,
-        idempotency_key=new_key("refund"),
-    )
+    refund = await refund_bill(session, admin, order_id=payment.order_id, amount_fen=amount_fen)
     await execute_refund(
         session, Actor.system(clock), refund_id=refund.id, providers={"sandbox": provider}
     )

@@ -192,16 +192,24 @@ async def cancel_bill(
     order_id: OrderId, request: Request, session: DbSession, actor: Payer
 ) -> OrderDetail:
     """Give up an unpaid bill; what it held (a slot, stock) is released."""
-    await cancel_order(session, actor, order_id=order_id)
+    await cancel_order(
+        session,
+        actor,
+        order_id=order_id,
+        platform=request.app.state.insurance_platform,
+        cipher=request.app.state.cipher,
+    )
     return await detail(request, session, actor, order_id)
 
 
 @router.post("/orders/{order_id}/refunds", status_code=201)
 async def refund_bill(
-    order_id: OrderId, body: RefundCreate, session: DbSession, actor: Finance
+    order_id: OrderId, body: RefundCreate, request: Request, session: DbSession, actor: Finance
 ) -> RefundRead:
     """Refund part or all of a paid bill (one line with ``line_id``); never more than was paid.
-    The provider pays it out shortly after."""
+    The cash part (``amount_fen``) is paid out by the provider shortly after; on a bill settled
+    with medical insurance the settlement is reversed and what is left settled again, and the
+    insured part (``insured_fen``) goes back to the fund."""
     refund = await request_refund(
         session,
         actor,
@@ -210,6 +218,8 @@ async def refund_bill(
         line_id=body.line_id,
         note=body.note,
         idempotency_key=body.idempotency_key,
+        platform=request.app.state.insurance_platform,
+        cipher=request.app.state.cipher,
     )
     return RefundRead.model_validate(refund)
 

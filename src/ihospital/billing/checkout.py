@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.billing.insurance.claims import claim_line, is_claimed
 from ihospital.billing.insurance.engine import (
     SELF_PAY,
-    ClaimLine,
     Parts,
     YearToDate,
     split_claim,
@@ -73,21 +73,6 @@ class Outcome:
 
     order: Order
     payment: Payment | None
-
-
-def is_claimed(line: OrderLine) -> bool:
-    """A line sent to the insurance platform: every line except unclassed or 丙类 drugs."""
-    return line.kind != "drug" or line.drug_class in ("A", "B")
-
-
-def claim_line(line: OrderLine) -> ClaimLine:
-    return ClaimLine(
-        amount_fen=line.amount_fen - line.refunded_fen,
-        kind=line.kind,
-        drug_class=line.drug_class,
-        online_follow_up=line.online_follow_up,
-        order_line_id=line.id,
-    )
 
 
 async def preview_checkout(

@@ -13,8 +13,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.insurance.platform import InsurancePlatform
-from ihospital.billing.insurance.settlement import live_settlement, reverse_settlement
-from ihospital.billing.orders import finish_order
+from ihospital.billing.orders import finish_order, give_back_settlement
 from ihospital.billing.payments import apply_trade
 from ihospital.billing.providers import Providers, provider_for
 from ihospital.billing.providers.base import ProviderError, TradeResult
@@ -52,12 +51,6 @@ async def expire_when_due(
             continue
         await apply_trade(session, actor, payment_id=payment.id, trade=trade)
     if order.status == "pending":
-        if await live_settlement(session, order.id) is not None:
-            # settled with insurance but the cash part never came: give the settlement back
-            # (a platform that does not answer raises, so the outbox tries again later)
-            await reverse_settlement(
-                session, actor, order_id=order.id, platform=platform, cipher=cipher
-            )
-            order.insured_fen = 0
+        await give_back_settlement(session, actor, order, platform=platform, cipher=cipher)
         await finish_order(session, actor, order, status="expired")
     return order.status

@@ -140,7 +140,12 @@ class Payment(IdMixin, Base):
 
 
 class Refund(IdMixin, Base):
-    """Money going back to the payer: part or all of one payment, never more than it.
+    """Money going back: part or all of a bill, never more than was paid.
+
+    ``amount_fen`` goes back to the payer through the provider, out of ``payment_id``;
+    ``insured_fen`` goes back to the insurance fund and personal account when a bill settled
+    with medical insurance is refunded (its settlement is reversed, ``settlement_id``, and what
+    is left settled again). A refund of an insured part only has no payment.
 
     ``requested`` refunds are asked for by the institution (a line, or the order's lines from
     the last); ``late_payment`` and ``duplicate_payment`` return a payment the order could not
@@ -150,13 +155,21 @@ class Refund(IdMixin, Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", REFUND_STATUSES), name="status_known"),
         CheckConstraint(_one_of("reason", REFUND_REASONS), name="reason_known"),
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(
+            "amount_fen >= 0 AND insured_fen >= 0 AND amount_fen + insured_fen > 0",
+            name="amounts_positive",
+        ),
+        CheckConstraint("payment_id IS NOT NULL OR amount_fen = 0", name="cash_has_payment"),
     )
 
-    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("billing_payments.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("billing_payments.id"), index=True
+    )
     order_id: Mapped[int] = mapped_column(BigId, ForeignKey("billing_orders.id"), index=True)
     line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("billing_order_lines.id"))
     amount_fen: Mapped[int] = mapped_column(Fen)
+    insured_fen: Mapped[int] = mapped_column(Fen, default=0)
+    settlement_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("insurance_settlements.id"))
     reason: Mapped[str] = mapped_column(String(24))
     note: Mapped[str] = mapped_column(String(256), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.billing.events import ORDER_CANCELLED, ORDER_EXPIRED, publish
+from ihospital.billing.insurance.platform import InsurancePlatform
+from ihospital.billing.insurance.settlement import give_back, live_settlement
 from ihospital.billing.models import LINE_KINDS, Order, OrderLine, Payment, Refund
 from ihospital.billing.repository import (
     lock_order,
@@ -40,6 +42,7 @@ from ihospital.directory.access import SYSTEM_ROLE, get_institution_row, may_man
 from ihospital.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ihospital.identity.patients import account_of_patient
 from ihospital.outbox.service import emit
+from ihospital.security.crypto import FieldCipher
 from ihospital.security.permissions import Role
 
 EXPIRE_TOPIC = "billing.order_expire"
@@ -229,16 +232,43 @@ async def list_orders(
     return list(orders), total
 
 
-async def cancel_order(session: AsyncSession, actor: Actor, *, order_id: int) -> Order:
-    """The payer gives up an unpaid bill; what it held is released (``billing.order_cancelled``).
-    A payment that still arrives for it is refunded automatically."""
+async def cancel_order(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_id: int,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> Order:
+    """The payer gives up an unpaid bill; what it held is released (``billing.order_cancelled``)
+    and its insurance settlement given back. A payment that still arrives for it is refunded
+    automatically."""
     order = await lock_order(session, order_id)
     if order.account_id != actor.account_id:
         raise order_not_found(order_id)
     if order.status != "pending":
         raise not_payable(order)
+    await give_back_settlement(session, actor, order, platform=platform, cipher=cipher)
     await finish_order(session, actor, order, status="cancelled")
     return order
+
+
+async def give_back_settlement(
+    session: AsyncSession,
+    actor: Actor,
+    order: Order,
+    *,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> None:
+    """An unpaid (locked) order that is given up, settled with insurance but whose cash part
+    never came, gives its settlement back. A platform that does not answer raises 503 (the
+    outbox or the payer tries again)."""
+    settlement = await live_settlement(session, order.id)
+    if settlement is not None:
+        await give_back(session, actor, settlement, platform=platform, cipher=cipher)
+        order.insured_fen = 0
+        await session.flush()
 
 
 async def finish_order(session: AsyncSession, actor: Actor, order: Order, *, status: str) -> None:

@@ -99,7 +99,13 @@ async def cancel_submit(
 ) -> Response:
     response = _to_bill(order_id)
     try:
-        await cancel_order(session, actor, order_id=order_id)
+        await cancel_order(
+            session,
+            actor,
+            order_id=order_id,
+            platform=request.app.state.insurance_platform,
+            cipher=request.app.state.cipher,
+        )
     except NotFound:
         raise
     except AppError as error:

@@ -1,11 +1,18 @@
 """Refunds: never more than was paid, always journalled, paid out by the provider after commit.
 
 A refund is recorded and journalled in the transaction that decides it (revenue or the patient
-← refunds payable) with the payment row locked, so concurrent refunds of one payment cannot
-together exceed it (the database also checks ``refunded_fen <= amount_fen``). The provider is
-called afterwards by an outbox handler with ``out_refund_no`` as idempotency key; when it pays
-out, refunds payable ← clearing. A refund the provider refuses stays owed (``failed``) for the
+← refunds payable) with the order and payment rows locked, so concurrent refunds cannot together
+exceed the bill (the database also checks ``refunded_fen <= paid_fen``). The provider is called
+afterwards by an outbox handler with ``out_refund_no`` as idempotency key; when it pays out,
+refunds payable ← clearing. A refund the provider refuses stays owed (``failed``) for the
 institution's finance staff to pay by other means.
+
+A bill settled with medical insurance is refunded the way an insurance counter does it: its
+settlement is reversed at the platform and what is left of the bill settled again (the year's
+totals and the personal account follow). What the fund and the personal account paid for the
+refunded part goes back to them (insurance fund ← revenue); only the rest goes back to the payer
+through the provider. A platform that does not answer, or refuses, changes nothing here: the
+institution tries again.
 """
 
 from __future__ import annotations
@@ -16,9 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.billing.insurance.claims import claim_line, is_claimed
+from ihospital.billing.insurance.models import Settlement
+from ihospital.billing.insurance.platform import InsurancePlatform
+from ihospital.billing.insurance.settlement import live_settlement, resettle_claim
 from ihospital.billing.ledger import (
+    LedgerAccount,
     clearing_account,
+    insurance_fund_account,
     patient_account,
+    personal_account_fund,
     post,
     refunds_payable_account,
     revenue_account,
@@ -38,6 +52,7 @@ from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
 from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.outbox.service import emit
+from ihospital.security.crypto import FieldCipher
 from ihospital.security.permissions import Role
 
 EXECUTE_TOPIC = "billing.refund_execute"
@@ -52,13 +67,16 @@ async def request_refund(
     order_id: int,
     amount_fen: int,
     idempotency_key: str,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
     line_id: int | None = None,
     note: str = "",
 ) -> Refund:
-    """Refund part or all of a paid bill (institution admins of its institution, platform
-    admins). With ``line_id`` the refund comes off that line, else off the lines from the last.
-    Refused: more than is left to refund (of the bill or the line), nothing or a negative
-    amount, a bill that is not paid. The same key returns the same refund."""
+    """Refund ``amount_fen`` of a paid bill (institution admins of its institution, platform
+    admins). With ``line_id`` the refund comes off that line, else off the lines from the last;
+    an insured bill's settlement is reversed and settled again (module doc). Refused: more than
+    is left to refund (of the bill or the line), nothing or a negative amount, a bill that is
+    not paid. The same key returns the same refund."""
     check_idempotency_key(idempotency_key)
     if len(note) > NOTE_MAX_LENGTH:
         raise Unprocessable(
@@ -76,7 +94,7 @@ async def request_refund(
     key = f"requested:{actor.account_id}:{idempotency_key}"
     existing = await session.scalar(select(Refund).where(Refund.idempotency_key == key))
     if existing is not None:
-        if (existing.order_id, existing.amount_fen, existing.line_id) != (
+        if (existing.order_id, existing.amount_fen + existing.insured_fen, existing.line_id) != (
             order_id,
             amount_fen,
             line_id,
@@ -87,27 +105,34 @@ async def request_refund(
                 field="idempotency_key",
             )
         return existing
-    if order.status not in REFUNDABLE or order.payment_id is None:
+    if order.status not in REFUNDABLE:
         raise Conflict("billing.order_not_refundable", "Only a paid bill can be refunded.")
-    if order.insured_fen:
-        # The insured part goes back to the fund, not to the patient: until refunds reverse
-        # the settlement, an insured bill is refunded at the insurance counter, never here.
-        raise Conflict(
-            "billing.insured_refund_unavailable",
-            "A bill settled with medical insurance is refunded at the hospital's insurance "
-            "counter.",
-        )
-    payment = await lock_payment(session, order.payment_id)
-    left = payment.amount_fen - payment.refunded_fen
+    payment = await lock_payment(session, order.payment_id) if order.payment_id else None
+    left = order.paid_fen - order.refunded_fen
     if amount_fen > left:
         raise _too_much(left)
     lines = await order_lines(session, order.id)
     taken = _allocate(lines, amount_fen, line_id)
+    reversed_settlement, insured_postings = await _give_back_insured(
+        session, actor, order, lines, taken, platform=platform, cipher=cipher
+    )
+    insured = -sum(amount for _, amount in insured_postings)
+    cash = amount_fen - insured
+    if not 0 <= cash <= (payment.amount_fen - payment.refunded_fen if payment else 0):
+        raise RuntimeError(f"refund of order {order.id}: cash part {cash} outside the payment")
     refund = await _record_refund(
-        session, actor, order, payment, amount_fen=amount_fen, reason="requested", key=key
+        session,
+        actor,
+        order,
+        payment,
+        amount_fen=cash,
+        insured_fen=insured,
+        reason="requested",
+        key=key,
     )
     refund.line_id = line_id
     refund.note = note.strip()
+    refund.settlement_id = reversed_settlement.id if reversed_settlement else None
     order.refunded_fen += amount_fen
     order.status = "refunded" if order.refunded_fen == order.total_fen else "partially_refunded"
     await session.flush()
@@ -117,11 +142,13 @@ async def request_refund(
         kind="refund_requested",
         postings=[
             *((revenue_account(line.kind, order.institution_id), amount) for line, amount in taken),
-            (refunds_payable_account(payment.channel), -amount_fen),
+            *insured_postings,
+            *([(refunds_payable_account(payment.channel), -cash)] if payment else []),
         ],
         order_id=order.id,
-        payment_id=payment.id,
+        payment_id=payment.id if payment else None,
         refund_id=refund.id,
+        memo=reversed_settlement.settlement_no if reversed_settlement else "",
     )
     await _audit(session, actor, "billing.refund.request", refund, order)
     return refund
@@ -212,28 +239,36 @@ async def _record_refund(
     session: AsyncSession,
     actor: Actor,
     order: Order,
-    payment: Payment,
+    payment: Payment | None,
     *,
     amount_fen: int,
     reason: str,
     key: str,
+    insured_fen: int = 0,
 ) -> Refund:
+    """Record a refund of ``amount_fen`` in cash (paid out later by the provider) and
+    ``insured_fen`` given back to insurance (done already: a refund without cash is complete)."""
     now = actor.clock.now()
     refund = Refund(
-        payment_id=payment.id,
+        payment_id=payment.id if payment and amount_fen else None,
         order_id=order.id,
         amount_fen=amount_fen,
+        insured_fen=insured_fen,
         reason=reason,
         note="",
-        status="pending",
+        status="pending" if amount_fen else "succeeded",
         out_refund_no=f"R{now:%y%m%d}{secrets.token_hex(8).upper()}",
         failure="",
         idempotency_key=key,
         requested_by_account_id=actor.account_id,
         created_at=now,
+        completed_at=None if amount_fen else now,
     )
-    payment.refunded_fen += amount_fen
     session.add(refund)
+    await session.flush()
+    if payment is None or not amount_fen:
+        return refund
+    payment.refunded_fen += amount_fen
     await session.flush()
     await emit(
         session,
@@ -270,6 +305,48 @@ def _allocate(
     if remaining:
         raise RuntimeError("refund allocation exceeded the lines; the payment check should hold")
     return taken
+
+
+async def _give_back_insured(
+    session: AsyncSession,
+    actor: Actor,
+    order: Order,
+    lines: list[OrderLine],
+    taken: list[tuple[OrderLine, int]],
+    *,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> tuple[Settlement | None, list[tuple[LedgerAccount, int]]]:
+    """When the refund takes from a line the order's live settlement claimed: reverse it,
+    settle what is left of the claimed lines again, and answer the reversed settlement with the
+    postings that give its difference back to the fund and the personal accounts (negative).
+    The order's insured part becomes the new settlement's."""
+    if not any(is_claimed(line) for line, _ in taken):
+        return None, []
+    if await live_settlement(session, order.id) is None:
+        return None, []
+    left = [
+        claim_line(line)
+        for line in lines
+        if is_claimed(line) and line.refunded_fen < line.amount_fen
+    ]
+    old, new = await resettle_claim(
+        session, actor, order_id=order.id, lines=left, platform=platform, cipher=cipher
+    )
+    if new is not None and new.status == "rejected":
+        raise Conflict(
+            "billing.insured_refund_rejected",
+            "The insurance platform refused to settle the rest of this bill again, so it cannot "
+            "be refunded now: {reason}",
+            reason=new.rejection_reason,
+        )
+    fund = old.hifp_pay - (new.hifp_pay if new else 0)
+    account = old.acct_pay - (new.acct_pay if new else 0)
+    order.insured_fen = new.fund_pay_sumamt + new.acct_pay if new else 0
+    region = old.policy_region_code
+    if region is None:  # paid as self-pay: nothing came from insurance
+        return old, []
+    return old, [(insurance_fund_account(region), -fund), (personal_account_fund(region), -account)]
 
 
 def _too_much(left: int) -> Conflict:

@@ -80,9 +80,10 @@ class PaymentRead(Schema):
 class RefundRead(Schema):
     id: int
     order_id: int
-    payment_id: int
+    payment_id: int | None
     line_id: int | None
     amount_fen: int
+    insured_fen: int
     reason: str
     status: str
     note: str

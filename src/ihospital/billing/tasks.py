@@ -1,5 +1,6 @@
-"""Outbox handlers of billing: hold expiry, payment queries, refund payouts, sandbox deliveries
-and the fan-out of billing's events to their subscribers."""
+"""Outbox handlers of billing: hold expiry, payment queries, refund payouts, insurance
+settlements left pending, sandbox deliveries and the fan-out of billing's events to their
+subscribers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.events import TOPICS, notify_subscribers
 from ihospital.billing.expiry import expire_when_due
+from ihospital.billing.insurance.settlement import COMPLETE_TOPIC, complete_pending
 from ihospital.billing.notify import NotificationRefused, receive_notification
 from ihospital.billing.orders import EXPIRE_TOPIC
 from ihospital.billing.payments import QUERY_TOPIC, query_payment
@@ -56,6 +58,19 @@ async def handle_refund(
         actor,
         refund_id=payload["refund_id"],
         providers=worker_service("payment_providers"),
+    )
+
+
+@handles(COMPLETE_TOPIC)
+async def handle_settlement_completion(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    await complete_pending(
+        session,
+        actor,
+        settlement_id=payload["settlement_id"],
+        platform=worker_service("insurance_platform"),
+        cipher=worker_service("cipher"),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ihospital.billing.insurance.engine import ClaimLine
 from ihospital.billing.insurance.policy import DRUG_CLASSES
-from ihospital.billing.models import LINE_KINDS
+from ihospital.billing.models import LINE_KINDS, OrderLine
 from ihospital.errors import Unprocessable
 
 MAX_LINES = 100
@@ -61,3 +61,19 @@ def check_claim_lines(lines: Sequence[ClaimLine]) -> None:
                 line=number,
                 rule_id="R01",
             )
+
+
+def is_claimed(line: OrderLine) -> bool:
+    """A bill's line sent to the insurance platform: every line except unclassed or 丙类 drugs."""
+    return line.kind != "drug" or line.drug_class in ("A", "B")
+
+
+def claim_line(line: OrderLine) -> ClaimLine:
+    """What is left of a bill's line (its amount less what was refunded), as a claim line."""
+    return ClaimLine(
+        amount_fen=line.amount_fen - line.refunded_fen,
+        kind=line.kind,
+        drug_class=line.drug_class,
+        online_follow_up=line.online_follow_up,
+        order_line_id=line.id,
+    )

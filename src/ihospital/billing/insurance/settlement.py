@@ -8,8 +8,9 @@ settlement to the insurance platform:
 - confirmed: ``settled``;
 - refused: ``rejected``, the holds given back;
 - no answer in time: ``pending`` with the holds kept, because the platform may have settled.
-  Calling ``settle_claim`` again for the order asks the platform (``query``) and completes it;
-  the settlement number makes the submission idempotent.
+  A durable timer (:func:`complete_pending`) asks the platform (``query``) and completes it,
+  as does calling ``settle_claim`` again for the order; the settlement number makes the
+  submission idempotent.
 
 An order has at most one live settlement; calling again returns it (idempotent per order).
 ``reverse_settlement`` cancels it at the platform and gives everything back: the year's totals
@@ -27,7 +28,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -69,8 +70,13 @@ from ihospital.core.context import Actor
 from ihospital.directory.access import SYSTEM_ROLE, get_institution_row
 from ihospital.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from ihospital.identity.patients import get_patient
+from ihospital.outbox.service import emit
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.permissions import may_manage_institution
+
+COMPLETE_TOPIC = "insurance.settlement_complete"
+# A platform that did not answer is asked again after this, then with the outbox's backoff.
+COMPLETE_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -328,6 +334,15 @@ async def _record(
     if entry is not None:
         await _apply(session, actor, settlement, coverage, sign=1)
         await _submit(session, actor, settlement, coverage, platform, cipher)
+    if settlement.status == "pending":
+        await emit(
+            session,
+            actor,
+            topic=COMPLETE_TOPIC,
+            payload={"settlement_id": settlement.id},
+            available_at=actor.clock.now() + COMPLETE_AFTER,
+            dedupe_key=f"{COMPLETE_TOPIC}:{settlement.id}",
+        )
     await _audit(session, actor, "insurance.settle", settlement)
     return settlement
 
@@ -340,9 +355,8 @@ async def reverse_settlement(
     platform: InsurancePlatform,
     cipher: FieldCipher,
 ) -> Settlement:
-    """Reverse the live settlement of a refunded order: the platform cancels it, the year's
-    totals are restored and the personal account re-credited. For the system (refund jobs) and
-    the staff who manage the institution."""
+    """Reverse the live settlement of a refunded or expired order (:func:`give_back`). For the
+    system (refund and expiry jobs) and the staff who manage the institution."""
     settlement = await live_settlement(session, order_id)
     if settlement is None:
         raise NotFound(
@@ -357,6 +371,21 @@ async def reverse_settlement(
             "insurance.reverse_forbidden",
             "Only the institution's staff can reverse an insurance settlement.",
         )
+    return await give_back(session, actor, settlement, platform=platform, cipher=cipher)
+
+
+async def give_back(
+    session: AsyncSession,
+    actor: Actor,
+    settlement: Settlement,
+    *,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> Settlement:
+    """Reverse a live (locked) settlement: the platform cancels it, the year's totals are
+    restored and the personal account re-credited. A pending one is completed first; a platform
+    that does not answer raises 503 with nothing changed (the reversal is idempotent, so the
+    caller tries again). The caller has checked the actor may give the order up."""
     coverage = await _coverage_of(session, settlement)
     if settlement.status == "pending":
         await _resolve(session, actor, settlement, coverage, platform, cipher)
@@ -376,6 +405,30 @@ async def reverse_settlement(
         await session.flush()
     await _audit(session, actor, "insurance.reverse", settlement)
     return settlement
+
+
+async def complete_pending(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    settlement_id: int,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> str:
+    """Complete a settlement the platform did not answer in time (outbox handler, scheduled by
+    :func:`_record`): ask the platform and submit again if it never got it. Still no answer
+    raises 503, so the outbox asks again later. Answers the settlement's status."""
+    settlement = await session.scalar(
+        select(Settlement).where(Settlement.id == settlement_id).with_for_update()
+    )
+    if settlement is None or settlement.status != "pending":
+        return settlement.status if settlement else "unknown"
+    coverage = await _coverage_of(session, settlement)
+    await _resolve(session, actor, settlement, coverage, platform, cipher)
+    if settlement.status == "pending":
+        raise _platform_unavailable()
+    await _audit(session, actor, "insurance.complete", settlement)
+    return settlement.status
 
 
 async def get_settlement(session: AsyncSession, actor: Actor, *, order_id: int) -> SettlementView:
