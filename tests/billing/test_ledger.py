@@ -3,24 +3,29 @@
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ihospital.billing.checkout import Choice, confirm_checkout
 from ihospital.billing.expiry import expire_when_due
+from ihospital.billing.insurance.models import Coverage, Settlement, YearTotal
 from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.ledger import (
     LedgerAccount,
     UnbalancedEntry,
     balance,
     clearing_account,
+    insurance_fund_account,
     ledger_total,
     patient_account,
+    personal_account_fund,
     post,
 )
 from ihospital.billing.models import JournalEntry, Order, OrderLine, Payment, Posting, Refund
 from ihospital.billing.notify import receive_notification
+from ihospital.billing.orders import cancel_order
 from ihospital.billing.payments import apply_trade, start_payment
 from ihospital.billing.providers.base import ProviderDeclined
 from ihospital.billing.refunds import execute_refund
@@ -29,6 +34,8 @@ from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError
 from tests.billing.builders import make_order, payer, refund_bill, sandbox
+from tests.billing.insurance.builders import make_coverage
+from tests.billing.test_checkout import DRUG_A, DRUG_C, FOLLOW_UP
 from tests.conftest import BACKEND, START
 from tests.directory.builders import make_institution, make_staff
 from tests.identity.builders import CIPHER, make_patient
@@ -167,6 +174,8 @@ async def _parties(session):
 
 
 class _World:
+    LINES: tuple = ()
+
     @classmethod
     async def build(cls, session, institution, patient, admin):
         world = cls()
@@ -175,7 +184,11 @@ class _World:
         world.provider = sandbox(world.clock)
         world.providers = {"sandbox": world.provider}
         world.order = await make_order(
-            session, clock=world.clock, patient=patient, institution=institution
+            session,
+            clock=world.clock,
+            patient=patient,
+            institution=institution,
+            **({"lines": cls.LINES} if cls.LINES else {}),
         )
         world.admin = Actor(
             role="institution_admin",
@@ -183,23 +196,30 @@ class _World:
             account_id=admin.id,
             institution_id=institution.id,
         )
+        world.platform = SandboxInsurancePlatform()
         world.payments = {}
         world.notifications = []
         world.refund_keys = 0
         return world
 
+    async def start(self, value):
+        """Start paying the bill (idempotency key ``value``); answers the payment."""
+        return await start_payment(
+            self.session,
+            payer(self.clock, self.order),
+            order_id=self.order.id,
+            channel="sandbox",
+            idempotency_key=f"key-{value}",
+            providers=self.providers,
+        )
+
     async def apply(self, operation):
         kind, value, *rest = operation
         session, order = self.session, self.order
         if kind == "start" or (kind.startswith("pay") and value not in self.payments):
-            payment = await start_payment(
-                session,
-                payer(self.clock, order),
-                order_id=order.id,
-                channel="sandbox",
-                idempotency_key=f"key-{value}",
-                providers=self.providers,
-            )
+            payment = await self.start(value)
+            if payment is None:
+                return
             self.payments[value] = payment
         if kind.startswith("pay"):
             prepay = self.payments[value].pay_url.rsplit("/", 1)[1]
@@ -229,6 +249,7 @@ class _World:
                 amount_fen=value,
                 line_id=lines[rest[0]] if lines else None,
                 idempotency_key=f"refund-{self.refund_keys}",
+                platform=self.platform,
             )
         elif kind == "payout":
             if not value:
@@ -245,7 +266,15 @@ class _World:
                 Actor.system(self.clock),
                 order_id=order.id,
                 providers=self.providers,
-                platform=SandboxInsurancePlatform(),
+                platform=self.platform,
+                cipher=CIPHER,
+            )
+        elif kind == "cancel":
+            await cancel_order(
+                session,
+                payer(self.clock, order),
+                order_id=order.id,
+                platform=self.platform,
                 cipher=CIPHER,
             )
 
@@ -278,9 +307,9 @@ class _World:
             refunded = sum(r.amount_fen for r in refunds if r.payment_id == payment.id)
             assert refunded == payment.refunded_fen <= payment.amount_fen
             assert refunded == 0 or payment.status == "succeeded"
-        assert len([p for p in succeeded if p.id == order.payment_id]) == (
-            1 if order.paid_fen else 0
-        )
+        if order.payment_id is not None:
+            assert order.paid_fen and order.payment_id in {p.id for p in succeeded}
+        assert order.paid_fen or order.payment_id is None
         assert order.refunded_fen <= order.paid_fen
         paid_out = sum(r.amount_fen for r in refunds if r.status == "succeeded")
         owed = sum(r.amount_fen for r in refunds if r.status != "succeeded")
@@ -299,3 +328,133 @@ class _World:
         for payment in succeeded:
             refunded = await self.provider.refunded_fen(out_trade_no=payment.out_trade_no)
             assert refunded <= payment.amount_fen
+        requested = [r for r in refunds if r.reason == "requested"]
+        assert sum(r.amount_fen + r.insured_fen for r in requested) == order.refunded_fen
+        return order, refunds
+
+
+INSURED_OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("start"), st.integers(0, 2)),
+        st.tuples(st.just("pay and deliver"), st.integers(0, 2)),
+        st.tuples(st.just("deliver"), st.integers(0, 5)),
+        st.tuples(st.just("deliver"), st.integers(0, 5)),
+        _REFUND,
+        _REFUND,
+        st.tuples(st.just("refund"), st.integers(1, 105_000), st.sampled_from([None, 0, 1, 2])),
+        st.tuples(st.just("refund"), st.just(107_000), st.just(None)),
+        st.tuples(st.just("payout"), st.booleans()),
+        st.tuples(st.just("expire"), st.just(0)),
+        st.tuples(st.just("cancel"), st.just(0)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=INSURED_OPERATIONS)
+async def test_insured_bills_keep_the_ledger_and_the_year_totals_sound(session, operations):
+    """Bills settled with medical insurance (with or without the personal account, or not at
+    all) under any sequence of checkouts, payments, duplicated notifications, refunds of any
+    part, payouts, expiry and cancellation: the ledger stays zero, the fund and the personal
+    accounts hold exactly what the live settlement pays, the year's totals and the personal
+    account follow the live settlement, and every refund is split into cash and insurance."""
+    parties = _INSURED_PARTIES.get(id(session)) or await _insured_parties(session)
+    async with session.begin_nested() as example:
+        world = await _InsuredWorld.build(session, *parties)
+        for operation in operations:
+            try:
+                async with session.begin_nested():
+                    await world.apply(operation)
+            except (AppError, ProviderDeclined):
+                pass
+            await world.check()
+        order, refunds = await world.check()
+        event(f"bill {order.status}")
+        if any(refund.insured_fen for refund in refunds):
+            event("insurance refunded")
+        await example.rollback()
+
+
+_INSURED_PARTIES: dict[int, tuple] = {}
+BALANCE = 30_000
+
+
+async def _insured_parties(session):
+    """A 三级 hospital in 武汉, a 就诊人 with 职工医保 and ¥300 in the personal account, and an
+    admin, shared by every example of one test run."""
+    clock = FrozenClock(START)
+    institution = await make_institution(
+        session, clock=clock, level="三级甲等", region_code="420102", region_name="武汉市江岸区"
+    )
+    patient = await make_patient(session, clock=clock)
+    await make_coverage(session, patient=patient, clock=clock, account_balance_fen=BALANCE)
+    admin = await make_staff(
+        session, clock=clock, institution=institution, role="institution_admin"
+    )
+    _INSURED_PARTIES[id(session)] = (institution, patient, admin)
+    return _INSURED_PARTIES[id(session)]
+
+
+class _InsuredWorld(_World):
+    LINES = (FOLLOW_UP, DRUG_A, DRUG_C)
+
+    async def start(self, value):
+        """Check out with insurance (0), with insurance and the personal account (1), or
+        without insurance (2); answers the payment of the cash part, if any."""
+        outcome = await confirm_checkout(
+            self.session,
+            payer(self.clock, self.order),
+            order_id=self.order.id,
+            choice=Choice(use_insurance=value != 2, use_personal_account=value == 1),
+            channel="sandbox",
+            idempotency_key=f"key-{value}",
+            providers=self.providers,
+            platform=self.platform,
+            cipher=CIPHER,
+        )
+        return outcome.payment
+
+    async def check(self):
+        order, refunds = await super().check()
+        session = self.session
+        settlements = (
+            await session.scalars(
+                select(Settlement)
+                .where(Settlement.order_id == order.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        live = [s for s in settlements if s.status in ("pending", "settled")]
+        assert len(live) <= 1
+        charged = live if order.paid_fen else []
+        assert await balance(session, insurance_fund_account("420100")) == sum(
+            s.hifp_pay for s in charged
+        )
+        assert await balance(session, personal_account_fund("420100")) == sum(
+            s.acct_pay for s in charged
+        )
+        if order.paid_fen:
+            assert order.insured_fen == sum(s.fund_pay_sumamt + s.acct_pay for s in live)
+        coverage = await session.scalar(
+            select(Coverage)
+            .where(Coverage.patient_id == order.patient_id)
+            .execution_options(populate_existing=True)
+        )
+        totals = await session.scalar(
+            select(YearTotal)
+            .where(YearTotal.coverage_id == coverage.id)
+            .execution_options(populate_existing=True)
+        )
+        met, fund = (totals.deductible_met_fen, totals.fund_paid_fen) if totals else (0, 0)
+        assert (met, fund) == (
+            sum(s.act_pay_dedc for s in live),
+            sum(s.hifp_pay for s in live),
+        )
+        assert coverage.account_balance_fen == BALANCE - sum(s.acct_pay for s in live)
+        return order, refunds
