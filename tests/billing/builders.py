@@ -86,28 +86,52 @@ def payer(clock: Clock, order: Order) -> Actor:
     return Actor(role="patient", clock=clock, account_id=order.account_id)
 
 
+async def start_paying(
+    session: AsyncSession,
+    clock: FrozenClock,
+    provider: SandboxProvider,
+    order: Order,
+    *,
+    key: str | None = None,
+) -> Payment:
+    """The payer starts paying ``order`` through the sandbox (idempotency ``key``)."""
+    return await start_payment(
+        session,
+        payer(clock, order),
+        order_id=order.id,
+        channel=provider.channel,
+        idempotency_key=key or new_key("pay"),
+        providers={provider.channel: provider},
+    )
+
+
+def prepay_of(payment: Payment) -> str:
+    """The sandbox's prepay id of a payment (the end of its pay page's address)."""
+    return payment.pay_url.rsplit("/", 1)[1]
+
+
+async def deliver(
+    session: AsyncSession, clock: FrozenClock, provider: SandboxProvider, body: str
+) -> str:
+    """The sandbox's notification ``body`` arrives, signed now; answers what it did."""
+    return await receive_notification(
+        session,
+        Actor(role="anonymous", clock=clock),
+        channel=provider.channel,
+        headers=provider.sign(body, now=clock.now()),
+        body=body.encode(),
+        providers={provider.channel: provider},
+    )
+
+
 async def pay_bill(
     session: AsyncSession, clock: FrozenClock, provider: SandboxProvider, order: Order
 ) -> Payment:
     """Pay ``order`` through the sandbox: start the payment, pay at the sandbox and deliver its
     notification; answers the payment."""
-    payment = await start_payment(
-        session,
-        payer(clock, order),
-        order_id=order.id,
-        channel=provider.channel,
-        idempotency_key=new_key("pay"),
-        providers={provider.channel: provider},
-    )
-    [delivery] = await provider.pay(payment.pay_url.rsplit("/", 1)[1])
-    await receive_notification(
-        session,
-        Actor(role="anonymous", clock=clock),
-        channel=provider.channel,
-        headers=provider.sign(delivery.body, now=clock.now()),
-        body=delivery.body.encode(),
-        providers={provider.channel: provider},
-    )
+    payment = await start_paying(session, clock, provider, order)
+    [delivery] = await provider.pay(prepay_of(payment))
+    await deliver(session, clock, provider, delivery.body)
     return payment
 
 

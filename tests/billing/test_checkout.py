@@ -19,6 +19,7 @@ from ihospital.errors import Unprocessable
 from ihospital.identity.models import Account
 from tests.billing.builders import (
     assert_ledger_sound,
+    deliver,
     make_order,
     new_key,
     payer,
@@ -27,7 +28,6 @@ from tests.billing.builders import (
     sandbox,
 )
 from tests.billing.insurance.builders import make_coverage, new_insurance_number
-from tests.billing.test_payments import _deliver
 from tests.directory.builders import make_institution
 from tests.identity.builders import CIPHER, auth_headers, make_account, make_patient
 
@@ -114,7 +114,7 @@ async def test_paying_the_cash_part_journals_the_fund_and_the_account(session, c
     outcome = await _confirm(session, clock, order, platform, provider, choice)
     assert outcome.payment.amount_fen == 105_000 - 21_000 - 10_000
     [delivery] = await provider.pay(outcome.payment.pay_url.rsplit("/", 1)[1])
-    assert await _deliver(session, clock, provider, delivery.body) == "paid"
+    assert await deliver(session, clock, provider, delivery.body) == "paid"
     balances = await assert_ledger_sound(session)
     assert balances[("insurance_fund", "420100")] == 21_000
     assert balances[("insurance_fund", "acct:420100")] == 10_000

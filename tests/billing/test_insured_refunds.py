@@ -23,6 +23,7 @@ from ihospital.identity.models import Account
 from ihospital.outbox.models import OutboxEvent
 from tests.billing.builders import (
     assert_ledger_sound,
+    deliver,
     new_key,
     payer,
     refund_bill,
@@ -32,7 +33,6 @@ from tests.billing.builders import (
 )
 from tests.billing.insurance.builders import new_insurance_number
 from tests.billing.test_checkout import DRUG_A, DRUG_C, FOLLOW_UP, _confirm, _insured_order
-from tests.billing.test_payments import _deliver
 from tests.identity.builders import CIPHER, auth_headers, make_account
 
 
@@ -44,7 +44,7 @@ async def _paid(session, clock, platform, *, lines=(FOLLOW_UP, DRUG_A), balance=
     outcome = await _confirm(session, clock, order, platform, provider, choice)
     if outcome.payment is not None:
         [delivery] = await provider.pay(outcome.payment.pay_url.rsplit("/", 1)[1])
-        assert await _deliver(session, clock, provider, delivery.body) == "paid"
+        assert await deliver(session, clock, provider, delivery.body) == "paid"
     admin = await make_account(
         session, role="institution_admin", institution_id=order.institution_id
     )

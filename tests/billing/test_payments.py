@@ -15,51 +15,25 @@ from ihospital.outbox.models import OutboxEvent
 from tests.billing.builders import (
     assert_ledger_sound,
     dead_events,
+    deliver,
     make_order,
-    new_key,
-    payer,
     payments_of,
+    prepay_of,
     reloaded,
     run_outbox,
     sandbox,
+    start_paying,
 )
 from tests.identity.builders import make_account
-
-
-async def _pay(session, clock, provider, order, *, key=None):
-    return await start_payment(
-        session,
-        payer(clock, order),
-        order_id=order.id,
-        channel="sandbox",
-        idempotency_key=key or new_key("pay"),
-        providers={"sandbox": provider},
-    )
-
-
-def _prepay(payment):
-    return payment.pay_url.rsplit("/", 1)[1]
-
-
-async def _deliver(session, clock, provider, body):
-    headers = provider.sign(body, now=clock.now())
-    return await receive_notification(
-        session,
-        Actor(role="anonymous", clock=clock),
-        channel="sandbox",
-        headers=headers,
-        body=body.encode(),
-        providers={"sandbox": provider},
-    )
 
 
 async def test_a_notification_pays_the_order_and_journals_it(session, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock)
-    payment = await _pay(session, clock, provider, order)
+    payment = await start_paying(session, clock, provider, order)
     assert payment.status == "created" and payment.amount_fen == 8900
-    [delivery] = await provider.pay(_prepay(payment))
-    assert await _deliver(session, clock, provider, delivery.body) == "paid"
+    [delivery] = await provider.pay(prepay_of(payment))
+    assert await deliver(session, clock, provider, delivery.body) == "paid"
     order = await reloaded(session, Order, order.id)
     assert (order.status, order.paid_fen, order.payment_id) == ("paid", 8900, payment.id)
     balances = await assert_ledger_sound(session)
@@ -74,8 +48,8 @@ async def test_a_notification_pays_the_order_and_journals_it(session, clock):
 async def test_the_same_idempotency_key_returns_the_same_payment(session, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock)
-    first = await _pay(session, clock, provider, order, key="k-1")
-    again = await _pay(session, clock, provider, order, key="k-1")
+    first = await start_paying(session, clock, provider, order, key="k-1")
+    again = await start_paying(session, clock, provider, order, key="k-1")
     assert again.id == first.id
     assert len(await payments_of(session, order)) == 1
 
@@ -99,16 +73,16 @@ async def test_paying_someone_elses_bill_is_not_found(session, clock):
 async def test_paying_a_paid_or_expired_bill_is_refused(session, clock):
     provider = sandbox(clock)
     paid = await make_order(session, clock=clock)
-    payment = await _pay(session, clock, provider, paid)
-    [delivery] = await provider.pay(_prepay(payment))
-    await _deliver(session, clock, provider, delivery.body)
+    payment = await start_paying(session, clock, provider, paid)
+    [delivery] = await provider.pay(prepay_of(payment))
+    await deliver(session, clock, provider, delivery.body)
     with pytest.raises(Conflict) as refused:
-        await _pay(session, clock, provider, paid)
+        await start_paying(session, clock, provider, paid)
     assert refused.value.code == "billing.order_paid"
     late = await make_order(session, clock=clock, hold_minutes=5)
     clock.advance(timedelta(minutes=5))
     with pytest.raises(Conflict) as refused:
-        await _pay(session, clock, provider, late)
+        await start_paying(session, clock, provider, late)
     assert refused.value.code == "billing.order_expired"
     assert await payments_of(session, late) == []
 
@@ -119,12 +93,12 @@ async def test_provider_timeout_or_decline_creates_nothing(session, clock):
     provider.fail_next("create", "timeout")
     async with session.begin_nested() as savepoint:
         with pytest.raises(ServiceUnavailable):
-            await _pay(session, clock, provider, order)
+            await start_paying(session, clock, provider, order)
         await savepoint.rollback()
     provider.fail_next("create", "declined")
     async with session.begin_nested() as savepoint:
         with pytest.raises(Conflict) as refused:
-            await _pay(session, clock, provider, order)
+            await start_paying(session, clock, provider, order)
         await savepoint.rollback()
     assert refused.value.code == "billing.payment_declined"
     assert await payments_of(session, order) == []
@@ -133,15 +107,15 @@ async def test_provider_timeout_or_decline_creates_nothing(session, clock):
 async def test_duplicated_and_reordered_notifications_apply_once(session, session_factory, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock)
-    first = await _pay(session, clock, provider, order)
-    second = await _pay(session, clock, provider, order)
+    first = await start_paying(session, clock, provider, order)
+    second = await start_paying(session, clock, provider, order)
     # The payer pays twice (two channels' pages left open); the second one's news comes first.
-    [first_note] = await provider.pay(_prepay(first))
-    [second_note] = await provider.pay(_prepay(second))
-    assert await _deliver(session, clock, provider, second_note.body) == "paid"
-    assert await _deliver(session, clock, provider, second_note.body) == "duplicate"
-    assert await _deliver(session, clock, provider, first_note.body) == "refunded"
-    assert await _deliver(session, clock, provider, first_note.body) == "duplicate"
+    [first_note] = await provider.pay(prepay_of(first))
+    [second_note] = await provider.pay(prepay_of(second))
+    assert await deliver(session, clock, provider, second_note.body) == "paid"
+    assert await deliver(session, clock, provider, second_note.body) == "duplicate"
+    assert await deliver(session, clock, provider, first_note.body) == "refunded"
+    assert await deliver(session, clock, provider, first_note.body) == "duplicate"
     order = await reloaded(session, Order, order.id)
     assert (order.status, order.payment_id) == ("paid", second.id)
     [refund] = (await session.scalars(select(Refund))).all()
@@ -162,8 +136,8 @@ async def test_duplicated_and_reordered_notifications_apply_once(session, sessio
 async def test_a_tampered_or_stale_notification_is_refused_and_audited(session, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock)
-    payment = await _pay(session, clock, provider, order)
-    [delivery] = await provider.pay(_prepay(payment))
+    payment = await start_paying(session, clock, provider, order)
+    [delivery] = await provider.pay(prepay_of(payment))
     headers = provider.sign(delivery.body, now=clock.now())
     tampered = delivery.body.replace('"total":8900', '"total":1')
     anonymous = Actor(role="anonymous", clock=clock)
@@ -203,11 +177,11 @@ async def test_a_tampered_or_stale_notification_is_refused_and_audited(session, 
 async def test_a_notification_for_an_unknown_trade_is_refused(session, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock)
-    payment = await _pay(session, clock, provider, order)
-    [delivery] = await provider.pay(_prepay(payment))
+    payment = await start_paying(session, clock, provider, order)
+    [delivery] = await provider.pay(prepay_of(payment))
     body = delivery.body.replace(payment.out_trade_no, "PNOSUCHTRADE0001")
     with pytest.raises(NotificationRefused) as refused:
-        await _deliver(session, clock, provider, body)
+        await deliver(session, clock, provider, body)
     assert refused.value.code == "billing.notification_unknown_trade"
     assert (await reloaded(session, Order, order.id)).status == "pending"
 
@@ -217,7 +191,7 @@ async def test_the_hold_timer_expires_an_unpaid_order_and_publishes_the_release(
 ):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=15)
-    payment = await _pay(session, clock, provider, order)
+    payment = await start_paying(session, clock, provider, order)
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=14))
     assert (await reloaded(session, Order, order.id)).status == "pending"
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=1))
@@ -239,8 +213,8 @@ async def test_expiry_keeps_an_order_paid_in_time_whose_notification_never_came(
 ):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=2)
-    payment = await _pay(session, clock, provider, order)
-    assert await provider.pay(_prepay(payment), plan="never") == []
+    payment = await start_paying(session, clock, provider, order)
+    assert await provider.pay(prepay_of(payment), plan="never") == []
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=2))
     order = await reloaded(session, Order, order.id)
     assert order.status == "paid"
@@ -252,8 +226,8 @@ async def test_the_query_finds_a_payment_whose_notification_never_comes(
 ):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=30)
-    payment = await _pay(session, clock, provider, order)
-    await provider.pay(_prepay(payment), plan="never")
+    payment = await start_paying(session, clock, provider, order)
+    await provider.pay(prepay_of(payment), plan="never")
     provider.fail_next("query", "timeout")
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=1))
     assert (await reloaded(session, Order, order.id)).status == "pending"  # retried later
@@ -265,20 +239,20 @@ async def test_the_query_finds_a_payment_whose_notification_never_comes(
 async def test_a_declined_payment_is_found_failed_by_the_query(session, session_factory, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=30)
-    payment = await _pay(session, clock, provider, order)
-    await provider.decline(_prepay(payment))
+    payment = await start_paying(session, clock, provider, order)
+    await provider.decline(prepay_of(payment))
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=1))
     [payment] = await payments_of(session, order)
     assert payment.status == "failed"
     assert (await reloaded(session, Order, order.id)).status == "pending"
-    retry = await _pay(session, clock, provider, order)
+    retry = await start_paying(session, clock, provider, order)
     assert retry.id != payment.id
 
 
 async def test_an_unpaid_trade_is_closed_after_the_last_query(session, session_factory, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=60)
-    payment = await _pay(session, clock, provider, order)
+    payment = await start_paying(session, clock, provider, order)
     for minutes in (1, 2):
         await run_outbox(
             session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=minutes)
@@ -294,14 +268,14 @@ async def test_an_unpaid_trade_is_closed_after_the_last_query(session, session_f
 async def test_a_payment_after_expiry_is_refunded_automatically(session, session_factory, clock):
     provider = sandbox(clock)
     order = await make_order(session, clock=clock, hold_minutes=15)
-    payment = await _pay(session, clock, provider, order)
+    payment = await start_paying(session, clock, provider, order)
     for _ in range(2):  # the provider is down when the first query and the hold end
         provider.fail_next("query", "timeout")
     await run_outbox(session_factory, clock, {"sandbox": provider}, advance=timedelta(minutes=15))
     assert (await reloaded(session, Order, order.id)).status == "expired"
-    deliveries = await provider.pay(_prepay(payment), plan="late")
+    deliveries = await provider.pay(prepay_of(payment), plan="late")
     clock.advance(timedelta(seconds=deliveries[0].delay_seconds))
-    assert await _deliver(session, clock, provider, deliveries[0].body) == "refunded"
+    assert await deliver(session, clock, provider, deliveries[0].body) == "refunded"
     [refund] = (await session.scalars(select(Refund))).all()
     assert (refund.reason, refund.amount_fen, refund.status) == ("late_payment", 8900, "pending")
     await run_outbox(session_factory, clock, {"sandbox": provider})
