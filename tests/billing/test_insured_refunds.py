@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ihospital.billing.checkout import Choice, SettlementPending
-from ihospital.billing.insurance.models import Coverage, Settlement, YearTotal
+from ihospital.billing.insurance.models import Settlement
 from ihospital.billing.models import Order, Refund
 from ihospital.billing.orders import cancel_order
 from ihospital.billing.repository import order_lines
@@ -31,7 +31,7 @@ from tests.billing.builders import (
     run_outbox,
     sandbox,
 )
-from tests.billing.insurance.builders import new_insurance_number
+from tests.billing.insurance.builders import new_insurance_number, year_position
 from tests.billing.test_checkout import DRUG_A, DRUG_C, FOLLOW_UP, _confirm, _insured_order
 from tests.identity.builders import CIPHER, auth_headers, make_account
 
@@ -68,18 +68,7 @@ async def _settlements(session, order) -> list[Settlement]:
 
 
 async def _totals(session, order) -> tuple[int, int, int]:
-    """The coverage's deductible met and fund paid this year, and its personal account."""
-    coverage = await session.scalar(
-        select(Coverage)
-        .where(Coverage.patient_id == order.patient_id)
-        .execution_options(populate_existing=True)
-    )
-    totals = await session.scalar(
-        select(YearTotal)
-        .where(YearTotal.coverage_id == coverage.id)
-        .execution_options(populate_existing=True)
-    )
-    return totals.deductible_met_fen, totals.fund_paid_fen, coverage.account_balance_fen
+    return await year_position(session, patient_id=order.patient_id)
 
 
 async def test_a_full_refund_reverses_the_settlement_and_returns_each_part_to_its_payer(

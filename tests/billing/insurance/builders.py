@@ -7,10 +7,11 @@ import itertools
 import random
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.insurance.coverage import add_coverage
-from ihospital.billing.insurance.models import Coverage
+from ihospital.billing.insurance.models import Coverage, YearTotal
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.identity.models import Patient
@@ -56,3 +57,20 @@ async def make_coverage(
         valid_to=valid_to,
         cipher=CIPHER,
     )
+
+
+async def year_position(session: AsyncSession, *, patient_id: int) -> tuple[int, int, int]:
+    """Where a 就诊人's coverage stands, read afresh: the deductible met and the fund's payments
+    this year (0 before any), and the personal account's balance."""
+    coverage = await session.scalar(
+        select(Coverage)
+        .where(Coverage.patient_id == patient_id)
+        .execution_options(populate_existing=True)
+    )
+    totals = await session.scalar(
+        select(YearTotal)
+        .where(YearTotal.coverage_id == coverage.id)
+        .execution_options(populate_existing=True)
+    )
+    met, fund = (totals.deductible_met_fen, totals.fund_paid_fen) if totals else (0, 0)
+    return met, fund, coverage.account_balance_fen
