@@ -373,6 +373,14 @@ async def test_a_signed_out_browser_is_sent_to_login_and_back(client):
     assert response.headers["location"] == "/login?next=%2Fpatients%3Fx%3D1"
 
 
+async def test_a_signed_out_htmx_request_sends_the_whole_page_to_login_and_back(client):
+    headers = {"HX-Request": "true", "HX-Current-URL": "http://testserver/bills/7?tab=pay"}
+    response = await client.get("/bills", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=%2Fbills%2F7%3Ftab%3Dpay"
+    assert "location" not in response.headers
+
+
 async def test_a_browser_refused_a_page_gets_an_error_page_in_its_language(client, session, clock):
     await sign_in(session, client, clock=clock, role="patient")
     response = await client.get("/admin/doctors", headers={"Accept": "text/html"})

@@ -147,7 +147,8 @@ async def _page_refusal(request: Request, error: AppError) -> Response | None:
     refuse = getattr(request.app.state, "page_refusal", None)
     if refuse is None or request.url.path.startswith("/api/"):
         return None
-    if "text/html" not in request.headers.get("accept", ""):
+    asked_by_htmx = request.headers.get("hx-request") == "true"
+    if "text/html" not in request.headers.get("accept", "") and not asked_by_htmx:
         return None
     return await refuse(request, error)
 

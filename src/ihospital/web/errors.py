@@ -1,9 +1,13 @@
 """Refusals as a browser should see them: signed out → the login page (and back afterwards);
-forbidden, not found and the rest → an error page in the layout, with the same status."""
+forbidden, not found and the rest → an error page in the layout, with the same status.
+
+An htmx request that finds itself signed out is not redirected (htmx would follow it and swap
+the login page into a fragment): it gets ``HX-Redirect``, so the whole page goes to the login,
+and back afterwards to the page the browser shows (``HX-Current-URL``)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,6 +30,11 @@ async def _reloaded_account(request: Request) -> Account | None:
 
 async def page_refusal(request: Request, error: AppError) -> Response:
     if error.status == 401:
+        if request.headers.get("hx-request") == "true":
+            shown = urlsplit(request.headers.get("hx-current-url", ""))
+            back = (shown.path or "/") + (f"?{shown.query}" if shown.query else "")
+            login = "/login?" + urlencode({"next": back})
+            return Response(status_code=401, headers={"HX-Redirect": login})
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         target = "/login?" + urlencode({"next": back}) if request.method == "GET" else "/login"
         return RedirectResponse(target, status_code=303)
