@@ -31,6 +31,7 @@ class Receipt:
     title: str
     paid_fen: int
     refunded_fen: int
+    insured_fen: int  # what medical insurance pays of the bill as it stands (fund and account)
     paid_at: datetime
 
 
@@ -55,6 +56,7 @@ def receipt_of(order: Order, *, secret_key: str) -> Receipt | None:
         title=order.title,
         paid_fen=order.paid_fen,
         refunded_fen=order.refunded_fen,
+        insured_fen=order.insured_fen,
         paid_at=order.paid_at,
     )
 

@@ -98,6 +98,7 @@ class ReceiptRead(Schema):
     title: str
     paid_fen: int
     refunded_fen: int
+    insured_fen: int
     paid_at: datetime
 
 
