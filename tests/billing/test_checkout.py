@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from ihospital.billing.checkout import Choice, SettlementPending, confirm_checkout, preview_checkout
 from ihospital.billing.insurance.models import Coverage, Settlement, YearTotal
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.models import Order, Payment, Refund
 from ihospital.billing.orders import LineItem
 from ihospital.billing.refunds import request_refund
@@ -22,6 +21,7 @@ from ihospital.errors import Conflict, Unprocessable
 from ihospital.identity.models import Account
 from tests.billing.builders import (
     assert_ledger_sound,
+    insurance_sandbox,
     make_order,
     new_key,
     payer,
@@ -55,7 +55,7 @@ FIRST_VISIT = LineItem("consultation", "consultation", "14", "初诊", 5_000)
 
 @pytest.fixture
 def platform():
-    return SandboxInsurancePlatform()
+    return insurance_sandbox()
 
 
 async def _insured_order(session, clock, *, lines=(FOLLOW_UP, DRUG_A, DRUG_C), balance=0, **cov):

@@ -9,7 +9,6 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ihospital.billing.expiry import expire_when_due
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.ledger import (
     LedgerAccount,
     UnbalancedEntry,
@@ -28,7 +27,7 @@ from ihospital.core.clock import FrozenClock
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError
-from tests.billing.builders import make_order, payer, sandbox
+from tests.billing.builders import insurance_sandbox, make_order, payer, sandbox, sandbox_url
 from tests.conftest import BACKEND, START
 from tests.directory.builders import make_institution, make_staff
 from tests.identity.builders import CIPHER, make_patient
@@ -129,18 +128,27 @@ OPERATIONS = st.lists(
 )
 
 
+@pytest.fixture
+def shared_books_url() -> str:
+    """One database for the sandboxes' books in every example of a test: trade, refund and
+    settlement numbers are random, so the examples do not meet there."""
+    return sandbox_url()
+
+
 @settings(
     max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=OPERATIONS)
-async def test_ledger_stays_balanced_and_refunds_never_exceed_payments(session, operations):
+async def test_ledger_stays_balanced_and_refunds_never_exceed_payments(
+    session, shared_books_url, operations
+):
     """Any sequence of payments, payer actions, duplicated and reordered notifications,
     queries, refunds (too large, negative, per line), payouts that fail, and expiry."""
     parties = _PARTIES.get(id(session)) or await _parties(session)
     async with session.begin_nested() as example:
-        world = await _World.build(session, *parties)
+        world = await _World.build(session, *parties, books_url=shared_books_url)
         for operation in operations:
             try:
                 async with session.begin_nested():
@@ -168,11 +176,12 @@ async def _parties(session):
 
 class _World:
     @classmethod
-    async def build(cls, session, institution, patient, admin):
+    async def build(cls, session, institution, patient, admin, *, books_url):
         world = cls()
         world.session = session
         world.clock = FrozenClock(START)
-        world.provider = sandbox(world.clock)
+        world.provider = sandbox(world.clock, database_url=books_url)
+        world.platform = insurance_sandbox(database_url=books_url)
         world.providers = {"sandbox": world.provider}
         world.order = await make_order(
             session, clock=world.clock, patient=patient, institution=institution
@@ -245,7 +254,7 @@ class _World:
                 Actor.system(self.clock),
                 order_id=order.id,
                 providers=self.providers,
-                platform=SandboxInsurancePlatform(),
+                platform=self.platform,
                 cipher=CIPHER,
             )
 
