@@ -49,8 +49,8 @@ def books_url(settings: Settings, file_name: str) -> str:
 class SandboxBooks:
     """A sandbox's database: its own engine and transactions, its tables made on first use.
 
-    No pool: the sandbox is called from many event loops (each test has one, the demo's worker
-    another) and keeps no connection between calls."""
+    No pool: each call opens a connection and closes it, so an instance holds nothing between
+    calls and needs no closing (the app, the worker and the tests make them freely)."""
 
     def __init__(self, database_url: str, metadata: MetaData) -> None:
         self._engine = make_engine(database_url, poolclass=NullPool)

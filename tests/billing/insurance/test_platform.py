@@ -4,6 +4,8 @@ database of its own, so they outlive a restart and every process over them sees 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ihospital.billing.insurance.platform import (
@@ -152,3 +154,15 @@ async def test_a_forced_failure_strikes_only_the_platform_object_it_was_set_on(b
     assert (await worker.settle(settlement_request())).state == "settled"
     with pytest.raises(PlatformRejected):
         await web.settle(settlement_request())
+
+
+async def test_first_calls_of_several_processes_at_once_all_come_through(books_url):
+    # each finds the books without tables and makes them; none must trip over another
+    platforms = [insurance_sandbox(database_url=books_url) for _ in range(4)]
+    answers = await asyncio.gather(
+        *(
+            platform.settle(settlement_request(settlement_no=f"YB{index}"))
+            for index, platform in enumerate(platforms)
+        )
+    )
+    assert [answer.state for answer in answers] == ["settled"] * 4
