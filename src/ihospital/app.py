@@ -78,7 +78,7 @@ def create_app(
         description="互联网医院平台 API. Errors are RFC 9457 problem+json.",
         lifespan=lifespan,
     )
-    from ihospital.billing.insurance.platform import SandboxInsurancePlatform
+    from ihospital.billing.insurance.platform import make_insurance_platform
     from ihospital.billing.providers import make_payment_providers
     from ihospital.identity.providers import make_realname_provider
     from ihospital.notifications.senders import make_sms_sender
@@ -94,7 +94,7 @@ def create_app(
     app.state.realname_provider = make_realname_provider(settings)
     app.state.sms_sender = make_sms_sender(settings)
     app.state.payment_providers = make_payment_providers(settings, app.state.clock)
-    app.state.insurance_platform = SandboxInsurancePlatform()
+    app.state.insurance_platform = make_insurance_platform(settings)
     for name, service in (services or {}).items():
         setattr(app.state, name, service)
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     field_key: str = ""
     blind_index_key: str = ""
     payment_sandbox_key: str = ""
+    sandbox_database_url: str = ""
     environment: Literal["development", "production", "test"] = "development"
     cookie_secure: bool = True
     log_level: str = "INFO"

@@ -1,4 +1,5 @@
-"""Builders of billing for tests: a sandbox provider, bills, and running the outbox.
+"""Builders of billing for tests: a sandbox provider and insurance platform, bills, and running
+the outbox.
 
 All keyword-only; bills go through the real ``create_order`` acting as the system."""
 
@@ -48,13 +49,28 @@ _SANDBOX_DIR = tempfile.TemporaryDirectory(prefix="ihospital-sandbox-")
 
 
 def sandbox_url() -> str:
-    """A new, empty database for a sandbox provider's books."""
+    """A new, empty database for a sandbox's books (the file is made on its first use)."""
     return f"sqlite+aiosqlite:///{_SANDBOX_DIR.name}/{uuid.uuid4().hex}.db"
 
 
 def sandbox(clock: Clock, *, database_url: str | None = None) -> SandboxProvider:
     """A sandbox provider with books of its own (or in ``database_url``, to share them)."""
     return SandboxProvider(TEST_PAYMENT_KEY, clock, database_url=database_url or sandbox_url())
+
+
+def insurance_sandbox(
+    *,
+    database_url: str | None = None,
+    latency_seconds: float = 0.0,
+    timeout_seconds: float = 10.0,
+) -> SandboxInsurancePlatform:
+    """A sandbox insurance platform with books of its own (or in ``database_url``, to share
+    them, as a restarted process or another process does)."""
+    return SandboxInsurancePlatform(
+        database_url=database_url or sandbox_url(),
+        latency_seconds=latency_seconds,
+        timeout_seconds=timeout_seconds,
+    )
 
 
 async def make_order(
@@ -154,7 +170,7 @@ async def refund_bill(
         amount_fen=amount_fen,
         line_id=line_id,
         idempotency_key=idempotency_key or new_key("refund"),
-        platform=platform or SandboxInsurancePlatform(),
+        platform=platform or insurance_sandbox(),
         cipher=CIPHER,
     )
 
@@ -173,7 +189,7 @@ async def run_outbox(
     clock.advance(advance)
     services = {
         "payment_providers": providers,
-        "insurance_platform": platform or SandboxInsurancePlatform(),
+        "insurance_platform": platform or insurance_sandbox(),
         "cipher": CIPHER,
     }
     return await drain(factory, clock, limit=1000, services=services)

@@ -11,7 +11,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ihospital.billing.checkout import Choice, confirm_checkout
 from ihospital.billing.expiry import expire_when_due
 from ihospital.billing.insurance.models import Settlement
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.ledger import (
     LedgerAccount,
     UnbalancedEntry,
@@ -33,7 +32,14 @@ from ihospital.core.clock import FrozenClock
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError
-from tests.billing.builders import make_order, payer, refund_bill, sandbox
+from tests.billing.builders import (
+    insurance_sandbox,
+    make_order,
+    payer,
+    refund_bill,
+    sandbox,
+    sandbox_url,
+)
 from tests.billing.insurance.builders import make_coverage, year_position
 from tests.billing.test_checkout import DRUG_A, DRUG_C, FOLLOW_UP
 from tests.conftest import BACKEND, START
@@ -136,25 +142,34 @@ OPERATIONS = st.lists(
 )
 
 
+@pytest.fixture
+def shared_books_url() -> str:
+    """One database for the sandboxes' books in every example of a test: trade, refund and
+    settlement numbers are random, so the examples do not meet there."""
+    return sandbox_url()
+
+
 @settings(
     max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=OPERATIONS)
-async def test_ledger_stays_balanced_and_refunds_never_exceed_payments(session, operations):
+async def test_ledger_stays_balanced_and_refunds_never_exceed_payments(
+    session, shared_books_url, operations
+):
     """Any sequence of payments, payer actions, duplicated and reordered notifications,
     queries, refunds (too large, negative, per line), payouts that fail, and expiry."""
     parties = _PARTIES.get(id(session)) or await _parties(session)
-    await _play(session, _World, parties, operations)
+    await _play(session, _World, parties, operations, books=shared_books_url)
 
 
-async def _play(session, world_class, parties, operations) -> tuple[str, bool]:
+async def _play(session, world_class, parties, operations, *, books) -> tuple[str, bool]:
     """Apply ``operations`` to a new world, checked after each; a refused operation is rolled
     back to before it, as a request would be, and the whole example afterwards. Answers the
     bill's status at the end and whether insurance got money back."""
     async with session.begin_nested() as example:
-        world = await world_class.build(session, *parties)
+        world = await world_class.build(session, *parties, books_url=books)
         for operation in operations:
             try:
                 async with session.begin_nested():
@@ -186,11 +201,12 @@ class _World:
     LINES: tuple = ()
 
     @classmethod
-    async def build(cls, session, institution, patient, admin):
+    async def build(cls, session, institution, patient, admin, *, books_url):
         world = cls()
         world.session = session
         world.clock = FrozenClock(START)
-        world.provider = sandbox(world.clock)
+        world.provider = sandbox(world.clock, database_url=books_url)
+        world.platform = insurance_sandbox(database_url=books_url)
         world.providers = {"sandbox": world.provider}
         world.order = await make_order(
             session,
@@ -205,7 +221,6 @@ class _World:
             account_id=admin.id,
             institution_id=institution.id,
         )
-        world.platform = SandboxInsurancePlatform()
         world.payments = {}
         world.notifications = []
         world.refund_keys = 0
@@ -368,14 +383,18 @@ INSURED_OPERATIONS = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=INSURED_OPERATIONS)
-async def test_insured_bills_keep_the_ledger_and_the_year_totals_sound(session, operations):
+async def test_insured_bills_keep_the_ledger_and_the_year_totals_sound(
+    session, shared_books_url, operations
+):
     """Bills settled with medical insurance (with or without the personal account, or not at
     all) under any sequence of checkouts, payments, duplicated notifications, refunds of any
     part, payouts, expiry and cancellation: the ledger stays zero, the fund and the personal
     accounts hold exactly what the live settlement pays, the year's totals and the personal
     account follow the live settlement, and every refund is split into cash and insurance."""
     parties = _INSURED_PARTIES.get(id(session)) or await _insured_parties(session)
-    status, insurance_refunded = await _play(session, _InsuredWorld, parties, operations)
+    status, insurance_refunded = await _play(
+        session, _InsuredWorld, parties, operations, books=shared_books_url
+    )
     event(f"bill {status}")
     if insurance_refunded:
         event("insurance refunded")

@@ -7,16 +7,9 @@ import pytest
 
 from ihospital.billing.providers.base import ProviderDeclined, ProviderTimeout
 from ihospital.billing.providers.sandbox import fee_of, parse_statement
-from tests.billing.builders import sandbox, sandbox_url
-from tests.conftest import BACKEND
+from tests.billing.builders import sandbox
 
 DAY = date(2026, 11, 23)
-
-
-@pytest.fixture
-async def books_url(databases) -> str:
-    """A database for the provider's books, on the backend under test."""
-    return await databases.fresh() if BACKEND == "postgresql" else sandbox_url()
 
 
 async def _paid(provider, clock, number: str, amount_fen: int) -> str:

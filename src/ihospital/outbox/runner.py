@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
+from ihospital.billing.insurance.platform import make_insurance_platform
 from ihospital.billing.providers import make_payment_providers
 from ihospital.billing.reconciliation_tasks import start_daily_reconciliation
 from ihospital.config import Settings
@@ -28,7 +28,7 @@ def worker_services(settings: Settings) -> dict[str, Any]:
         "settings": settings,
         "sms_sender": make_sms_sender(settings),
         "payment_providers": make_payment_providers(settings, Clock()),
-        "insurance_platform": SandboxInsurancePlatform(),
+        "insurance_platform": make_insurance_platform(settings),
         "cipher": FieldCipher(settings.field_key, settings.blind_index_key),
     }
 

@@ -11,12 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.insurance.coverage import add_coverage
+from ihospital.billing.insurance.engine import ClaimLine, YearToDate, split_claim
 from ihospital.billing.insurance.models import Coverage, YearTotal
+from ihospital.billing.insurance.platform import SettlementRequest
+from ihospital.billing.insurance.policy import load_policy_table
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.identity.models import Patient
 from tests.identity.builders import CIPHER
 
+WUHAN_EMPLOYEE_SECONDARY = load_policy_table().find("420100").terms("employee", "secondary")
 _base = random.randrange(10**8)
 _numbers = itertools.count()
 
@@ -74,3 +78,29 @@ async def year_position(session: AsyncSession, *, patient_id: int) -> tuple[int,
     )
     met, fund = (totals.deductible_met_fen, totals.fund_paid_fen) if totals else (0, 0)
     return met, fund, coverage.account_balance_fen
+
+
+def settlement_request(
+    *,
+    insurance_number: str = "42010000000123",
+    settlement_no: str = "YB1",
+    amount_fen: int = 10_000,
+) -> SettlementRequest:
+    """A request to the insurance platform to settle one consultation of ``amount_fen``
+    (武汉 职工医保 at a 二级 hospital)."""
+    split = split_claim(
+        WUHAN_EMPLOYEE_SECONDARY,
+        year_to_date=YearToDate(),
+        account_balance_fen=0,
+        use_account=False,
+        lines=[ClaimLine(amount_fen, "consultation")],
+    )
+    return SettlementRequest(
+        settlement_no=settlement_no,
+        insurance_number=insurance_number,
+        insurance_type="employee",
+        region_code="420102",
+        institution_id=1,
+        total=split.total,
+        lines=split.lines,
+    )

@@ -9,16 +9,17 @@ from sqlalchemy import select
 
 from ihospital.billing.insurance.engine import ClaimLine
 from ihospital.billing.insurance.models import Coverage, YearTotal
-from ihospital.billing.insurance.platform import SandboxInsurancePlatform
 from ihospital.billing.insurance.settlement import settle_claim
 from ihospital.db import make_engine, make_sessionmaker, session_scope
-from tests.billing.builders import make_order
+from tests.billing.builders import insurance_sandbox, make_order
 from tests.billing.insurance.builders import make_coverage, owner
 from tests.directory.builders import make_institution
 from tests.identity.builders import CIPHER, make_patient
 
 
-async def test_concurrent_settlements_of_one_person_use_the_deductible_once(databases, clock):
+async def test_concurrent_settlements_of_one_person_use_the_deductible_once(
+    databases, clock, books_url
+):
     # Two claims of 50 000 each against the ¥700 (70 000) deductible, 60 % after it:
     # one after the other, 50 000 + 20 000 go to the deductible and the fund pays
     # 60 % × 30 000 = 18 000; run at once they must not both take 50 000 of it.
@@ -35,7 +36,7 @@ async def test_concurrent_settlements_of_one_person_use_the_deductible_once(data
                 await make_order(session, clock=clock, patient=patient, institution=institution)
                 for _ in range(2)
             ]
-        platform = SandboxInsurancePlatform()
+        platform = insurance_sandbox(database_url=books_url)
 
         async def settle(order_id: int) -> None:
             async for session in session_scope(factory):

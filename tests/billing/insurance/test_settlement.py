@@ -14,10 +14,7 @@ from sqlalchemy import func, select
 from ihospital.audit.models import AuditEntry
 from ihospital.billing.insurance.engine import ClaimLine
 from ihospital.billing.insurance.models import Coverage, Settlement, YearTotal
-from ihospital.billing.insurance.platform import (
-    INSURED_UNKNOWN_MESSAGE,
-    SandboxInsurancePlatform,
-)
+from ihospital.billing.insurance.platform import INSURED_UNKNOWN_MESSAGE
 from ihospital.billing.insurance.settlement import (
     get_settlement,
     reverse_settlement,
@@ -25,7 +22,7 @@ from ihospital.billing.insurance.settlement import (
 )
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from tests.billing.builders import make_order
+from tests.billing.builders import insurance_sandbox, make_order
 from tests.billing.insurance.builders import make_coverage, new_insurance_number, owner
 from tests.directory.builders import make_institution, make_staff
 from tests.identity.builders import CIPHER, make_patient
@@ -35,7 +32,7 @@ FIRST_CLAIM = (ClaimLine(5_000, "consultation"), ClaimLine(30_000, "drug", "A"))
 
 @pytest.fixture
 def platform():
-    return SandboxInsurancePlatform()
+    return insurance_sandbox()
 
 
 async def _insured(session, clock, *, last_digit=1):

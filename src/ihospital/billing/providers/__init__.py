@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ihospital.billing.providers.base import PaymentProvider
-from ihospital.billing.providers.sandbox import SandboxProvider, sandbox_database_url
+from ihospital.billing.providers.sandbox import SandboxProvider
+from ihospital.billing.sandbox_books import books_url
 from ihospital.config import Settings
 from ihospital.core.clock import Clock
 from ihospital.errors import NotFound
@@ -16,9 +17,10 @@ Providers = Mapping[str, PaymentProvider]
 
 def make_payment_providers(settings: Settings, clock: Clock) -> dict[str, PaymentProvider]:
     """The providers of the configured channels, by channel name."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     sandbox = SandboxProvider(
-        settings.payment_sandbox_key, clock, database_url=sandbox_database_url(settings.data_dir)
+        settings.payment_sandbox_key,
+        clock,
+        database_url=books_url(settings, "payment-sandbox.db"),
     )
     return {sandbox.channel: sandbox}
 

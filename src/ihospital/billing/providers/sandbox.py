@@ -1,11 +1,10 @@
 """A payment provider simulator that behaves like the real ones, for the demo and the tests.
 
 It plays the provider's side, so it keeps its books apart from ours: its trades and refunds
-live in its own database (by default ``<data_dir>/payment-sandbox.db``; any database URL
-works), written in its own transactions. Like a real provider's, they survive our rollbacks,
-and every process that opens the same database (``ihospital serve``, ``ihospital worker``)
-sees the same trades. A separate database also keeps SQLite's single writer free: the app
-calls the provider while its own transaction is open.
+live in its own database (:mod:`ihospital.billing.sandbox_books`; by default
+``<data_dir>/payment-sandbox.db``), written in its own transactions. Like a real provider's,
+they survive our rollbacks, and every process that opens the same database (``ihospital
+serve``, ``ihospital worker``) sees the same trades.
 
 The payer's side is played by a page (:mod:`ihospital.billing.pages`): paying returns the
 notifications to deliver, each with a delay, following a delivery plan: at once, late, twice,
@@ -33,17 +32,15 @@ import io
 import json
 import secrets
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Literal
 
 from sqlalchemy import BigInteger, Integer, MetaData, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ihospital.billing.providers.base import (
     InvalidNotification,
@@ -55,9 +52,10 @@ from ihospital.billing.providers.base import (
     StatementLine,
     TradeResult,
 )
+from ihospital.billing.sandbox_books import SandboxBase, SandboxBooks
 from ihospital.core.clock import SHANGHAI, Clock
 from ihospital.core.money import fen_to_yuan, yuan_to_fen
-from ihospital.db import NAMING_CONVENTION, UTCDateTime, make_engine, make_sessionmaker
+from ihospital.db import NAMING_CONVENTION
 
 CHANNEL = "sandbox"
 PAY_PATH = "/billing/sandbox/pay/"
@@ -86,11 +84,11 @@ STATEMENT_COLUMNS = (
 Failure = Literal["timeout", "declined"]
 
 
-class _SandboxBase(DeclarativeBase):
+class _SandboxBase(SandboxBase):
     """The provider's own schema, apart from ours (created by the sandbox on first use)."""
 
+    __abstract__ = True
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict] = {datetime: UTCDateTime}
 
 
 class SandboxTrade(_SandboxBase):
@@ -131,11 +129,6 @@ class Delivery:
     body: str
 
 
-def sandbox_database_url(data_dir: object) -> str:
-    """Where the sandbox keeps its books by default: a SQLite file in the data directory."""
-    return f"sqlite+aiosqlite:///{data_dir}/payment-sandbox.db"
-
-
 def fee_of(amount_fen: int) -> int:
     """The provider's fee on ``amount_fen``: 0.6%, half a fen rounded up."""
     return (amount_fen * FEE_PER_MILLE * 2 + 1000) // 2000
@@ -149,23 +142,8 @@ class SandboxProvider:
             raise ValueError("the payment sandbox needs a key (IHOSPITAL_PAYMENT_SANDBOX_KEY)")
         self._key = key.encode()
         self._clock = clock
-        self._engine = make_engine(database_url, poolclass=NullPool)
-        self._sessions = make_sessionmaker(self._engine)
-        self._schema_ready = False
+        self._books = SandboxBooks(database_url, _SandboxBase.metadata)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
-
-    @asynccontextmanager
-    async def _books(self) -> AsyncIterator[AsyncSession]:
-        """One transaction on the provider's books (their schema made on first use)."""
-        if not self._schema_ready:
-            async with self._engine.begin() as connection:
-                await connection.run_sync(_SandboxBase.metadata.create_all)
-            self._schema_ready = True
-        async with self._sessions.begin() as session:
-            yield session
-
-    async def aclose(self) -> None:
-        await self._engine.dispose()
 
     def fail_next(self, operation: str, failure: Failure) -> None:
         """Make the next ``create``/``query``/``close``/``refund``/``statement`` call fail."""
@@ -182,7 +160,7 @@ class SandboxProvider:
         self, *, out_trade_no: str, amount_fen: int, description: str, expires_at: datetime
     ) -> Prepay:
         self._maybe_fail("create")
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await _trade(books, out_trade_no)
             if trade is None:
                 trade = SandboxTrade(
@@ -200,7 +178,7 @@ class SandboxProvider:
 
     async def query(self, *, out_trade_no: str) -> TradeResult:
         self._maybe_fail("query")
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await _trade(books, out_trade_no)
         if trade is None:
             return TradeResult(out_trade_no, "NOT_FOUND")
@@ -214,7 +192,7 @@ class SandboxProvider:
 
     async def close(self, *, out_trade_no: str) -> None:
         self._maybe_fail("close")
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await _trade(books, out_trade_no, lock=True)
             if trade is not None and trade.state == "NOTPAY":
                 trade.state = "CLOSED"
@@ -223,7 +201,7 @@ class SandboxProvider:
         self, *, out_trade_no: str, out_refund_no: str, amount_fen: int, total_fen: int
     ) -> RefundResult:
         self._maybe_fail("refund")
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await _trade(books, out_trade_no, lock=True)
             if trade is None or trade.state != "SUCCESS" or trade.amount_fen != total_fen:
                 raise ProviderDeclined("the trade was not paid")
@@ -250,7 +228,7 @@ class SandboxProvider:
 
     async def refunded_fen(self, *, out_trade_no: str) -> int:
         """What the provider has paid back on a trade (its refund query, summed)."""
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             refunded = await books.scalars(
                 select(SandboxRefund.amount_fen).where(SandboxRefund.out_trade_no == out_trade_no)
             )
@@ -265,7 +243,7 @@ class SandboxProvider:
         self._maybe_fail("statement")
         start = datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
         end = start + timedelta(days=1)
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trades = await books.scalars(
                 select(SandboxTrade).where(
                     SandboxTrade.state == "SUCCESS",
@@ -318,14 +296,14 @@ class SandboxProvider:
     # The payer's side (the sandbox page).
 
     async def trade_by_prepay(self, prepay_id: str) -> SandboxTrade | None:
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             return await books.scalar(
                 select(SandboxTrade).where(SandboxTrade.prepay_id == prepay_id)
             )
 
     async def pay(self, prepay_id: str, *, plan: str = "prompt") -> list[Delivery]:
         """The payer pays: the trade succeeds (once) and its notifications are scheduled."""
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await self._payable(books, prepay_id)
             if trade.state == "NOTPAY":
                 trade.state = "SUCCESS"
@@ -337,7 +315,7 @@ class SandboxProvider:
     async def decline(self, prepay_id: str) -> None:
         """The payer's bank declines: the trade fails; no notification is sent (as in WeChat
         Pay, only a query tells)."""
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             trade = await self._payable(books, prepay_id)
             if trade.state == "NOTPAY":
                 trade.state = "PAYERROR"
@@ -355,7 +333,7 @@ class SandboxProvider:
     async def tamper(self, number: str, *, amount_fen: int | None) -> None:
         """Fault injection for reconciliation drills: the provider's record of the trade or
         refund with our ``number`` now says ``amount_fen``, or, with None, is gone."""
-        async with self._books() as books:
+        async with self._books.transaction() as books:
             for model, column in (
                 (SandboxTrade, SandboxTrade.out_trade_no),
                 (SandboxRefund, SandboxRefund.out_refund_no),
