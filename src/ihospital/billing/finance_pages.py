@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.finance import totals
 from ihospital.billing.finance_export import (
@@ -60,7 +61,7 @@ def _query(**values: object) -> str:
 
 
 async def _period_page(
-    session: DbSession,
+    session: AsyncSession,
     actor: Actor,
     service: Callable[..., Awaitable[Any]],
     values: dict[str, str],
@@ -125,6 +126,7 @@ async def finance_totals_csv(
     end: Day = None,
     institution_id: InstitutionScope = None,
 ) -> Response:
+    """The totals as a CSV file for Excel (the export is audited)."""
     found = await totals(
         session, actor, start=start, end=end, institution_id=institution_id, export=True
     )
@@ -133,7 +135,7 @@ async def finance_totals_csv(
 
 async def _runs_page(
     request: Request,
-    session: DbSession,
+    session: AsyncSession,
     actor: Actor,
     values: dict[str, str],
     *,
@@ -237,6 +239,7 @@ async def reconciliation_csv(
     actor: Finance,
     institution_id: InstitutionScope = None,
 ) -> Response:
+    """The run's mismatches the reader may see, as a CSV file for Excel (audited)."""
     detail = await get_run(
         session, actor, run_id=run_id, institution_id=institution_id, export=True
     )
