@@ -1,18 +1,11 @@
 """Finance (财务) and reconciliation (对账) for institution finance staff: totals by Beijing day,
 institution and channel; the runs and their mismatches as each institution may see them;
-re-running a past day by hand; the CSV files for Excel; the pages and who may read what.
-
-The books of most tests: on 2026-11-23 (Beijing) bill A of *here* and bill B of *there* are
-paid (¥89.00 each) through the sandbox; at 00:30 on 2026-11-24 Beijing time (still 11-23 in
-UTC) ¥8.00 of A is refunded and bill C of *there* is paid."""
+re-running a past day by hand; the API and who may call it. The books are those of
+:mod:`tests.billing.finance_builders`."""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -20,87 +13,30 @@ from sqlalchemy import func, select
 from ihospital.audit.models import AuditEntry
 from ihospital.billing.checkout import Choice, confirm_checkout
 from ihospital.billing.finance import period_of, totals
-from ihospital.billing.finance_export import safe_cell
 from ihospital.billing.finance_reconciliation import get_run, list_runs, rerun_reconciliation
 from ihospital.billing.insurance.platform import SandboxInsurancePlatform
-from ihospital.billing.providers.sandbox import SandboxProvider
 from ihospital.billing.reconciliation_models import ReconciliationRun
-from ihospital.billing.refunds import execute_refund, request_refund
-from ihospital.core.context import Actor
-from ihospital.directory.models import Institution
 from ihospital.errors import PROBLEM_JSON, Forbidden, ServiceUnavailable, Unprocessable
-from ihospital.identity.models import Account
-from tests.billing.builders import make_order, new_key, pay_bill, payer, sandbox
+from tests.billing.builders import make_order, new_key, payer, sandbox
+from tests.billing.finance_builders import (
+    DAY,
+    NEXT_DAY,
+    STRAY,
+    World,
+    make_books,
+    make_mismatched_day,
+    make_world,
+    paid,
+)
 from tests.billing.insurance.builders import make_coverage
 from tests.billing.test_checkout import DRUG_A, FOLLOW_UP
 from tests.billing.test_payments import _deliver
-from tests.directory.builders import make_institution
-from tests.identity.builders import CIPHER, auth_headers, csrf_token, make_account, make_patient
-from tests.web.builders import sign_in_as
-from tests.web.test_pages import chinese_left
-
-DAY = date(2026, 11, 23)
-NEXT_DAY = date(2026, 11, 24)
-BOM = "\ufeff"
-
-
-@dataclass
-class World:
-    here: Institution
-    there: Institution
-    admin_here: Account
-    admin_there: Account
-    platform: Account
-    clock: object
-
-    def actor(self, account: Account) -> Actor:
-        return Actor(
-            role=account.role,
-            clock=self.clock,
-            account_id=account.id,
-            institution_id=account.institution_id,
-        )
+from tests.identity.builders import CIPHER, auth_headers, make_account, make_patient
 
 
 @pytest.fixture
 async def world(session, clock) -> World:
-    # here is in 武汉 so that its bills can be settled with medical insurance
-    here = await make_institution(
-        session, clock=clock, region_code="420102", region_name="武汉市江岸区"
-    )
-    there = await make_institution(session, clock=clock)
-    return World(
-        here,
-        there,
-        await make_account(session, role="institution_admin", institution_id=here.id, clock=clock),
-        await make_account(session, role="institution_admin", institution_id=there.id, clock=clock),
-        await make_account(session, role="platform_admin", clock=clock),
-        clock,
-    )
-
-
-async def _paid(session, clock, provider, institution):
-    order = await make_order(session, clock=clock, institution=institution)
-    return await pay_bill(session, clock, provider, order)
-
-
-async def _books(session, clock, provider: SandboxProvider, world: World):
-    """The books of the module's docstring; answers the payments of A, B and C."""
-    a = await _paid(session, clock, provider, world.here)
-    b = await _paid(session, clock, provider, world.there)
-    clock.advance(timedelta(hours=15, minutes=30))  # 2026-11-24 00:30 in Beijing
-    refund = await request_refund(
-        session,
-        world.actor(world.admin_here),
-        order_id=a.order_id,
-        amount_fen=800,
-        idempotency_key=new_key("refund"),
-    )
-    await execute_refund(
-        session, Actor.system(clock), refund_id=refund.id, providers={"sandbox": provider}
-    )
-    c = await _paid(session, clock, provider, world.there)
-    return a, b, c
+    return await make_world(session, clock=clock)
 
 
 def _figures(row) -> tuple[int, ...]:
@@ -112,7 +48,7 @@ def _figures(row) -> tuple[int, ...]:
 
 
 async def test_totals_are_grouped_by_beijing_day_institution_and_channel(session, clock, world):
-    await _books(session, clock, sandbox(clock), world)
+    await make_books(session, clock, sandbox(clock), world)
     found = await totals(session, world.actor(world.platform), start=DAY, end=NEXT_DAY)
     assert {(r.day, r.institution_id, r.channel): _figures(r) for r in found.rows} == {
         (DAY, world.here.id, "sandbox"): (1, 8900, 0, 0, 8900),
@@ -133,7 +69,7 @@ async def test_totals_are_grouped_by_beijing_day_institution_and_channel(session
 
 
 async def test_an_institution_admin_reads_only_their_own_institution(session, clock, world):
-    await _books(session, clock, sandbox(clock), world)
+    await make_books(session, clock, sandbox(clock), world)
     mine = await totals(session, world.actor(world.admin_here), start=DAY, end=NEXT_DAY)
     assert mine.institution_id == world.here.id
     assert {row.institution_id for row in mine.rows} == {world.here.id}
@@ -226,27 +162,10 @@ async def test_every_read_of_the_figures_is_audited(session, clock, world):
 
 # ---- reconciliation -----------------------------------------------------------------------------
 
-STRAY = ("=SUM(A1:A9)", "+86-1", "-2+3", "@cmd")
-
-
-async def _mismatched_day(session, clock, provider, world):
-    """The books, then at the provider: A and B changed and four trades we never heard of."""
-    a, b, _ = await _books(session, clock, provider, world)
-    clock.advance(timedelta(hours=-15, minutes=-30))
-    for number in STRAY:
-        stray = await provider.create(
-            out_trade_no=number, amount_fen=100, description="?", expires_at=clock.now()
-        )
-        await provider.pay(stray.prepay_id)
-    clock.advance(timedelta(hours=15, minutes=30))
-    await provider.tamper(a.out_trade_no, amount_fen=8800)
-    await provider.tamper(b.out_trade_no, amount_fen=8700)
-    return a, b
-
 
 async def test_each_institution_sees_only_the_mismatches_of_its_bills(session, clock, world):
     provider = sandbox(clock)
-    a, b = await _mismatched_day(session, clock, provider, world)
+    a, b = await make_mismatched_day(session, clock, provider, world)
     providers = {"sandbox": provider}
     everything = await rerun_reconciliation(
         session, world.actor(world.platform), day=DAY, channel="sandbox", providers=providers
@@ -297,12 +216,12 @@ async def test_rerunning_a_day_replaces_its_run_and_today_is_refused(session, cl
     provider = sandbox(clock)
     providers = {"sandbox": provider}
     actor = world.actor(world.admin_here)
-    await _books(session, clock, provider, world)
+    await make_books(session, clock, provider, world)
     first = await rerun_reconciliation(
         session, actor, day=DAY, channel="sandbox", providers=providers
     )
     assert first.status == "matched"
-    late = await _paid(session, clock, provider, world.here)
+    late = await paid(session, clock, provider, world.here)
     await provider.tamper(late.out_trade_no, amount_fen=1)
     clock.advance(timedelta(days=1))
     again = await rerun_reconciliation(
@@ -349,7 +268,7 @@ def _problem(response, status, code, field=None):
 
 
 async def test_the_api_answers_totals_and_refuses_a_bad_period(app, client, session, clock, world):
-    await _books(session, clock, app.state.payment_providers["sandbox"], world)
+    await make_books(session, clock, app.state.payment_providers["sandbox"], world)
     headers = await auth_headers(session, account=world.admin_here, clock=clock)
     url = "/api/billing/finance/totals"
     answer = await client.get(url, params={"start": "2026-11-23"}, headers=headers)
@@ -408,7 +327,7 @@ async def test_patients_doctors_and_regulators_are_refused(client, session, cloc
 
 async def test_the_api_reruns_a_past_day_and_shows_the_run(app, client, session, clock, world):
     provider = app.state.payment_providers["sandbox"]
-    a, _ = await _mismatched_day(session, clock, provider, world)
+    a, _ = await make_mismatched_day(session, clock, provider, world)
     headers = await auth_headers(session, account=world.admin_here, clock=clock)
     url = "/api/billing/finance/reconciliations"
     today = await client.post(url, json={"day": "2026-11-24"}, headers=headers)
@@ -436,156 +355,3 @@ async def test_the_api_reruns_a_past_day_and_shows_the_run(app, client, session,
     assert everything["statement"]["payments_count"] == 6 and len(everything["mismatches"]) == 6
     missing = await client.get(f"{url}/999999", headers=headers)
     _problem(missing, 404, "billing.reconciliation_not_found")
-
-
-# ---- pages and CSV ------------------------------------------------------------------------------
-
-
-async def test_the_finance_page_shows_the_totals_in_yuan_and_is_in_the_navigation(
-    client, session, clock, world
-):
-    await _books(session, clock, sandbox(clock), world)
-    await sign_in_as(session, client, account=world.admin_here, clock=clock)
-    assert 'href="/finance"' in (await client.get("/")).text
-    page = await client.get("/finance", params={"start": "2026-11-23"})
-    assert page.status_code == 200, page.text
-    html = page.text
-    assert '<a href="/finance" aria-current="page">' in html
-    assert "收款笔数" in html and "¥89.00" in html and "-¥8.00" in html and "¥81.00" in html
-    assert world.there.name not in html
-    assert 'href="/finance/totals.csv?start=2026-11-23&amp;end=2026-11-24' in html
-    english = await client.get("/finance", headers={"Accept-Language": "en"})
-    assert "Payments received" in english.text
-    assert chinese_left(english.text) == {world.admin_here.display_name}
-    refused = await client.get("/finance", params={"start": "2020-01-01"})
-    assert refused.status_code == 422 and "查询期间最长 366 天" in refused.text
-    bad = await client.get("/finance", params={"end": "not-a-day"})
-    assert bad.status_code == 422 and 'id="error-end"' in bad.text
-
-
-async def test_a_patient_has_no_finance_link_and_no_finance_page(client, session, clock, world):
-    patient = await make_account(session, clock=clock)
-    await sign_in_as(session, client, account=patient, clock=clock)
-    assert 'href="/finance"' not in (await client.get("/")).text
-    page = await client.get("/finance", headers={"Accept": "text/html"})
-    assert page.status_code == 403
-
-
-async def test_staff_rerun_a_day_on_the_page_and_read_its_mismatches(
-    app, client, session, clock, world
-):
-    provider = app.state.payment_providers["sandbox"]
-    a, _ = await _mismatched_day(session, clock, provider, world)
-    await sign_in_as(session, client, account=world.admin_here, clock=clock)
-    runs = await client.get("/finance/reconciliations")
-    assert (
-        runs.status_code == 200 and 'name="day"' in runs.text and 'value="2026-11-23"' in runs.text
-    )
-    without_token = await client.post(
-        "/finance/reconciliations", data={"day": "2026-11-23", "channel": "sandbox"}
-    )
-    assert without_token.status_code == 403
-    token = await csrf_token(client)
-    today = await client.post(
-        "/finance/reconciliations",
-        data={"day": "2026-11-24", "channel": "sandbox", "csrf_token": token},
-    )
-    assert today.status_code == 422 and "只能对过去的日期对账" in today.text
-    ran = await client.post(
-        "/finance/reconciliations",
-        data={"day": "2026-11-23", "channel": "sandbox", "csrf_token": token},
-    )
-    assert ran.status_code == 303
-    page = await client.get(ran.headers["location"])
-    assert "已重新对账 2026-11-23：1 处差异。" in page.text
-    assert a.out_trade_no in page.text and "金额不一致" in page.text and "¥88.00" in page.text
-    assert "=SUM" not in page.text  # trades of no institution are not this institution's
-    listing = await client.get("/finance/reconciliations")
-    assert ran.headers["location"] in listing.text
-
-
-def _rows(response) -> list[list[str]]:
-    assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.content.startswith(BOM.encode("utf-8"))
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8").removeprefix(BOM))))
-
-
-async def test_the_totals_csv_opens_in_excel_with_chinese_headers_and_yuan(
-    client, session, clock, world
-):
-    await _books(session, clock, sandbox(clock), world)
-    await sign_in_as(session, client, account=world.platform, clock=clock)
-    response = await client.get(
-        "/finance/totals.csv", params={"start": "2026-11-23", "end": "2026-11-24"}
-    )
-    assert response.status_code == 200
-    disposition = response.headers["content-disposition"]
-    assert disposition == 'attachment; filename="finance_2026-11-23_2026-11-24.csv"'
-    header, *rows, total = _rows(response)
-    assert header[:5] == ["日期", "医疗机构", "支付渠道", "收款笔数", "收款金额（元）"]
-    by_day = {(row[0], row[1]): row[2:] for row in rows}
-    assert by_day[("2026-11-23", world.here.name)][:6] == [
-        "sandbox",
-        "1",
-        "89.00",
-        "0",
-        "0.00",
-        "89.00",
-    ]
-    # a negative net is a number we wrote, not text to escape
-    assert by_day[("2026-11-24", world.here.name)][:6] == [
-        "sandbox",
-        "0",
-        "0.00",
-        "1",
-        "8.00",
-        "-8.00",
-    ]
-    assert total[:8] == ["合计", "", "", "3", "267.00", "1", "8.00", "259.00"]
-    english = await client.get("/finance/totals.csv", headers={"Accept-Language": "en"})
-    assert _rows(english)[0][:3] == ["Day", "Medical institution", "Payment channel"]
-    exported = select(func.count()).where(AuditEntry.action == "billing.finance.export")
-    assert await session.scalar(exported) == 2
-
-
-async def test_the_mismatch_csv_defuses_formulas_in_trade_numbers(
-    app, client, session, clock, world
-):
-    provider = app.state.payment_providers["sandbox"]
-    await _mismatched_day(session, clock, provider, world)
-    view = await rerun_reconciliation(
-        session,
-        world.actor(world.platform),
-        day=DAY,
-        channel="sandbox",
-        providers=app.state.payment_providers,
-    )
-    await sign_in_as(session, client, account=world.platform, clock=clock)
-    response = await client.get(f"/finance/reconciliations/{view.run.id}/mismatches.csv")
-    disposition = response.headers["content-disposition"]
-    assert disposition == 'attachment; filename="reconciliation_sandbox_2026-11-23.csv"'
-    header, *rows = _rows(response)
-    assert header[:4] == ["对账日期", "支付渠道", "记录类型", "差异类型"]
-    strays = {row[4]: row for row in rows if row[3] == "我方无记录（长款）"}
-    assert set(strays) == {"'" + number for number in STRAY}
-    assert strays["'=SUM(A1:A9)"][6:8] == ["1.00", ""]
-    amounts = [row[6:8] for row in rows if row[3] == "金额不一致"]
-    assert sorted(amounts) == [["87.00", "89.00"], ["88.00", "89.00"]]
-
-    await sign_in_as(session, client, account=world.admin_there, clock=clock)
-    theirs = await client.get(f"/finance/reconciliations/{view.run.id}/mismatches.csv")
-    [_, only] = _rows(theirs)
-    assert only[10] == world.there.name
-
-
-def test_only_text_that_a_spreadsheet_would_run_is_escaped():
-    assert [safe_cell(v) for v in ("=1+1", "+1", "-1", "@A1", "\t=1", "a=b", "")] == [
-        "'=1+1",
-        "'+1",
-        "'-1",
-        "'@A1",
-        "'\t=1",
-        "a=b",
-        "",
-    ]
-    assert safe_cell(Decimal("-8.00")) == Decimal("-8.00") and safe_cell(-3) == -3
