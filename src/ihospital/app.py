@@ -24,6 +24,7 @@ from ihospital.web.templating import STATIC_DIR, make_templates
 def _routers() -> list[Any]:
     from ihospital.audit import api as audit_api
     from ihospital.billing import api as billing_api
+    from ihospital.billing import finance_api, finance_pages
     from ihospital.billing import pages as billing_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
@@ -42,11 +43,13 @@ def _routers() -> list[Any]:
         audit_api.router,
         outbox_api.router,
         billing_api.router,
+        finance_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
         notifications_pages.router,
         billing_pages.router,
+        finance_pages.router,
     ]
 
 

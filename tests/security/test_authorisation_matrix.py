@@ -131,6 +131,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/billing/receipts/verify"): Call(PUBLIC),
     ("POST", "/api/billing/notify/{channel}"): Call(PUBLIC, json={}),
+    # finance API
+    ("GET", "/api/billing/finance/totals"): Call(P.BILLING_MANAGE),
+    ("GET", "/api/billing/finance/reconciliations"): Call(P.BILLING_MANAGE),
+    ("POST", "/api/billing/finance/reconciliations"): Call(
+        P.BILLING_MANAGE, json={"day": "2026-11-22", "channel": "sandbox"}
+    ),
+    ("GET", "/api/billing/finance/reconciliations/{run_id}"): Call(P.BILLING_MANAGE),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -186,6 +193,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/bills/{order_id}/cancel"): Call(P.BILLS_OWN, form={}),
     ("GET", "/billing/sandbox/pay/{prepay_id}"): Call(PUBLIC),
     ("POST", "/billing/sandbox/pay/{prepay_id}"): Call(PUBLIC, form={"decision": "pay"}),
+    # finance pages
+    ("GET", "/finance"): Call(P.BILLING_MANAGE),
+    ("GET", "/finance/totals.csv"): Call(P.BILLING_MANAGE),
+    ("GET", "/finance/reconciliations"): Call(P.BILLING_MANAGE),
+    ("POST", "/finance/reconciliations"): Call(
+        P.BILLING_MANAGE, form={"day": "2026-11-22", "channel": "sandbox"}
+    ),
+    ("GET", "/finance/reconciliations/{run_id}"): Call(P.BILLING_MANAGE),
+    ("GET", "/finance/reconciliations/{run_id}/mismatches.csv"): Call(P.BILLING_MANAGE),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
@@ -209,6 +225,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "practitioner_id": world.practitioner_id,
         "department_code": "03.04",
         "order_id": 1,
+        "run_id": 1,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

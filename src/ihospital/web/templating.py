@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from ihospital.core.clock import to_local
 from ihospital.core.i18n import LANGUAGE_NAMES, gettext
+from ihospital.security.permissions import Permission, has_permission
 from ihospital.web.flash import FLASH_COOKIE, take_notices
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -27,6 +28,9 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.globals["_"] = gettext
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    # the layout's navigation links the pages a role's permissions open
+    env.globals["Permission"] = Permission
+    env.globals["has_permission"] = has_permission
     env.filters["local_time"] = _local_time
     return templates
 
