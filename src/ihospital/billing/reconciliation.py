@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -31,6 +32,7 @@ from ihospital.billing.providers.base import StatementLine
 from ihospital.billing.reconciliation_models import ReconciliationMismatch, ReconciliationRun
 from ihospital.core.clock import SHANGHAI
 from ihospital.core.context import Actor
+from ihospital.errors import Conflict
 from ihospital.outbox.service import emit
 
 RECONCILE_TOPIC = "billing.reconcile"
@@ -182,8 +184,7 @@ async def reconcile(
         .with_for_update()
     )
     if run is None:
-        run = ReconciliationRun(channel=channel, day=day)
-        session.add(run)
+        run = await _new_run(session, actor, channel, day)
     else:
         await session.execute(
             delete(ReconciliationMismatch).where(ReconciliationMismatch.run_id == run.id)
@@ -211,6 +212,34 @@ async def reconcile(
         subject_id=run.id,
         details={"channel": channel, "day": day.isoformat(), "mismatches": len(mismatches)},
     )
+    return run
+
+
+async def _new_run(
+    session: AsyncSession, actor: Actor, channel: str, day: date
+) -> ReconciliationRun:
+    """The first run of a day and channel, written at once: a concurrent first run (the daily
+    job and a manual re-run) loses only its savepoint and is told to try again."""
+    run = ReconciliationRun(
+        channel=channel,
+        day=day,
+        payments_count=0,
+        payments_fen=0,
+        refunds_count=0,
+        refunds_fen=0,
+        fees_fen=0,
+        mismatch_count=0,
+        ran_at=actor.clock.now(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "billing.reconciliation_running",
+            "This day is being reconciled by another request. Try again in a moment.",
+        ) from None
     return run
 
 
