@@ -121,6 +121,8 @@ async def coverage_new_submit(
         "account_balance": values["account_balance"] or "0",
         "valid_to": values["valid_to"] or None,
     }
+    if not insurance_type:
+        del submitted["insurance_type"]  # nothing chosen: "required", not "choose one of"
     form, state = parse_form(CoverageCreate, submitted)
     if form is not None:
         try:
