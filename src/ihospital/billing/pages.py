@@ -96,9 +96,10 @@ async def _checkout(
     the 就诊人 has one). When insurance is refused, the refusal and the split without it."""
     found = await find_coverage(session, actor, patient_id=bill.patient_id)
     coverage = coverage_read(found) if found else None
-    choice = requested or Choice(use_insurance=coverage is not None)
     if coverage is None:
         choice = Choice(use_insurance=False)
+    else:
+        choice = requested or Choice(use_insurance=True)
     try:
         preview = await preview_checkout(session, actor, order_id=bill.id, choice=choice)
     except AppError as refusal:
