@@ -26,6 +26,8 @@ def _routers() -> list[Any]:
     from ihospital.billing import api as billing_api
     from ihospital.billing import finance_api, finance_pages
     from ihospital.billing import pages as billing_pages
+    from ihospital.billing.insurance import api as insurance_api
+    from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -44,12 +46,14 @@ def _routers() -> list[Any]:
         outbox_api.router,
         billing_api.router,
         finance_api.router,
+        insurance_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
         notifications_pages.router,
         billing_pages.router,
         finance_pages.router,
+        insurance_pages.router,
     ]
 
 

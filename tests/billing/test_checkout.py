@@ -239,3 +239,18 @@ async def test_the_api_previews_and_checks_out_only_for_the_payer(session, clien
     assert paid.status_code == 200
     assert paid.json()["payment"]["amount_fen"] == 86_000
     assert paid.json()["order"]["insured_fen"] == 21_000
+
+
+async def test_once_settled_the_preview_is_the_settlements_own_split(session, clock, platform):
+    order = await _insured_order(session, clock, balance=10_000)
+    choice = Choice(use_insurance=True, use_personal_account=True)
+    before = await preview_checkout(session, payer(clock, order), order_id=order.id, choice=choice)
+    platform.fail_next("settle", "lost_reply")
+    with pytest.raises(SettlementPending):
+        await _confirm(session, clock, order, platform, sandbox(clock), choice)
+    after = await preview_checkout(
+        session, payer(clock, order), order_id=order.id, choice=Choice(use_insurance=False)
+    )
+    assert after.settlement_status == "pending"
+    assert [parts for _, parts in after.lines] == [parts for _, parts in before.lines]
+    assert after.total == before.total and after.total.acct_pay == 10_000

@@ -21,6 +21,7 @@ import httpx
 
 from ihospital.errors import PROBLEM_JSON
 from ihospital.security.permissions import GRANTS, Permission, Role
+from tests.billing.insurance.builders import new_insurance_number
 from tests.identity.builders import make_id_number, new_mobile
 from tests.security.routes import permission_of, served_routes
 from tests.security.world import ANONYMOUS, World, build_world, client_for
@@ -48,6 +49,15 @@ def _sms_body() -> dict[str, Any]:
     return {"mobile": new_mobile(), "purpose": "signup"}
 
 
+def _coverage_body() -> dict[str, str]:
+    return {
+        "insurance_type": "resident",
+        "region_code": "420102",
+        "insurance_number": new_insurance_number(),
+        "valid_from": "2026-01-01",
+    }
+
+
 ROUTES: dict[tuple[str, str], Call] = {
     # framework and operations
     ("GET", "/openapi.json"): Call(PUBLIC),
@@ -71,6 +81,14 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("PATCH", "/api/patients/{patient_id}"): Call(P.PATIENTS_OWN, json={"mobile": "13912345678"}),
     ("DELETE", "/api/patients/{patient_id}"): Call(P.PATIENTS_OWN),
     ("POST", "/api/patients/{patient_id}/realname-verification"): Call(P.PATIENTS_OWN),
+    # medical insurance API
+    ("GET", "/api/insurance/regions"): Call(PUBLIC),
+    ("GET", "/api/patients/{patient_id}/coverage"): Call(P.PATIENTS_OWN),
+    ("POST", "/api/patients/{patient_id}/coverage"): Call(P.PATIENTS_OWN, json=_coverage_body()),
+    ("PATCH", "/api/patients/{patient_id}/coverage"): Call(
+        P.PATIENTS_OWN, json={"valid_to": "2026-12-31"}
+    ),
+    ("DELETE", "/api/patients/{patient_id}/coverage"): Call(P.PATIENTS_OWN),
     # directory API
     ("GET", "/api/departments"): Call(PUBLIC),
     ("GET", "/api/institutions"): Call(PUBLIC),
@@ -160,6 +178,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/patients/{patient_id}/realname-verification"): Call(P.PATIENTS_OWN, form={}),
     ("POST", "/patients/{patient_id}/remove"): Call(P.PATIENTS_OWN, form={}),
+    # 就诊人 medical insurance pages
+    ("GET", "/patients/{patient_id}/coverage"): Call(P.PATIENTS_OWN),
+    ("POST", "/patients/{patient_id}/coverage/new"): Call(P.PATIENTS_OWN, form=_coverage_body()),
+    ("POST", "/patients/{patient_id}/coverage"): Call(
+        P.PATIENTS_OWN, form={"valid_from": "2026-01-01", "valid_to": "2026-12-31"}
+    ),
+    ("POST", "/patients/{patient_id}/coverage/end"): Call(P.PATIENTS_OWN, form={}),
     # institution admin pages
     ("GET", "/admin/doctors"): Call(P.STAFF_MANAGE),
     ("POST", "/admin/doctors"): Call(P.STAFF_MANAGE, form={"name": "李医生"}),
@@ -189,6 +214,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/bills/{order_id}"): Call(P.BILLS_OWN),
     ("POST", "/bills/{order_id}/pay"): Call(
         P.BILLS_OWN, form={"channel": "sandbox", "idempotency_key": "matrix"}
+    ),
+    ("POST", "/bills/{order_id}/checkout/preview"): Call(
+        P.BILLS_OWN, form={"use_insurance": "true"}
     ),
     ("POST", "/bills/{order_id}/cancel"): Call(P.BILLS_OWN, form={}),
     ("GET", "/billing/sandbox/pay/{prepay_id}"): Call(PUBLIC),

@@ -1,9 +1,9 @@
 """Patient A never reaches patient B's data, and nobody learns whether someone else's object exists.
 
 Every way to name B's 就诊人 or inbox message (API and pages: read, change, remove, real-name
-retry, mark as read) answers exactly as for an id that does not exist, changes nothing and leaves
-no audit entry about B. Lists hold only one's own. Patients cannot read the audit log, and a
-doctor with no relation to a patient cannot read the patient's data.
+retry, its medical insurance, mark as read) answers exactly as for an id that does not exist,
+changes nothing and leaves no audit entry about B. Lists hold only one's own. Patients cannot
+read the audit log, and a doctor with no relation to a patient cannot read the patient's data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
+from ihospital.billing.insurance.models import Coverage
 from ihospital.identity.models import Patient
+from tests.billing.insurance.builders import make_coverage
 from tests.directory.builders import bearer, doctor_account, make_doctor, make_institution
 from tests.identity.builders import auth_headers, csrf_token, make_account, make_patient
 from tests.notifications.builders import make_inbox_message
@@ -25,6 +27,12 @@ MISSING_ID = 987_654_321
 B_NAME = "李秘密"
 B_MESSAGE = "B's private message"
 
+COVERAGE = {
+    "insurance_type": "resident",
+    "region_code": "420102",
+    "insurance_number": "YB4201020001",
+    "valid_from": "2026-01-01",
+}
 PATIENT_CALLS = [
     ("GET", "/api/patients/{id}", None),
     ("PATCH", "/api/patients/{id}", {"json": {"name": "王改名", "mobile": "13912345678"}}),
@@ -34,6 +42,14 @@ PATIENT_CALLS = [
     ("POST", "/patients/{id}", {"data": {"name": "王改名", "relationship": "other", "mobile": ""}}),
     ("POST", "/patients/{id}/realname-verification", {"data": {}}),
     ("POST", "/patients/{id}/remove", {"data": {}}),
+    ("GET", "/api/patients/{id}/coverage", None),
+    ("POST", "/api/patients/{id}/coverage", {"json": COVERAGE}),
+    ("PATCH", "/api/patients/{id}/coverage", {"json": {"valid_to": None}}),
+    ("DELETE", "/api/patients/{id}/coverage", None),
+    ("GET", "/patients/{id}/coverage", None),
+    ("POST", "/patients/{id}/coverage/new", {"data": COVERAGE}),
+    ("POST", "/patients/{id}/coverage", {"data": {"valid_from": "2026-01-01", "valid_to": ""}}),
+    ("POST", "/patients/{id}/coverage/end", {"data": {}}),
 ]
 MESSAGE_CALLS = [
     ("POST", "/api/inbox/{id}/read", None),
@@ -44,11 +60,13 @@ MESSAGE_CALLS = [
 @pytest.fixture
 async def two_patients(session, client, clock):
     """Patient A signed in on ``client`` (browser) with API headers; B with a 就诊人 whose real
-    name failed (so a retry would change it) and an unread inbox message."""
+    name failed (so a retry would change it), who has medical insurance, and an unread inbox
+    message."""
     a = await make_account(session)
     await make_patient(session, account=a, name="张三")
     b = await make_account(session)
     b_patient = await make_patient(session, account=b, name=B_NAME, realname="failed")
+    await make_coverage(session, patient=b_patient, clock=clock)
     b_message = await make_inbox_message(session, account=b, title=B_MESSAGE, body=B_MESSAGE)
     await sign_in_as(session, client, account=a, clock=clock)
     return a, await auth_headers(session, account=a), b_patient, b_message
@@ -93,6 +111,12 @@ async def test_another_accounts_patient_answers_as_a_missing_one(
         None,
         "failed",
     )
+    coverage = await session.scalar(
+        select(Coverage)
+        .where(Coverage.patient_id == b_patient.id)
+        .execution_options(populate_existing=True)
+    )
+    assert (coverage.is_active, coverage.valid_to) == (True, None)
 
 
 @pytest.mark.parametrize(("method", "template", "extra"), MESSAGE_CALLS, ids=lambda v: str(v))

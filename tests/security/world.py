@@ -1,8 +1,9 @@
 """A small world with one account of every role, for the security tests.
 
 One institution with a verified doctor and staff of every kind, a patient account with its own
-就诊人, a regulator and a platform admin; every account has an inbox message, an API token and a
-browser session. ``client_for`` gives an httpx client acting as one of them (or as a visitor).
+就诊人 (who has medical insurance), a regulator and a platform admin; every account has an inbox
+message, an API token and a browser session. ``client_for`` gives an httpx client acting as one
+of them (or as a visitor).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ihospital.identity.sessions import open_session
 from ihospital.notifications.models import InboxMessage
 from ihospital.security.csrf import CSRF_COOKIE, CSRF_HEADER, new_csrf_token
 from ihospital.security.permissions import STAFF_ROLES, Role
+from tests.billing.insurance.builders import make_coverage
 from tests.directory.builders import doctor_account, make_doctor, make_institution
 from tests.identity.builders import make_account, make_patient
 from tests.notifications.builders import make_inbox_message
@@ -34,7 +36,7 @@ BASE_URL = "https://testserver"
 class World:
     institution: Institution
     practitioner_id: int
-    patient: Patient  # the patient account's own 就诊人
+    patient: Patient  # the patient account's own 就诊人, with medical insurance
     accounts: dict[str, Account] = field(default_factory=dict)
     messages: dict[str, InboxMessage] = field(default_factory=dict)
     api_tokens: dict[str, str] = field(default_factory=dict)
@@ -55,6 +57,7 @@ async def build_world(session: AsyncSession, *, clock: Clock) -> World:
                 clock=clock,
             )
     patient = await make_patient(session, account=accounts[Role.PATIENT], clock=clock)
+    await make_coverage(session, patient=patient, clock=clock)
     world = World(institution, doctor.id, patient, accounts)
     system = Actor.system(clock)
     for role, account in accounts.items():

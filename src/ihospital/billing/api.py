@@ -152,6 +152,7 @@ async def preview_bill(
             for line, parts in preview.lines
         ],
         total=preview.total.as_dict(),
+        settlement_status=preview.settlement_status,
     )
 
 

@@ -34,8 +34,10 @@ from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.insurance.policy import PolicyTable
 from ihospital.billing.insurance.settlement import (
     live_settlement,
+    parts_of,
     preview_claim,
     settle_claim,
+    settlement_lines,
 )
 from ihospital.billing.models import Order, OrderLine, Payment
 from ihospital.billing.orders import audit_order, not_payable, order_expired
@@ -43,7 +45,7 @@ from ihospital.billing.payments import charge_order, start_payment
 from ihospital.billing.providers import Providers
 from ihospital.billing.repository import lock_order, order_lines, order_not_found
 from ihospital.core.context import Actor
-from ihospital.errors import Conflict, ServiceUnavailable, Unprocessable
+from ihospital.errors import ServiceUnavailable, Unprocessable
 from ihospital.security.crypto import FieldCipher
 
 
@@ -59,11 +61,15 @@ class Choice:
 
 @dataclass(frozen=True)
 class Preview:
-    """A bill's split: the parts of each line (in the order of the lines) and in total."""
+    """A bill's split: the parts of each line (in the order of the lines) and in total.
+    ``settlement_status`` is the status of the bill's live settlement (``pending``, ``settled``
+    or ``self_pay``) when it has one: the split is then that settlement's and the choice no
+    longer applies."""
 
     order: Order
     lines: list[tuple[OrderLine, Parts]]
     total: Parts
+    settlement_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,9 @@ async def preview_checkout(
     settled = await live_settlement(session, order.id)
     parts: dict[int, Parts] = {}
     if settled is not None:
-        raise Conflict(
-            "billing.checkout_settled",
-            "This bill is already settled with medical insurance: pay your share.",
-        )
-    if choice.use_insurance and claimed:
+        rows = await settlement_lines(session, settled)
+        parts.update((row.order_line_id, parts_of(row)) for row in rows if row.order_line_id)
+    elif choice.use_insurance and claimed:
         quote = await preview_claim(
             session,
             actor,
@@ -111,7 +115,12 @@ async def preview_checkout(
         parts.update(zip((line.id for line in cash), _self_paid(cash), strict=True))
     shown = [(line, parts[line.id]) for line in lines]
     await audit_order(session, actor, "billing.checkout.preview", order, **vars(choice))
-    return Preview(order=order, lines=shown, total=sum_parts([part for _, part in shown]))
+    return Preview(
+        order=order,
+        lines=shown,
+        total=sum_parts([part for _, part in shown]),
+        settlement_status=settled.status if settled else None,
+    )
 
 
 async def confirm_checkout(

@@ -1,21 +1,34 @@
-"""Pages of billing: my bills, one bill with its receipt, paying and cancelling; and the
-sandbox payment page, which plays the payer at the sandbox provider."""
+"""Pages of billing: my bills, one bill with its receipt, checking out (the split between medical
+insurance and the payer, then paying the cash part) and cancelling; and the sandbox payment
+page, which plays the payer at the sandbox provider."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.api import detail
+from ihospital.billing.checkout import (
+    Choice,
+    Preview,
+    SettlementPending,
+    confirm_checkout,
+    preview_checkout,
+)
+from ihospital.billing.insurance.api import coverage_read
+from ihospital.billing.insurance.coverage import find_coverage
+from ihospital.billing.insurance.schemas import CoverageRead
 from ihospital.billing.orders import cancel_order, list_orders
-from ihospital.billing.payments import start_payment
 from ihospital.billing.providers.base import ProviderDeclined
 from ihospital.billing.providers.sandbox import CHANNEL as SANDBOX
 from ihospital.billing.providers.sandbox import SandboxProvider, SandboxTrade
 from ihospital.billing.sandbox_delivery import schedule_deliveries
+from ihospital.billing.schemas import OrderDetail
 from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
 from ihospital.deps import DbSession, anonymous_actor, check_csrf, require
@@ -51,19 +64,97 @@ async def bills_page(
     )
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """What the checkout form of a bill shows: the 就诊人's coverage (None: there is no insurance
+    to choose), the choice in effect, its split (None when the bill cannot be paid now) and why
+    medical insurance was refused, when it was (the split is then the one without it)."""
+
+    coverage: CoverageRead | None
+    choice: Choice
+    preview: Preview | None
+    refusal: AppError | None = None
+
+
+def payer_choice(
+    use_insurance: Annotated[bool, Form()] = False,
+    use_personal_account: Annotated[bool, Form()] = False,
+    self_pay_agreed: Annotated[bool, Form()] = False,
+) -> Choice:
+    """The payer's choice as the checkout form sends it (a box left unticked is not sent).
+    Agreeing to pay everything as self-pay is a way of using the coverage."""
+    return Choice(use_insurance or self_pay_agreed, use_personal_account, self_pay_agreed)
+
+
+PayerChoice = Annotated[Choice, Depends(payer_choice)]
+
+
+async def _checkout(
+    session: AsyncSession, actor: Actor, bill: OrderDetail, requested: Choice | None
+) -> Checkout:
+    """The split of an unpaid bill under the payer's choice (by default: with the coverage, when
+    the 就诊人 has one). When insurance is refused, the refusal and the split without it."""
+    found = await find_coverage(session, actor, patient_id=bill.patient_id)
+    coverage = coverage_read(found) if found else None
+    if coverage is None:
+        choice = Choice(use_insurance=False)
+    else:
+        choice = requested or Choice(use_insurance=True)
+    try:
+        preview = await preview_checkout(session, actor, order_id=bill.id, choice=choice)
+    except AppError as refusal:
+        if not choice.use_insurance:
+            return Checkout(coverage, choice, None, refusal)
+        without = Choice(use_insurance=False)
+        try:
+            preview = await preview_checkout(session, actor, order_id=bill.id, choice=without)
+        except AppError:
+            return Checkout(coverage, without, None, refusal)
+        return Checkout(coverage, without, preview, refusal)
+    return Checkout(coverage, choice, preview)
+
+
+async def _bill_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    order_id: int,
+    *,
+    choice: Choice | None = None,
+    template: str = "billing/bill.html",
+) -> Response:
+    """The bill, and while it is unpaid its checkout form; ``template`` may be the form alone
+    (the htmx refresh of the split)."""
+    bill = await detail(request, session, actor, order_id)
+    checkout = None
+    if bill.status == "pending":
+        checkout = await _checkout(session, actor, bill, choice)
+    context = {
+        "bill": bill,
+        "checkout": checkout,
+        "channels": sorted(request.app.state.payment_providers),
+        "yuan": format_yuan,
+        "pay_key": secrets.token_urlsafe(16),
+    }
+    return render(request, template, context)
+
+
 @router.get("/bills/{order_id}", response_class=HTMLResponse)
 async def bill_page(
     order_id: OrderId, request: Request, session: DbSession, actor: Payer
 ) -> Response:
-    bill = await detail(request, session, actor, order_id)
-    channels = sorted(request.app.state.payment_providers)
-    context = {
-        "bill": bill,
-        "channels": channels,
-        "yuan": format_yuan,
-        "pay_key": secrets.token_urlsafe(16),
-    }
-    return render(request, "billing/bill.html", context)
+    return await _bill_page(request, session, actor, order_id)
+
+
+@router.post("/bills/{order_id}/checkout/preview", dependencies=CSRF)
+async def checkout_preview_submit(
+    order_id: OrderId, request: Request, session: DbSession, actor: Payer, choice: PayerChoice
+) -> Response:
+    """The split under another choice: the whole page for a plain form, the checkout form
+    alone for htmx."""
+    partial = request.headers.get("HX-Request") == "true"
+    template = "billing/_checkout.html" if partial else "billing/bill.html"
+    return await _bill_page(request, session, actor, order_id, choice=choice, template=template)
 
 
 @router.post("/bills/{order_id}/pay", dependencies=CSRF)
@@ -74,23 +165,40 @@ async def pay_submit(
     actor: Payer,
     channel: Annotated[str, Form(min_length=1, max_length=16)],
     idempotency_key: Annotated[str, Form(min_length=1, max_length=128)],
+    choice: PayerChoice,
 ) -> Response:
+    """Check out as chosen (confirm_checkout): settle with insurance, then pay the cash part at
+    the provider; a refusal changes nothing and is shown on the bill, except that a settlement
+    the platform has not answered is kept, so that paying again completes it."""
+    response = _to_bill(order_id)
+    attempt = await session.begin_nested()
     try:
-        payment = await start_payment(
+        outcome = await confirm_checkout(
             session,
             actor,
             order_id=order_id,
+            choice=choice,
             channel=channel,
             idempotency_key=idempotency_key,
             providers=request.app.state.payment_providers,
+            platform=request.app.state.insurance_platform,
+            cipher=request.app.state.cipher,
         )
+    except SettlementPending as pending:
+        await attempt.commit()
+        flash(request, response, pending.message, kind="warning")
+        return response
     except NotFound:
         raise
     except AppError as error:
-        response = _to_bill(order_id)
+        await attempt.rollback()
         flash(request, response, error.message, kind="error", **error.fields)
         return response
-    return RedirectResponse(payment.pay_url, status_code=303)
+    await attempt.commit()
+    if outcome.payment is None:
+        flash(request, response, "Medical insurance paid the whole bill.")
+        return response
+    return RedirectResponse(outcome.payment.pay_url, status_code=303)
 
 
 @router.post("/bills/{order_id}/cancel", dependencies=CSRF)

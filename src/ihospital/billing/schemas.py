@@ -187,6 +187,11 @@ class CheckoutPreviewRead(Schema):
     order_id: int
     lines: list[CheckoutLineRead]
     total: SettlementParts
+    settlement_status: Literal["pending", "settled", "self_pay"] | None = Field(
+        None,
+        description="Set once the bill is settled with medical insurance: the split is then the "
+        "settlement's own and the choice no longer applies.",
+    )
 
 
 class CheckoutRead(Schema):

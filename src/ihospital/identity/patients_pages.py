@@ -1,4 +1,5 @@
-"""就诊人 pages: the list, the form to add one, and one 就诊人 with its edit form and actions.
+"""就诊人 pages: the list, the form to add one, and one 就诊人 with its edit form, its actions
+and a summary of its medical insurance (changed on the insurance page, billing.insurance.pages).
 
 The full ID number is never put on a page, not even back into the form after an error.
 """
@@ -9,8 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.billing.insurance.api import coverage_read
+from ihospital.billing.insurance.coverage import find_coverage
 from ihospital.core.context import Actor
+from ihospital.core.money import format_yuan
 from ihospital.deps import DbSession, check_csrf, require
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
@@ -39,10 +44,23 @@ NEW_FIELDS = ("name", "relationship", "id_number", "mobile")
 EDIT_FIELDS = ("name", "relationship", "mobile")
 
 
-def _detail_page(
-    request: Request, patient: PatientRead, values: dict[str, Any], state: FormState
+async def _detail_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    patient: PatientRead,
+    values: dict[str, Any],
+    state: FormState,
 ) -> Response:
-    context = {"patient": patient, "values": values, **state.context()}
+    """The 就诊人 with its edit form and a summary of its medical insurance."""
+    coverage = await find_coverage(session, actor, patient_id=patient.id)
+    context = {
+        "patient": patient,
+        "coverage": coverage_read(coverage) if coverage else None,
+        "yuan": format_yuan,
+        "values": values,
+        **state.context(),
+    }
     return render(request, "identity/patient_detail.html", context, status_code=state.status_code)
 
 
@@ -96,7 +114,7 @@ async def patient_page(
     patient_id: PatientId, request: Request, session: DbSession, actor: Owner
 ) -> Response:
     patient = patient_read(await get_patient(session, actor, patient_id=patient_id), actor)
-    return _detail_page(request, patient, patient.model_dump(), FormState())
+    return await _detail_page(request, session, actor, patient, patient.model_dump(), FormState())
 
 
 @router.post("/{patient_id}", dependencies=CSRF)
@@ -131,7 +149,7 @@ async def patient_edit_submit(
             flash(request, response, "Your changes were saved.")
             return response
     patient = patient_read(await get_patient(session, actor, patient_id=patient_id), actor)
-    return _detail_page(request, patient, values, state)
+    return await _detail_page(request, session, actor, patient, values, state)
 
 
 @router.post("/{patient_id}/realname-verification", dependencies=CSRF)

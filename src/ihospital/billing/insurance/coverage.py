@@ -24,8 +24,10 @@ from ihospital.core.context import Actor
 from ihospital.directory.validation import region_code as valid_region_code
 from ihospital.errors import Conflict, NotFound, Unprocessable
 from ihospital.identity.models import Patient
-from ihospital.identity.patients import get_patient
+from ihospital.identity.patients import KEEP, get_patient
 from ihospital.security.crypto import FieldCipher
+
+Keep = type(KEEP)  # the type of identity's "leave as it is" marker, for isinstance checks
 
 INSURANCE_NUMBER_PURPOSE = "insurance.number"
 MAX_BALANCE_FEN = 10**10  # ¥100,000,000.00, far above any personal account
@@ -105,13 +107,20 @@ async def update_coverage(
     actor: Actor,
     *,
     patient_id: int,
-    account_balance_fen: int,
-    valid_from: date,
-    valid_to: date | None,
+    account_balance_fen: int | Keep = KEEP,
+    valid_from: date | Keep = KEEP,
+    valid_to: date | Keep | None = KEEP,
 ) -> Coverage:
-    """Set the personal account balance and the period of validity of a 就诊人's coverage."""
+    """Set the personal account balance or the period of validity of a 就诊人's coverage (an
+    argument left at ``KEEP`` stays as it is; ``valid_to=None`` makes it open-ended)."""
     patient = await _active_patient(session, actor, patient_id)
     coverage = await active_coverage(session, patient_id=patient.id, for_update=True)
+    if isinstance(account_balance_fen, Keep):
+        account_balance_fen = coverage.account_balance_fen
+    if isinstance(valid_from, Keep):
+        valid_from = coverage.valid_from
+    if isinstance(valid_to, Keep):
+        valid_to = coverage.valid_to
     _check_terms(coverage.insurance_type, account_balance_fen, valid_from, valid_to)
     coverage.account_balance_fen = account_balance_fen
     coverage.valid_from = valid_from
@@ -124,9 +133,19 @@ async def update_coverage(
 
 async def get_coverage(session: AsyncSession, actor: Actor, *, patient_id: int) -> Coverage:
     """The active coverage of one of the actor's 就诊人 (the read is audited)."""
+    coverage = await find_coverage(session, actor, patient_id=patient_id)
+    if coverage is None:
+        raise _no_coverage()
+    return coverage
+
+
+async def find_coverage(session: AsyncSession, actor: Actor, *, patient_id: int) -> Coverage | None:
+    """The active coverage of one of the actor's 就诊人, or None when it has none, for pages
+    that show either (the read of a coverage is audited)."""
     await get_patient(session, actor, patient_id=patient_id)
-    coverage = await active_coverage(session, patient_id=patient_id)
-    await _audit(session, actor, "coverage.read", coverage)
+    coverage = await _active(session, patient_id)
+    if coverage is not None:
+        await _audit(session, actor, "coverage.read", coverage)
     return coverage
 
 
@@ -148,11 +167,15 @@ async def active_coverage(
     ``for_update`` locks it, so settlements of one person are serialised."""
     coverage = await _active(session, patient_id, for_update=for_update)
     if coverage is None:
-        raise NotFound(
-            "insurance.coverage_not_found",
-            "This patient has no medical insurance coverage on record.",
-        )
+        raise _no_coverage()
     return coverage
+
+
+def _no_coverage() -> NotFound:
+    return NotFound(
+        "insurance.coverage_not_found",
+        "This patient has no medical insurance coverage on record.",
+    )
 
 
 async def _active(
@@ -185,13 +208,13 @@ def _check_terms(
         raise Unprocessable(
             "insurance.balance_invalid",
             "Enter the personal account balance as a whole number of fen, not negative.",
-            field="account_balance_fen",
+            field="account_balance",
         )
     if insurance_type != "employee" and account_balance_fen:
         raise Unprocessable(
             "insurance.account_employee_only",
             "Only 职工医保 (employee insurance) has a personal account.",
-            field="account_balance_fen",
+            field="account_balance",
         )
     if valid_to is not None and valid_to < valid_from:
         raise Unprocessable(

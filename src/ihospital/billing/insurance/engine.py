@@ -111,6 +111,12 @@ class Parts:
     def as_dict(self) -> dict[str, int]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
+    @property
+    def copay(self) -> int:
+        """个人自付: the patient's share of the items insurance covers (the 乙类 self-pay-first
+        share, the deductible and what the fund leaves): ``psn_part_amt`` less 全自费."""
+        return self.psn_part_amt - self.fulamt_ownpay_amt
+
 
 PART_NAMES = tuple(field.name for field in fields(Parts))
 

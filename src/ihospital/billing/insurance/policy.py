@@ -134,6 +134,10 @@ class PolicyFile(_Strict):
 class PolicyTable:
     regions: dict[str, RegionPolicy]
 
+    def listed(self) -> list[RegionPolicy]:
+        """The pools of the table by region code (for forms and the API)."""
+        return [self.regions[code] for code in sorted(self.regions)]
+
     def find(self, region_code: str) -> RegionPolicy | None:
         """The entry of the pool ``region_code`` belongs to: the code itself, else its city
         (``XXXX00``), else its province (``XX0000``); None when the table has no entry."""

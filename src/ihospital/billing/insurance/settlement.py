@@ -451,7 +451,7 @@ async def get_settlement(session: AsyncSession, actor: Actor, *, order_id: int) 
             order_id=order_id,
         )
     await _audit(session, actor, "insurance.read", settlement)
-    return SettlementView(settlement, await _lines(session, settlement))
+    return SettlementView(settlement, await settlement_lines(session, settlement))
 
 
 def parts_of(row: Settlement | SettlementLine) -> Parts:
@@ -473,7 +473,8 @@ async def live_settlement(session: AsyncSession, order_id: int) -> Settlement | 
     )
 
 
-async def _lines(session: AsyncSession, settlement: Settlement) -> list[SettlementLine]:
+async def settlement_lines(session: AsyncSession, settlement: Settlement) -> list[SettlementLine]:
+    """A settlement's lines in their order (not audited here)."""
     rows = await session.scalars(
         select(SettlementLine)
         .where(SettlementLine.settlement_id == settlement.id)
@@ -537,7 +538,7 @@ async def _submit(
         region_code=coverage.region_code,
         institution_id=settlement.institution_id,
         total=parts_of(settlement),
-        lines=tuple(parts_of(line) for line in await _lines(session, settlement)),
+        lines=tuple(parts_of(line) for line in await settlement_lines(session, settlement)),
     )
     try:
         answer = await platform.settle(request)
