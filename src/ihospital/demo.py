@@ -1,6 +1,8 @@
 """The demo data set of ``ihospital demo``: two regions (武汉, 北京), institutions of every level,
 their departments, 36 doctors through the credential review, patients with family members, and
-one account for every other role.
+one account for every other role; medical insurance for two 就诊人, bills waiting to be paid
+(with insurance, at checkout) and a paid one, so the bills, checkout and finance pages have
+something to show.
 
 Everything goes through the domain services, acting as the system, so validation and audit apply
 as they would to real input. The data are fixed: the same logins on every machine.
@@ -13,6 +15,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.billing.insurance.coverage import add_coverage
+from ihospital.billing.orders import MAX_HOLD_MINUTES, LineItem, create_order
+from ihospital.billing.payments import apply_trade, start_payment
+from ihospital.billing.providers import make_payment_providers
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.ids import check_character
@@ -23,6 +29,7 @@ from ihospital.directory.models import Institution
 from ihospital.directory.practitioners import create_practitioner
 from ihospital.directory.sites import SiteInput
 from ihospital.identity.accounts import create_account
+from ihospital.identity.models import Patient
 from ihospital.identity.patients import add_patient
 from ihospital.identity.providers import make_realname_provider
 from ihospital.security.crypto import FieldCipher
@@ -298,8 +305,9 @@ async def load_demo_data(session: AsyncSession, actor: Actor, *, settings: Setti
     doctors = await _doctors(session, actor, institutions, today)
     summary.doctors = len(doctors)
     summary.logins += doctors
-    summary.patients, patients = await _patients(session, actor, settings)
+    summary.patients, patients, people = await _patients(session, actor, settings)
     summary.logins += patients
+    await _bills(session, actor, settings, institutions, people)
     return summary
 
 
@@ -442,12 +450,14 @@ async def _doctors(
 
 async def _patients(
     session: AsyncSession, actor: Actor, settings: Settings
-) -> tuple[int, list[DemoLogin]]:
-    """The patients' accounts, each managing the 就诊人 of the family; returns how many 就诊人."""
+) -> tuple[int, list[DemoLogin], dict[str, Patient]]:
+    """The patients' accounts, each managing the 就诊人 of the family; returns how many 就诊人,
+    the logins and the 就诊人 by name."""
     cipher = FieldCipher(settings.field_key, settings.blind_index_key)
     provider = make_realname_provider(settings)
     count = 0
     logins: list[DemoLogin] = []
+    people: dict[str, Patient] = {}
     for number, seed in enumerate(PATIENTS):
         account = await create_account(
             session,
@@ -460,7 +470,7 @@ async def _patients(
         )
         owner = Actor(role="patient", clock=actor.clock, account_id=account.id, request_id="demo")
         for name, relationship, region, birth, sequence in seed.members:
-            await add_patient(
+            people[name] = await add_patient(
                 session,
                 owner,
                 name=name,
@@ -472,4 +482,98 @@ async def _patients(
             )
             count += 1
         logins.append(DemoLogin("patient", seed.name, seed.mobile, featured=number == 0))
-    return count, logins
+    return count, logins, people
+
+
+# The bills: whose, where, and their lines (kind, description, unit price in fen, quantity,
+# drug class); consultation lines are online follow-up visits (复诊).
+UNPAID_BILLS = (
+    (
+        "李明",
+        "wh-a",
+        (
+            ("consultation", "图文复诊 心血管内科", 3000, 1, None),
+            ("drug", "苯磺酸氨氯地平片 5mg×28片", 2850, 2, "A"),
+            ("drug", "阿托伐他汀钙片 20mg×7片", 4580, 1, "B"),
+            ("drug", "维生素 D3 滴剂", 1990, 1, "C"),
+            ("delivery", "药品配送费", 800, 1, None),
+        ),
+    ),
+    (
+        "李国强",
+        "wh-a",
+        (
+            ("consultation", "图文复诊 内分泌科", 3000, 1, None),
+            ("drug", "盐酸二甲双胍片 0.5g×48片", 1260, 3, "A"),
+        ),
+    ),
+)
+PAID_BILL = ("张伟", "wh-b", (("registration", "挂号费 普通内科", 1200, 1, None),))
+COVERAGES = (
+    # 就诊人, insurance type, insured region, insurance number, personal account balance (fen)
+    ("李明", "employee", "420106", "42010619880412051", 86_000),
+    ("李国强", "resident", "420102", "42010219580304013", 0),
+)
+
+
+async def _bills(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    institutions: dict[str, Institution],
+    people: dict[str, Patient],
+) -> None:
+    """Coverages, the unpaid bills (held a day) and the paid bill of the demo."""
+    cipher = FieldCipher(settings.field_key, settings.blind_index_key)
+    today = actor.clock.today_local()
+    for name, insurance_type, region, number, balance in COVERAGES:
+        patient = people[name]
+        await add_coverage(
+            session,
+            Actor(role="patient", clock=actor.clock, account_id=patient.account_id),
+            patient_id=patient.id,
+            insurance_type=insurance_type,
+            region_code=region,
+            insurance_number=number,
+            account_balance_fen=balance,
+            valid_from=date(today.year, 1, 1),
+            valid_to=None,
+            cipher=cipher,
+        )
+    for key, (name, place, lines) in enumerate((*UNPAID_BILLS, PAID_BILL)):
+        order = await create_order(
+            session,
+            actor,
+            patient_id=people[name].id,
+            institution_id=institutions[place].id,
+            lines=[
+                LineItem(
+                    kind,
+                    "demo",
+                    f"{key}.{position}",
+                    description,
+                    price,
+                    quantity,
+                    drug_class=drug_class,
+                    online_follow_up=kind in ("consultation", "drug"),
+                )
+                for position, (kind, description, price, quantity, drug_class) in enumerate(lines)
+            ],
+            hold_minutes=MAX_HOLD_MINUTES,
+            idempotency_key=f"demo-bill-{key}",
+        )
+    # the last bill is paid through the payment sandbox, as a payer would
+    providers = make_payment_providers(settings, actor.clock)
+    payer = Actor(role="patient", clock=actor.clock, account_id=order.account_id)
+    payment = await start_payment(
+        session,
+        payer,
+        order_id=order.id,
+        channel="sandbox",
+        idempotency_key="demo-payment",
+        providers=providers,
+    )
+    provider = providers["sandbox"]
+    await provider.pay(payment.pay_url.rsplit("/", 1)[1], plan="never")
+    trade = await provider.query(out_trade_no=payment.out_trade_no)
+    await apply_trade(session, actor, payment_id=payment.id, trade=trade)

@@ -197,10 +197,19 @@ def test_demo_on_a_busy_port_says_so_before_deleting_anything(tmp_path, busy_por
     assert database.read_bytes() == b"kept"
 
 
-def test_reset_demo_deletes_the_database_its_journal_and_the_logins_only(tmp_path, capsys):
+def test_reset_demo_deletes_the_database_its_journal_the_logins_and_sandboxes_only(
+    tmp_path, capsys
+):
     doomed = [
         tmp_path / name
-        for name in ("ihospital.db", "ihospital.db-wal", "ihospital.db-shm", "demo-logins.json")
+        for name in (
+            "ihospital.db",
+            "ihospital.db-wal",
+            "ihospital.db-shm",
+            "demo-logins.json",
+            "payment-sandbox.db",
+            "insurance-sandbox.db-wal",
+        )
     ]
     for path in (*doomed, tmp_path / "secrets.json"):
         path.write_text("{}")

@@ -8,6 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ihospital.audit.service import verify_chain
+from ihospital.billing.insurance.models import Coverage
+from ihospital.billing.ledger import ledger_total
+from ihospital.billing.models import Order, Payment
 from ihospital.cli.demo import load_demo, print_demo
 from ihospital.core.context import Actor
 from ihospital.core.ids import parse_resident_id
@@ -141,3 +144,14 @@ async def test_the_audit_chain_of_the_loaded_data_holds(db):
     entries = await db.scalar(select(func.count()).select_from(Account))
     assert result.ok
     assert result.checked > entries
+
+
+async def test_bills_wait_for_checkout_with_insurance_and_one_is_paid(db):
+    orders = (await db.scalars(select(Order).order_by(Order.id))).all()
+    assert [order.status for order in orders] == ["pending", "pending", "paid"]
+    assert all(order.insured_fen == 0 for order in orders)
+    insured = await db.scalars(select(Coverage.patient_id))
+    assert set(insured.all()) == {orders[0].patient_id, orders[1].patient_id}
+    payment = await db.get(Payment, orders[2].payment_id)
+    assert (payment.status, payment.amount_fen) == ("succeeded", orders[2].total_fen)
+    assert await ledger_total(db) == 0

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import MetaData, func, select
@@ -35,6 +36,22 @@ class SandboxBase(DeclarativeBase):
     checks see them. Times are aware UTC, as in our tables."""
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+PAYMENT_BOOKS_FILE = "payment-sandbox.db"
+INSURANCE_BOOKS_FILE = "insurance-sandbox.db"
+
+
+def books_files(settings: Settings) -> list[Path]:
+    """The SQLite files the sandboxes keep in the data directory (none when they use
+    ``IHOSPITAL_SANDBOX_DATABASE_URL``), with their journals: what a fresh start deletes."""
+    if settings.sandbox_database_url:
+        return []
+    return [
+        settings.data_dir / f"{name}{suffix}"
+        for name in (PAYMENT_BOOKS_FILE, INSURANCE_BOOKS_FILE)
+        for suffix in ("", "-wal", "-shm")
+    ]
 
 
 def books_url(settings: Settings, file_name: str) -> str:

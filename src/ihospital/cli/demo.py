@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from ihospital.app import create_app
+from ihospital.billing.sandbox_books import books_files
 from ihospital.cli.support import (
     CliError,
     _,
@@ -79,7 +80,8 @@ async def load_demo(settings: Settings) -> DemoState:
 
 
 def reset_demo(settings: Settings) -> None:
-    """Delete the SQLite database file (and its journal) and the remembered logins."""
+    """Delete the SQLite database file (and its journal), the remembered logins and the
+    sandboxes' books (a fresh provider and insurance platform, as on a new machine)."""
     url = settings.effective_database_url()
     path = sqlite_path(url)
     if path is None:
@@ -89,7 +91,8 @@ def reset_demo(settings: Settings) -> None:
                 url=safe_url(url),
             )
         )
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), _logins_path(settings)):
+    leftovers = (path, Path(f"{path}-wal"), Path(f"{path}-shm"), _logins_path(settings))
+    for leftover in (*leftovers, *books_files(settings)):
         leftover.unlink(missing_ok=True)
     print(_("Deleted the demo database {path}.", path=path))
 

@@ -41,7 +41,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ihospital.billing.insurance.engine import Parts
-from ihospital.billing.sandbox_books import SandboxBase, SandboxBooks, books_url
+from ihospital.billing.sandbox_books import (
+    INSURANCE_BOOKS_FILE,
+    SandboxBase,
+    SandboxBooks,
+    books_url,
+)
 from ihospital.config import Settings
 from ihospital.db import NAMING_CONVENTION
 
@@ -128,7 +133,7 @@ class SandboxSettlement(_PlatformBase):
 def make_insurance_platform(settings: Settings) -> InsurancePlatform:
     """The insurance platform. Only the sandbox is built in; a client of the national platform
     implements :class:`InsurancePlatform` the same way."""
-    return SandboxInsurancePlatform(database_url=books_url(settings, "insurance-sandbox.db"))
+    return SandboxInsurancePlatform(database_url=books_url(settings, INSURANCE_BOOKS_FILE))
 
 
 class SandboxInsurancePlatform:

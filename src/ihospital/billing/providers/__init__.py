@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from ihospital.billing.providers.base import PaymentProvider
 from ihospital.billing.providers.sandbox import SandboxProvider
-from ihospital.billing.sandbox_books import books_url
+from ihospital.billing.sandbox_books import PAYMENT_BOOKS_FILE, books_url
 from ihospital.config import Settings
 from ihospital.core.clock import Clock
 from ihospital.errors import NotFound
@@ -20,7 +20,7 @@ def make_payment_providers(settings: Settings, clock: Clock) -> dict[str, Paymen
     sandbox = SandboxProvider(
         settings.payment_sandbox_key,
         clock,
-        database_url=books_url(settings, "payment-sandbox.db"),
+        database_url=books_url(settings, PAYMENT_BOOKS_FILE),
     )
     return {sandbox.channel: sandbox}
 
