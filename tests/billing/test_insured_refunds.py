@@ -34,6 +34,7 @@ from tests.billing.builders import (
 from tests.billing.insurance.builders import new_insurance_number, year_position
 from tests.billing.test_checkout import DRUG_A, DRUG_C, FOLLOW_UP, _confirm, _insured_order
 from tests.identity.builders import CIPHER, auth_headers, make_account
+from tests.web.builders import sign_in_as
 
 
 async def _paid(session, clock, platform, *, lines=(FOLLOW_UP, DRUG_A), balance=0, account=False):
@@ -273,3 +274,16 @@ async def test_the_refund_api_answers_both_parts_to_finance_staff_only(
 
 async def _lines(session, order):
     return await order_lines(session, order.id)
+
+
+async def test_the_bill_page_shows_what_went_back_to_the_payer_and_to_insurance(
+    session, client, clock, platform
+):
+    order, admin = await _paid(session, clock, platform)
+    owner = await session.get(Account, order.account_id)
+    await sign_in_as(session, client, account=owner, clock=clock)
+    page = (await client.get(f"/bills/{order.id}")).text
+    assert "个人支付" in page and "¥840.00" in page  # the receipt: insurance paid ¥210.00
+    await refund_bill(session, admin, order_id=order.id, amount_fen=105_000, platform=platform)
+    page = (await client.get(f"/bills/{order.id}")).text
+    assert "退还您 ¥840.00，退回医保 ¥210.00" in page
