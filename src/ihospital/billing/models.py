@@ -70,7 +70,7 @@ class Order(IdMixin, Base):
     created_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-    paid_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None] = mapped_column(index=True)  # finance: by day
     closed_at: Mapped[datetime | None]
 
 
@@ -135,7 +135,7 @@ class Payment(IdMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(128))
     pay_url: Mapped[str] = mapped_column(String(256), default="")
     created_at: Mapped[datetime]
-    succeeded_at: Mapped[datetime | None]
+    succeeded_at: Mapped[datetime | None] = mapped_column(index=True)  # finance: by day
     closed_at: Mapped[datetime | None]
 
 
@@ -179,7 +179,7 @@ class Refund(IdMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
     requested_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime]
-    completed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None] = mapped_column(index=True)  # finance: by day
 
 
 class PaymentNotification(IdMixin, Base):
