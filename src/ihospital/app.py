@@ -28,6 +28,7 @@ def _routers() -> list[Any]:
     from ihospital.billing import pages as billing_pages
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
+    from ihospital.booking import api as booking_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -47,6 +48,7 @@ def _routers() -> list[Any]:
         billing_api.router,
         finance_api.router,
         insurance_api.router,
+        booking_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,

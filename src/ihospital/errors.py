@@ -107,6 +107,13 @@ class Unprocessable(AppError):
     title = "Invalid input"
 
 
+class TooEarly(AppError):
+    """Asked before the thing is available (slots not released yet); says when it will be."""
+
+    status = 425
+    title = "Not available yet"
+
+
 class Locked(AppError):
     status = 423
     title = "Locked"

@@ -156,6 +156,20 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.BILLING_MANAGE, json={"day": "2026-11-22", "channel": "sandbox"}
     ),
     ("GET", "/api/billing/finance/reconciliations/{run_id}"): Call(P.BILLING_MANAGE),
+    # booking API
+    ("GET", "/api/institutions/{institution_id}/booking-rules"): Call(P.SCHEDULES_MANAGE),
+    ("PUT", "/api/institutions/{institution_id}/booking-rules"): Call(
+        P.SCHEDULES_MANAGE, json={"release_days_ahead": 7}
+    ),
+    ("POST", "/api/institutions/{institution_id}/sessions"): Call(P.SCHEDULES_MANAGE, json={}),
+    ("GET", "/api/institutions/{institution_id}/sessions"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/sessions/{session_id}/stop"): Call(
+        P.SCHEDULES_MANAGE
+    ),
+    ("GET", "/api/doctors/{practitioner_id}/schedule"): Call(PUBLIC),
+    ("POST", "/api/appointments"): Call(P.APPOINTMENTS_OWN, json={}),
+    ("GET", "/api/appointments"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/api/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -254,6 +268,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "department_code": "03.04",
         "order_id": 1,
         "run_id": 1,
+        "session_id": 1,
+        "appointment_id": 1,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

@@ -16,7 +16,12 @@ from ihospital.core.context import Actor
 from ihospital.directory import validation
 from ihospital.directory.access import get_institution_row, managed_practitioner
 from ihospital.directory.departments import known_department
-from ihospital.directory.models import Institution, InstitutionDepartment, PracticeSite
+from ihospital.directory.models import (
+    Institution,
+    InstitutionDepartment,
+    PracticeSite,
+    Practitioner,
+)
 from ihospital.directory.views import PractitionerView, practitioner_view
 from ihospital.errors import Unprocessable
 
@@ -164,3 +169,38 @@ async def set_practice_sites(
         details={"sites": sites_detail(sites)},
     )
     return await practitioner_view(session, actor, practitioner=practitioner)
+
+
+@dataclass(frozen=True)
+class ScheduledSite:
+    """A verified doctor at one of their practice sites, as booking shows it."""
+
+    practitioner_id: int
+    practitioner_name: str
+    title: str
+    institution_id: int
+    institution_name: str
+    department_code: str
+
+
+async def schedulable_site(
+    session: AsyncSession, *, practitioner_id: int, institution_id: int, department_code: str
+) -> ScheduledSite | None:
+    """The doctor's practice site at ``institution_id`` in ``department_code`` if the doctor is
+    verified (only verified doctors see patients, R04/R05); None otherwise."""
+    row = (
+        await session.execute(
+            select(Practitioner.name, Practitioner.title, Institution.name)
+            .join(PracticeSite, PracticeSite.practitioner_id == Practitioner.id)
+            .join(Institution, Institution.id == PracticeSite.institution_id)
+            .where(
+                Practitioner.id == practitioner_id,
+                Practitioner.verification_status == "verified",
+                PracticeSite.institution_id == institution_id,
+                PracticeSite.department_code == department_code,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return ScheduledSite(practitioner_id, row[0], row[1], institution_id, row[2], department_code)

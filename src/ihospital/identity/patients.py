@@ -172,9 +172,13 @@ async def list_patients(
     return patients
 
 
-async def get_patient(session: AsyncSession, actor: Actor, *, patient_id: int) -> Patient:
-    """One of the actor's own 就诊人; anyone else's is reported as not found (audited)."""
-    patient = await _owned(session, actor, patient_id)
+async def get_patient(
+    session: AsyncSession, actor: Actor, *, patient_id: int, for_update: bool = False
+) -> Patient:
+    """One of the actor's own 就诊人; anyone else's is reported as not found (audited).
+    ``for_update`` locks the row (PostgreSQL) so that a domain checking rules per 就诊人 (one
+    booking per doctor and day …) serialises concurrent requests for the same 就诊人."""
+    patient = await _owned(session, actor, patient_id, for_update=for_update)
     await _audit(session, actor, "patient.read", patient)
     return patient
 
@@ -299,12 +303,17 @@ async def _lock_account(session: AsyncSession, actor: Actor) -> None:
     )
 
 
-async def _owned(session: AsyncSession, actor: Actor, patient_id: int) -> Patient:
+async def _owned(
+    session: AsyncSession, actor: Actor, patient_id: int, *, for_update: bool = False
+) -> Patient:
     patient = None
     if actor.account_id is not None:
-        patient = await session.scalar(
-            select(Patient).where(Patient.id == patient_id, Patient.account_id == actor.account_id)
+        statement = select(Patient).where(
+            Patient.id == patient_id, Patient.account_id == actor.account_id
         )
+        if for_update:
+            statement = statement.with_for_update()
+        patient = await session.scalar(statement)
     if patient is None:
         raise NotFound(
             "identity.patient_not_found",

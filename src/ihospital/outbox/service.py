@@ -43,6 +43,7 @@ TASK_MODULES = (
     "ihospital.notifications.tasks",
     "ihospital.billing.tasks",
     "ihospital.billing.reconciliation_tasks",
+    "ihospital.booking.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

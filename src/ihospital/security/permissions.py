@@ -32,13 +32,20 @@ class Permission(StrEnum):
     OUTBOX_READ = "outbox:read"  # operators' view of the outbox (pending, lag, dead events)
     BILLS_OWN = "bills:own"  # see and pay the bills of one's own 就诊人
     BILLING_MANAGE = "billing:manage"  # bill patients, refund and see an institution's bills
+    SCHEDULES_MANAGE = "schedules:manage"  # an institution's sessions (出诊) and booking rules
+    APPOINTMENTS_OWN = "appointments:own"  # book and cancel for one's own 就诊人
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.PATIENT: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.PATIENTS_OWN, Permission.BILLS_OWN}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.PATIENTS_OWN,
+            Permission.BILLS_OWN,
+            Permission.APPOINTMENTS_OWN,
+        }
     ),
     Role.DOCTOR: frozenset({Permission.ACCOUNT_SELF, Permission.PRACTITIONER_SELF}),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
@@ -49,6 +56,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.STAFF_MANAGE,
             Permission.INSTITUTION_MANAGE,
             Permission.BILLING_MANAGE,
+            Permission.SCHEDULES_MANAGE,
         }
     ),
     Role.REGULATOR: frozenset(
@@ -63,6 +71,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.OUTBOX_READ,
             Permission.BILLING_MANAGE,
+            Permission.SCHEDULES_MANAGE,
         }
     ),
 }

@@ -1,0 +1,1 @@
+"""Appointment booking (预约挂号): schedules cut into exact slots, release rules, appointments."""

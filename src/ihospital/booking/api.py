@@ -1,0 +1,151 @@
+"""JSON routes of booking: admins' sessions (出诊) and booking rules, a doctor's public
+schedule, and patients' appointments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.availability import doctor_schedule
+from ihospital.booking.rules import Rules, get_rules, set_rules
+from ihospital.booking.schedules import (
+    SessionPlan,
+    create_sessions,
+    list_sessions,
+    recurring_days,
+    stop_session,
+)
+from ihospital.booking.schemas import (
+    AppointmentCreate,
+    AppointmentRead,
+    RulesRead,
+    RulesSet,
+    SessionCreate,
+    SessionRead,
+)
+from ihospital.core.context import Actor
+from ihospital.deps import DbSession, optional_actor, require
+from ihospital.security.permissions import Permission
+
+router = APIRouter(prefix="/api", tags=["booking"])
+
+Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
+Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
+PublicActor = Annotated[Actor, Depends(optional_actor)]
+InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+PractitionerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AppointmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.get("/institutions/{institution_id}/booking-rules")
+async def read_booking_rules(
+    institution_id: InstitutionId, session: DbSession, actor: Scheduler
+) -> RulesRead:
+    """The institution's release (放号), cancellation and per-patient booking rules."""
+    rules = await get_rules(session, actor, institution_id=institution_id)
+    return RulesRead(institution_id=institution_id, **vars(rules))
+
+
+@router.put("/institutions/{institution_id}/booking-rules")
+async def replace_booking_rules(
+    institution_id: InstitutionId, body: RulesSet, session: DbSession, actor: Scheduler
+) -> RulesRead:
+    """Set the institution's booking rules; fields left out take their defaults."""
+    rules = await set_rules(
+        session, actor, institution_id=institution_id, rules=Rules(**body.model_dump())
+    )
+    return RulesRead(institution_id=institution_id, **vars(rules))
+
+
+@router.post("/institutions/{institution_id}/sessions", status_code=201)
+async def schedule_sessions(
+    institution_id: InstitutionId, body: SessionCreate, session: DbSession, actor: Scheduler
+) -> list[SessionRead]:
+    """Create a session on ``day``, or one on each chosen weekday of a ``recurrence``."""
+    days = (
+        [body.day]
+        if body.day is not None
+        else recurring_days(body.recurrence.start, body.recurrence.until, body.recurrence.weekdays)
+    )
+    plan = SessionPlan(
+        **body.model_dump(exclude={"day", "recurrence"}),
+    )
+    views = await create_sessions(
+        session, actor, institution_id=institution_id, plan=plan, days=days
+    )
+    return [SessionRead.of(view) for view in views]
+
+
+@router.get("/institutions/{institution_id}/sessions")
+async def institution_sessions(
+    institution_id: InstitutionId,
+    session: DbSession,
+    actor: Scheduler,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    until: Annotated[date | None, Query(alias="to")] = None,
+    practitioner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> list[SessionRead]:
+    """The institution's sessions between two days (by default the next 30 days)."""
+    start = start or actor.clock.today_local()
+    views = await list_sessions(
+        session,
+        actor,
+        institution_id=institution_id,
+        start=start,
+        until=until or start + timedelta(days=30),
+        practitioner_id=practitioner_id,
+    )
+    return [SessionRead.of(view) for view in views]
+
+
+@router.post("/institutions/{institution_id}/sessions/{session_id}/stop")
+async def stop(
+    institution_id: InstitutionId, session_id: SessionId, session: DbSession, actor: Scheduler
+) -> SessionRead:
+    """停诊: stop the session and cancel its appointments (each patient is told)."""
+    view = await stop_session(session, actor, institution_id=institution_id, session_id=session_id)
+    return SessionRead.of(view)
+
+
+@router.get("/doctors/{practitioner_id}/schedule")
+async def public_schedule(
+    practitioner_id: PractitionerId, session: DbSession, actor: PublicActor
+) -> list[SessionRead]:
+    """The doctor's released sessions with their free places per slot."""
+    sessions = await doctor_schedule(session, actor, practitioner_id=practitioner_id)
+    return [SessionRead.released(open_session) for open_session in sessions]
+
+
+@router.post("/appointments", status_code=201)
+async def book(body: AppointmentCreate, session: DbSession, actor: Booker) -> AppointmentRead:
+    """Book a slot for one of the account's 就诊人; the same idempotency key answers the same
+    appointment."""
+    view = await book_slot(
+        session,
+        actor,
+        slot_id=body.slot_id,
+        patient_id=body.patient_id,
+        idempotency_key=body.idempotency_key,
+    )
+    return AppointmentRead.of(view)
+
+
+@router.get("/appointments")
+async def my_appointments(session: DbSession, actor: Booker) -> list[AppointmentRead]:
+    """The appointments of the account's 就诊人, latest visit first."""
+    return [AppointmentRead.of(view) for view in await list_appointments(session, actor)]
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+async def cancel(
+    appointment_id: AppointmentId, session: DbSession, actor: Booker
+) -> AppointmentRead:
+    """Cancel an appointment (until the institution's cutoff, by default 18:00 the day
+    before)."""
+    return AppointmentRead.of(
+        await cancel_appointment(session, actor, appointment_id=appointment_id)
+    )

@@ -1,0 +1,307 @@
+"""Appointments (预约): a patient account books a slot for one of its 就诊人, lists and cancels.
+
+Never overbook: the slot's capacity is taken by one conditional UPDATE (``booked < capacity``),
+so two requests can never both take the last place, and the per-就诊人 rules are checked after
+locking the 就诊人's row, so two requests for one 就诊人 are decided one after the other. The
+database backs both (``booked <= capacity``; one active appointment per 就诊人 and slot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.rules import Rules, cancel_deadline, release_moment, rules_of
+from ihospital.core.clock import to_local
+from ihospital.core.context import Actor
+from ihospital.errors import Conflict, NotFound, TooEarly, Unprocessable
+from ihospital.identity.models import Patient
+from ihospital.identity.patients import get_patient, patient_age
+
+# 儿科, 小儿外科, 儿童保健科 (《医疗机构诊疗科目名录》 07, 08, 09) and their sub-departments.
+CHILDREN_DEPARTMENTS = ("07", "08", "09")
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment: Appointment
+    slot: Slot
+    schedule: ScheduleSession
+    queue_number: int | None  # None once cancelled
+
+
+def local_label(moment: datetime) -> str:
+    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def is_children_department(code: str) -> bool:
+    return code.split(".", 1)[0] in CHILDREN_DEPARTMENTS
+
+
+async def _views(
+    session: AsyncSession, appointments: Sequence[Appointment]
+) -> list[AppointmentView]:
+    """Appointments with their slot, session and queue number: the order of the slot in the
+    session, then the order of booking, among the session's active appointments."""
+    if not appointments:
+        return []
+    session_ids = {appointment.session_id for appointment in appointments}
+    slots = {
+        slot.id: slot
+        for slot in await session.scalars(
+            select(Slot).where(Slot.id.in_({a.slot_id for a in appointments}))
+        )
+    }
+    schedules = {
+        row.id: row
+        for row in await session.scalars(
+            select(ScheduleSession).where(ScheduleSession.id.in_(session_ids))
+        )
+    }
+    queue = (
+        await session.execute(
+            select(Appointment.id, Appointment.session_id)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(
+                Appointment.session_id.in_(session_ids),
+                Appointment.status.in_(ACTIVE_STATUSES),
+            )
+            .order_by(Appointment.session_id, Slot.position, Appointment.id)
+        )
+    ).all()
+    numbers: dict[int, int] = {}
+    counters: dict[int, int] = {}
+    for appointment_id, session_id in queue:
+        counters[session_id] = counters.get(session_id, 0) + 1
+        numbers[appointment_id] = counters[session_id]
+    return [
+        AppointmentView(a, slots[a.slot_id], schedules[a.session_id], numbers.get(a.id))
+        for a in appointments
+    ]
+
+
+async def _active_count(session: AsyncSession, *conditions) -> int:
+    return (
+        await session.scalar(
+            select(func.count(Appointment.id)).where(
+                Appointment.status.in_(ACTIVE_STATUSES), *conditions
+            )
+        )
+        or 0
+    )
+
+
+async def _check_rules(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    patient: Patient,
+    slot: Slot,
+    schedule: ScheduleSession,
+    rules: Rules,
+) -> None:
+    now = actor.clock.now()
+    if schedule.status != "open":
+        raise Conflict("booking.session_stopped", "This session has been stopped.")
+    if slot.starts_at <= now:
+        raise Unprocessable("booking.slot_in_past", "This slot has already begun.", field="slot_id")
+    released_at = release_moment(rules, schedule.day)
+    if now < released_at:
+        raise TooEarly(
+            "booking.not_released",
+            "Slots of this day are not released yet; they open at {release_time}.",
+            release_time=local_label(released_at),
+            release_at=released_at.isoformat(),
+        )
+    if is_children_department(schedule.department_code) and (
+        patient_age(patient, schedule.day) >= rules.child_age_limit
+    ):
+        raise Unprocessable(
+            "booking.children_only",
+            "This department sees only children under {age}.",
+            age=rules.child_age_limit,
+            field="patient_id",
+        )
+    same_doctor = await _active_count(
+        session,
+        Appointment.patient_id == patient.id,
+        Appointment.practitioner_id == schedule.practitioner_id,
+        Appointment.day == schedule.day,
+    )
+    if same_doctor >= rules.max_per_doctor_per_day:
+        raise Conflict(
+            "booking.doctor_day_limit",
+            "This patient already has an appointment with this doctor on this day.",
+            limit=rules.max_per_doctor_per_day,
+        )
+    at_institution = await _active_count(
+        session,
+        Appointment.patient_id == patient.id,
+        Appointment.institution_id == schedule.institution_id,
+        Appointment.day >= actor.clock.today_local(),
+    )
+    if at_institution >= rules.max_active_per_institution:
+        raise Conflict(
+            "booking.institution_limit",
+            "This patient already has {limit} appointments at this institution.",
+            limit=rules.max_active_per_institution,
+        )
+
+
+async def _by_key(session: AsyncSession, actor: Actor, key: str) -> Appointment | None:
+    return await session.scalar(
+        select(Appointment).where(
+            Appointment.account_id == actor.account_id, Appointment.idempotency_key == key
+        )
+    )
+
+
+async def _replayed(appointment: Appointment, *, slot_id: int, patient_id: int) -> Appointment:
+    if appointment.slot_id != slot_id or appointment.patient_id != patient_id:
+        raise Conflict(
+            "booking.idempotency_key_reused",
+            "This idempotency key was used for another booking.",
+            field="idempotency_key",
+        )
+    return appointment
+
+
+async def book_slot(
+    session: AsyncSession, actor: Actor, *, slot_id: int, patient_id: int, idempotency_key: str
+) -> AppointmentView:
+    """Book ``slot_id`` for one of the account's 就诊人 (another account's is not found). The
+    same idempotency key answers the same appointment. Rules: the session is open, the slot
+    not begun and released (放号), a children's department only for children, at most N per
+    doctor and day and M active per institution (the institution's rules), and a free place."""
+    patient = await get_patient(session, actor, patient_id=patient_id, for_update=True)
+    if (existing := await _by_key(session, actor, idempotency_key)) is not None:
+        replayed = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
+        return (await _views(session, [replayed]))[0]
+    found = (
+        await session.execute(
+            select(Slot, ScheduleSession)
+            .join(ScheduleSession, ScheduleSession.id == Slot.session_id)
+            .where(Slot.id == slot_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("booking.slot_not_found", "This slot does not exist.")
+    slot, schedule = found
+    rules = await rules_of(session, schedule.institution_id)
+    await _check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
+    try:
+        async with session.begin_nested():
+            taken = await session.execute(
+                update(Slot)
+                .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+                .values(booked=Slot.booked + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                raise Conflict("booking.slot_full", "This slot is fully booked.")
+            appointment = Appointment(
+                slot_id=slot.id,
+                session_id=schedule.id,
+                institution_id=schedule.institution_id,
+                practitioner_id=schedule.practitioner_id,
+                patient_id=patient.id,
+                account_id=actor.account_id,
+                day=schedule.day,
+                status="confirmed",
+                idempotency_key=idempotency_key,
+                created_at=actor.clock.now(),
+            )
+            session.add(appointment)
+    except IntegrityError:
+        if (existing := await _by_key(session, actor, idempotency_key)) is not None:
+            appointment = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
+        else:
+            raise Conflict(
+                "booking.already_booked", "This patient already holds a place in this slot."
+            ) from None
+    else:
+        await record(
+            session,
+            actor,
+            action="booking.appointment.book",
+            subject_type="appointment",
+            subject_id=appointment.id,
+            patient_id=patient.id,
+            details={"slot_id": slot.id, "session_id": schedule.id},
+        )
+    await session.refresh(slot)
+    return (await _views(session, [appointment]))[0]
+
+
+async def list_appointments(session: AsyncSession, actor: Actor) -> list[AppointmentView]:
+    """The appointments of the account's 就诊人, latest visit first (the read is audited)."""
+    appointments = (
+        await session.scalars(
+            select(Appointment)
+            .where(Appointment.account_id == actor.account_id)
+            .order_by(Appointment.day.desc(), Appointment.id.desc())
+        )
+    ).all()
+    await record(
+        session,
+        actor,
+        action="booking.appointments.list",
+        subject_type="account",
+        subject_id=actor.account_id,
+        details={"appointment_ids": [appointment.id for appointment in appointments]},
+    )
+    return await _views(session, appointments)
+
+
+async def cancel_appointment(
+    session: AsyncSession, actor: Actor, *, appointment_id: int
+) -> AppointmentView:
+    """The patient cancels an active appointment of one of the account's 就诊人, until the
+    institution's cutoff (by default 18:00 the day before); the place goes back to the slot."""
+    appointment = await session.scalar(
+        select(Appointment).where(
+            Appointment.id == appointment_id, Appointment.account_id == actor.account_id
+        )
+    )
+    if appointment is None:
+        raise NotFound("booking.appointment_not_found", "This appointment does not exist.")
+    rules = await rules_of(session, appointment.institution_id)
+    deadline = cancel_deadline(rules, appointment.day)
+    if actor.clock.now() >= deadline:
+        raise Conflict(
+            "booking.cancel_too_late",
+            "Appointments on this day could be cancelled until {deadline}.",
+            deadline=local_label(deadline),
+        )
+    now = actor.clock.now()
+    changed = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id, Appointment.status.in_(ACTIVE_STATUSES))
+        .values(status="cancelled", cancelled_at=now, cancel_reason="patient")
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict("booking.not_active", "This appointment is no longer active.")
+    await session.execute(
+        update(Slot)
+        .where(Slot.id == appointment.slot_id, Slot.booked > 0)
+        .values(booked=Slot.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(appointment)
+    await record(
+        session,
+        actor,
+        action="booking.appointment.cancel",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        patient_id=appointment.patient_id,
+    )
+    return (await _views(session, [appointment]))[0]

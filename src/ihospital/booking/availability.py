@@ -1,0 +1,65 @@
+"""What the public sees: a doctor's released sessions with the free places of each slot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.booking.models import ScheduleSession
+from ihospital.booking.rules import release_moment, rules_of
+from ihospital.booking.schedules import SessionView, session_views
+from ihospital.core.context import Actor
+
+MAX_DAYS_AHEAD = 90
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    view: SessionView
+    released_at: datetime
+    now: datetime
+
+    def free(self, slot_index: int) -> int:
+        slot = self.view.slots[slot_index]
+        return 0 if slot.starts_at <= self.now else slot.capacity - slot.booked
+
+    @property
+    def free_total(self) -> int:
+        return sum(self.free(index) for index in range(len(self.view.slots)))
+
+
+async def doctor_schedule(
+    session: AsyncSession, actor: Actor, *, practitioner_id: int
+) -> list[OpenSession]:
+    """The doctor's open sessions from today whose slots are released (放号) — each institution
+    releases by its own rules — by time, with free places (begun slots have none)."""
+    today = actor.clock.today_local()
+    rows = (
+        await session.scalars(
+            select(ScheduleSession)
+            .where(
+                ScheduleSession.practitioner_id == practitioner_id,
+                ScheduleSession.status == "open",
+                ScheduleSession.day >= today,
+                ScheduleSession.day <= today + timedelta(days=MAX_DAYS_AHEAD),
+            )
+            .order_by(ScheduleSession.starts_at)
+        )
+    ).all()
+    now = actor.clock.now()
+    released = []
+    rules_by_institution = {}
+    for row in rows:
+        if row.institution_id not in rules_by_institution:
+            rules_by_institution[row.institution_id] = await rules_of(session, row.institution_id)
+        released_at = release_moment(rules_by_institution[row.institution_id], row.day)
+        if released_at <= now:
+            released.append((row, released_at))
+    views = await session_views(session, [row for row, _ in released])
+    return [
+        OpenSession(view, released_at, now)
+        for view, (_, released_at) in zip(views, released, strict=True)
+    ]

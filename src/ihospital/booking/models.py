@@ -1,0 +1,164 @@
+"""Tables of booking: an institution's booking rules, sessions (出诊), their slots and the
+appointments made in them.
+
+A session is one half-day of one doctor at one practice site; it is cut into slots of equal
+length, each taking the same number of patients (``capacity``). ``booked`` counts the active
+appointments of a slot; a check constraint keeps it within ``capacity`` and a partial unique
+index keeps one 就诊人 to one active appointment per slot, so the database itself refuses an
+overbooking whatever the code above it does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ihospital.db import Base, BigId, IdMixin
+
+HALF_DAYS = ("morning", "afternoon", "evening")  # 上午 / 下午 / 晚上
+VISIT_TYPES = ("in_person", "online")  # 门诊 / 线上复诊
+FEE_CLASSES = ("general", "expert", "special")  # 普通号 / 专家号 / 特需号
+SESSION_STATUSES = ("open", "stopped")  # stopped = 停诊
+APPOINTMENT_STATUSES = ("pending_payment", "confirmed", "cancelled")
+ACTIVE_STATUSES = ("pending_payment", "confirmed")
+CANCEL_REASONS = ("patient", "session_stopped")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(value) for value in values)})"
+
+
+class BookingRules(IdMixin, Base):
+    """The booking rules of one institution; an institution without a row has the defaults.
+
+    Slots of a day open ``release_days_ahead`` days before it at ``release_time`` (放号, local
+    time); a patient may cancel until ``cancel_cutoff_time`` on the day before the visit."""
+
+    __tablename__ = "booking_rules"
+    __table_args__ = (
+        CheckConstraint("release_days_ahead BETWEEN 0 AND 90", name="release_days_range"),
+        CheckConstraint("max_per_doctor_per_day >= 1", name="per_doctor_positive"),
+        CheckConstraint("max_active_per_institution >= 1", name="per_institution_positive"),
+        CheckConstraint("child_age_limit BETWEEN 1 AND 18", name="child_age_range"),
+    )
+
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"), unique=True)
+    release_days_ahead: Mapped[int]
+    release_time: Mapped[time]
+    cancel_cutoff_time: Mapped[time]
+    max_per_doctor_per_day: Mapped[int]
+    max_active_per_institution: Mapped[int]
+    child_age_limit: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class ScheduleSession(IdMixin, Base):
+    """出诊: one doctor at one of their practice sites (``institution_id`` and
+    ``department_code``; the site rows of the directory are replaced whenever a doctor's sites
+    change, so they are not referenced), on one local ``day`` and half-day, from ``starts_at`` to
+    ``ends_at`` (UTC). ``fee_fen`` is the registration fee."""
+
+    __tablename__ = "booking_sessions"
+    __table_args__ = (
+        CheckConstraint(_one_of("half_day", HALF_DAYS), name="half_day_known"),
+        CheckConstraint(_one_of("visit_type", VISIT_TYPES), name="visit_type_known"),
+        CheckConstraint(_one_of("fee_class", FEE_CLASSES), name="fee_class_known"),
+        CheckConstraint(_one_of("status", SESSION_STATUSES), name="status_known"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
+        CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
+        Index("ix_booking_sessions_practitioner_day", "practitioner_id", "day"),
+        Index("ix_booking_sessions_institution_day", "institution_id", "day"),
+    )
+
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
+    practitioner_id: Mapped[int] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    department_code: Mapped[str] = mapped_column(String(8), ForeignKey("department_codes.code"))
+    day: Mapped[date]
+    half_day: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    visit_type: Mapped[str] = mapped_column(String(16))
+    fee_class: Mapped[str] = mapped_column(String(16))
+    fee_fen: Mapped[int] = mapped_column(BigInteger)
+    capacity: Mapped[int]
+    slot_minutes: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class Slot(IdMixin, Base):
+    """One exact time slot of a session ("2026-12-01 09:20–09:30"); ``position`` counts from 1."""
+
+    __tablename__ = "booking_slots"
+    __table_args__ = (
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+        UniqueConstraint("session_id", "position"),
+    )
+
+    session_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_sessions.id"))
+    position: Mapped[int]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int]
+    booked: Mapped[int] = mapped_column(default=0)
+
+
+class Appointment(IdMixin, Base):
+    """预约: a 就诊人's place in a slot, bound to that 就诊人 (never transferred).
+
+    ``pending_payment`` holds the slot until ``hold_expires_at`` (the registration fee, once
+    billing is wired in); ``confirmed`` and ``pending_payment`` are active and count towards the
+    slot's ``booked`` and the booking rules. The same account and ``idempotency_key`` always
+    name the same appointment."""
+
+    __tablename__ = "booking_appointments"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", APPOINTMENT_STATUSES), name="status_known"),
+        CheckConstraint(
+            "cancel_reason IS NULL OR " + _one_of("cancel_reason", CANCEL_REASONS),
+            name="cancel_reason_known",
+        ),
+        CheckConstraint(
+            "status <> 'pending_payment' OR hold_expires_at IS NOT NULL", name="hold_has_expiry"
+        ),
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index(
+            "uq_booking_appointments_one_active_per_slot",
+            "slot_id",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending_payment','confirmed')"),
+            postgresql_where=text("status IN ('pending_payment','confirmed')"),
+        ),
+        Index("ix_booking_appointments_patient_day", "patient_id", "day"),
+        Index("ix_booking_appointments_session", "session_id"),
+    )
+
+    slot_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_slots.id"))
+    session_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_sessions.id"))
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
+    practitioner_id: Mapped[int] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    patient_id: Mapped[int] = mapped_column(BigId, ForeignKey("patients.id"))
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    day: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16))
+    hold_expires_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))

@@ -1,0 +1,305 @@
+"""Schedules (出诊排班): institution admins create sessions for their doctors, one-off or weekly,
+each cut into exact slots; stopping a session (停诊) cancels its appointments.
+
+Capacity per slot: a session's capacity must be a whole multiple of its number of slots, and
+each slot takes ``capacity / slots`` patients, so every slot of a session is alike and a patient's
+time is exact. A capacity that does not divide is refused rather than spread unevenly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.rules import local_moment
+from ihospital.core.context import Actor
+from ihospital.directory.access import managed_institution
+from ihospital.directory.sites import schedulable_site
+from ihospital.errors import Conflict, NotFound, Unprocessable
+from ihospital.outbox.service import emit
+
+APPOINTMENT_CANCELLED = "booking.appointment_cancelled"
+MAX_RECURRING_DAYS = 92
+# When each half-day may start (local time): 上午 before noon, 下午 12:00–17:59, 晚上 from 17:00.
+HALF_DAY_STARTS = {
+    "morning": (time(0, 0), time(11, 59)),
+    "afternoon": (time(12, 0), time(17, 59)),
+    "evening": (time(17, 0), time(23, 59)),
+}
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What an admin asks for: the doctor, place, hours, kind of visit, fee and capacity."""
+
+    practitioner_id: int
+    department_code: str
+    half_day: str
+    start_time: time
+    end_time: time
+    visit_type: str
+    fee_class: str
+    fee_fen: int
+    capacity: int
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session: ScheduleSession
+    slots: list[Slot]
+
+    @property
+    def booked(self) -> int:
+        return sum(slot.booked for slot in self.slots)
+
+
+def _invalid(field: str, message: str, **fields: object) -> Unprocessable:
+    return Unprocessable(f"booking.invalid_{field}", message, field=field, **fields)
+
+
+def slot_count(plan: SessionPlan) -> int:
+    """How many slots the plan's hours make, after checking hours, capacity and slot length."""
+    if plan.capacity <= 0:
+        raise _invalid("capacity", "The capacity must be at least 1.")
+    if plan.fee_fen < 0:
+        raise _invalid("fee_fen", "The fee cannot be negative.")
+    if plan.slot_minutes <= 0:
+        raise _invalid("slot_minutes", "The slot length must be at least 1 minute.")
+    for field in ("start_time", "end_time"):
+        if getattr(plan, field).tzinfo is not None:
+            raise _invalid(field, "Give the local time of day (Asia/Shanghai) without a zone.")
+    earliest, latest = HALF_DAY_STARTS[plan.half_day]
+    if not earliest <= plan.start_time <= latest:
+        raise _invalid("start_time", "The start time does not fall in the chosen half-day.")
+    start = plan.start_time.hour * 60 + plan.start_time.minute
+    end = plan.end_time.hour * 60 + plan.end_time.minute
+    if plan.start_time.second or plan.end_time.second or end <= start:
+        raise _invalid("end_time", "The end time must be a whole minute after the start time.")
+    if (end - start) % plan.slot_minutes:
+        raise _invalid(
+            "slot_minutes",
+            "Slots of {minutes} minutes do not divide the session evenly.",
+            minutes=plan.slot_minutes,
+        )
+    slots = (end - start) // plan.slot_minutes
+    if plan.capacity % slots:
+        raise _invalid(
+            "capacity",
+            "The capacity must be a multiple of the {slots} slots of the session.",
+            slots=slots,
+        )
+    return slots
+
+
+def cut_slots(plan: SessionPlan, day: date) -> list[Slot]:
+    """The session's slots on ``day``: exact local times stored as UTC, numbered from 1."""
+    count = slot_count(plan)
+    start = local_moment(day, plan.start_time)
+    step = timedelta(minutes=plan.slot_minutes)
+    return [
+        Slot(
+            position=index + 1,
+            starts_at=start + index * step,
+            ends_at=start + (index + 1) * step,
+            capacity=plan.capacity // count,
+            booked=0,
+        )
+        for index in range(count)
+    ]
+
+
+def recurring_days(start: date, until: date, weekdays: Sequence[int]) -> list[date]:
+    """Every day from ``start`` to ``until`` (inclusive) falling on one of ``weekdays`` (ISO:
+    1 Monday … 7 Sunday)."""
+    if until < start:
+        raise _invalid("until", "The last day must not be before the first day.")
+    if (until - start).days >= MAX_RECURRING_DAYS:
+        raise _invalid("until", "A weekly schedule spans at most {days} days.", days=92)
+    if not weekdays or any(not 1 <= weekday <= 7 for weekday in weekdays):
+        raise _invalid("weekdays", "Choose weekdays from 1 (Monday) to 7 (Sunday).")
+    days = [start + timedelta(days=n) for n in range((until - start).days + 1)]
+    chosen = [day for day in days if day.isoweekday() in set(weekdays)]
+    if not chosen:
+        raise _invalid("weekdays", "No day in this period falls on the chosen weekdays.")
+    return chosen
+
+
+async def _ensure_free(session: AsyncSession, practitioner_id: int, slots: list[Slot]) -> None:
+    overlapping = await session.scalar(
+        select(ScheduleSession.id).where(
+            ScheduleSession.practitioner_id == practitioner_id,
+            ScheduleSession.status == "open",
+            ScheduleSession.starts_at < slots[-1].ends_at,
+            ScheduleSession.ends_at > slots[0].starts_at,
+        )
+    )
+    if overlapping is not None:
+        raise Conflict(
+            "booking.session_overlap",
+            "The doctor already has session {session_id} at this time.",
+            session_id=overlapping,
+        )
+
+
+async def create_sessions(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    institution_id: int,
+    plan: SessionPlan,
+    days: Sequence[date],
+) -> list[SessionView]:
+    """Create one session of ``plan`` on each of ``days`` (one day: a one-off session; the days
+    of :func:`recurring_days`: a weekly schedule). All or none: an overlap with the doctor's
+    other sessions, a past day or a doctor not practising here refuses the whole request."""
+    await managed_institution(session, actor, institution_id)
+    slot_count(plan)
+    if min(days) < actor.clock.today_local():
+        raise _invalid("day", "A session cannot be scheduled on a past day.")
+    site = await schedulable_site(
+        session,
+        practitioner_id=plan.practitioner_id,
+        institution_id=institution_id,
+        department_code=plan.department_code,
+    )
+    if site is None:
+        raise _invalid(
+            "practitioner_id", "This doctor is not a verified doctor of this department here."
+        )
+    now = actor.clock.now()
+    views = []
+    for day in sorted(set(days)):
+        slots = cut_slots(plan, day)
+        await _ensure_free(session, plan.practitioner_id, slots)
+        row = ScheduleSession(
+            institution_id=institution_id,
+            practitioner_id=plan.practitioner_id,
+            department_code=plan.department_code,
+            day=day,
+            half_day=plan.half_day,
+            starts_at=slots[0].starts_at,
+            ends_at=slots[-1].ends_at,
+            visit_type=plan.visit_type,
+            fee_class=plan.fee_class,
+            fee_fen=plan.fee_fen,
+            capacity=plan.capacity,
+            slot_minutes=plan.slot_minutes,
+            status="open",
+            created_by_account_id=actor.account_id,
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        for slot in slots:
+            slot.session_id = row.id
+        session.add_all(slots)
+        await session.flush()
+        views.append(SessionView(row, slots))
+    await record(
+        session,
+        actor,
+        action="booking.sessions.create",
+        subject_type="practitioner",
+        subject_id=plan.practitioner_id,
+        details={"session_ids": [view.session.id for view in views]},
+    )
+    return views
+
+
+async def session_views(
+    session: AsyncSession, rows: Sequence[ScheduleSession]
+) -> list[SessionView]:
+    """The sessions with their slots, in two queries."""
+    slots = (
+        await session.scalars(
+            select(Slot)
+            .where(Slot.session_id.in_([row.id for row in rows]))
+            .order_by(Slot.session_id, Slot.position)
+        )
+    ).all()
+    by_session: dict[int, list[Slot]] = {row.id: [] for row in rows}
+    for slot in slots:
+        by_session[slot.session_id].append(slot)
+    return [SessionView(row, by_session[row.id]) for row in rows]
+
+
+async def list_sessions(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    institution_id: int,
+    start: date,
+    until: date,
+    practitioner_id: int | None = None,
+) -> list[SessionView]:
+    """An institution's sessions from ``start`` to ``until``, by time (for its admins)."""
+    await managed_institution(session, actor, institution_id)
+    statement = select(ScheduleSession).where(
+        ScheduleSession.institution_id == institution_id,
+        ScheduleSession.day >= start,
+        ScheduleSession.day <= until,
+    )
+    if practitioner_id is not None:
+        statement = statement.where(ScheduleSession.practitioner_id == practitioner_id)
+    rows = (await session.scalars(statement.order_by(ScheduleSession.starts_at))).all()
+    return await session_views(session, rows)
+
+
+async def stop_session(
+    session: AsyncSession, actor: Actor, *, institution_id: int, session_id: int
+) -> SessionView:
+    """停诊: stop a session, cancel its active appointments and free their slots. Each cancelled
+    appointment is announced by an outbox event (the patient is told, refunds follow)."""
+    await managed_institution(session, actor, institution_id)
+    row = await session.scalar(
+        select(ScheduleSession)
+        .where(ScheduleSession.id == session_id, ScheduleSession.institution_id == institution_id)
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound("booking.session_not_found", "This session does not exist.")
+    if row.status == "stopped":
+        raise Conflict("booking.session_stopped", "This session has been stopped.")
+    now = actor.clock.now()
+    row.status = "stopped"
+    row.stopped_at = now
+    cancelled = (
+        await session.scalars(
+            update(Appointment)
+            .where(Appointment.session_id == row.id, Appointment.status.in_(ACTIVE_STATUSES))
+            .values(status="cancelled", cancelled_at=now, cancel_reason="session_stopped")
+            .returning(Appointment)
+        )
+    ).all()
+    await session.execute(update(Slot).where(Slot.session_id == row.id).values(booked=0))
+    for appointment in cancelled:
+        await emit(
+            session,
+            actor,
+            topic=APPOINTMENT_CANCELLED,
+            payload={
+                "appointment_id": appointment.id,
+                "account_id": appointment.account_id,
+                "patient_id": appointment.patient_id,
+                "reason": "session_stopped",
+                "starts_at": row.starts_at.isoformat(),
+            },
+            dedupe_key=f"{APPOINTMENT_CANCELLED}:{appointment.id}",
+        )
+    await session.flush()
+    await record(
+        session,
+        actor,
+        action="booking.session.stop",
+        subject_type="booking_session",
+        subject_id=row.id,
+        details={"cancelled_appointment_ids": [appointment.id for appointment in cancelled]},
+    )
+    return (await session_views(session, [row]))[0]
