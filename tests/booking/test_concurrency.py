@@ -1,0 +1,73 @@
+"""A flash crowd on a real, committed database: 200 simultaneous bookings for a session of 20
+slots give exactly 20 appointments, no slot twice and no 就诊人 twice."""
+
+import asyncio
+from collections import Counter
+from datetime import date, time, timedelta
+
+from sqlalchemy import func, select
+
+from ihospital.booking.appointments import book_slot
+from ihospital.booking.models import Appointment, Slot
+from ihospital.core.clock import FrozenClock
+from ihospital.db import make_engine, make_sessionmaker
+from ihospital.errors import Conflict
+from tests.booking.builders import booker, make_clinic, make_session
+from tests.booking.test_schedules import DAY
+from tests.conftest import START
+from tests.identity.builders import make_patient
+
+
+async def test_two_hundred_simultaneous_bookings_fill_twenty_slots_exactly(databases):
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = FrozenClock(START)
+    try:
+        async with factory() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+            view = await make_session(
+                session,
+                clinic,
+                clock=clock,
+                day=DAY,
+                end_time=time(10, 0),
+                slot_minutes=3,
+                capacity=20,
+            )
+            patients = [
+                await make_patient(
+                    session, clock=clock, birth_date=date(1960, 1, 1) + timedelta(days=i)
+                )
+                for i in range(150)
+            ]
+        slots = view.slots
+        assert len(slots) == 20
+
+        async def book(index: int) -> str:
+            # Patients 0–49 try twice (two different slots); every slot gets single tries too.
+            patient = patients[index % 150]
+            try:
+                async with factory() as session, session.begin():
+                    await book_slot(
+                        session,
+                        booker(clock, patient),
+                        slot_id=slots[index % 20].id,
+                        patient_id=patient.id,
+                        idempotency_key=f"flash-{index}",
+                    )
+            except Conflict as refused:
+                return refused.code
+            return "booked"
+
+        outcomes = await asyncio.wait_for(asyncio.gather(*(book(i) for i in range(200))), 300)
+        assert Counter(outcomes)["booked"] == 20
+        assert set(outcomes) <= {"booked", "booking.slot_full", "booking.doctor_day_limit"}
+        async with factory() as session:
+            appointments = (await session.scalars(select(Appointment))).all()
+            booked = await session.scalar(select(func.sum(Slot.booked)))
+            full = await session.scalar(select(func.count()).where(Slot.booked == Slot.capacity))
+        assert len(appointments) == 20 and booked == 20 and full == 20
+        assert len({a.slot_id for a in appointments}) == 20
+        assert len({a.patient_id for a in appointments}) == 20
+    finally:
+        await engine.dispose()
