@@ -288,7 +288,9 @@ async def test_every_read_and_change_is_audited_with_the_patient(session, clock)
     )
     await deactivate_patient(session, actor, patient_id=patient.id)
     entries = (
-        await session.scalars(select(AuditEntry).where(AuditEntry.action.like("patient.%")))
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("patient.%")).order_by(AuditEntry.id)
+        )
     ).all()
     assert [e.action for e in entries] == [
         "patient.create",
