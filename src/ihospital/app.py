@@ -29,6 +29,7 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
+    from ihospital.booking import pages as booking_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -56,6 +57,7 @@ def _routers() -> list[Any]:
         billing_pages.router,
         finance_pages.router,
         insurance_pages.router,
+        booking_pages.router,
     ]
 
 

@@ -244,6 +244,19 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/finance/reconciliations/{run_id}"): Call(P.BILLING_MANAGE),
     ("GET", "/finance/reconciliations/{run_id}/mismatches.csv"): Call(P.BILLING_MANAGE),
+    # booking pages
+    ("GET", "/doctors/{practitioner_id}/schedule"): Call(PUBLIC),
+    ("GET", "/appointments/new"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/appointments/new"): Call(
+        P.APPOINTMENTS_OWN, form={"slot_id": "1", "patient_id": "1", "idempotency_key": "m"}
+    ),
+    ("GET", "/appointments"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN, form={}),
+    ("GET", "/admin/schedule"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/schedule/sessions"): Call(P.SCHEDULES_MANAGE, form={"kind": "once"}),
+    ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),
+    ("GET", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE, form={}),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.models import ScheduleSession
+from ihospital.booking.models import ScheduleSession, Slot
 from ihospital.booking.rules import release_moment, rules_of
 from ihospital.booking.schedules import SessionView, session_views
 from ihospital.core.context import Actor
+from ihospital.errors import NotFound
 
 MAX_DAYS_AHEAD = 90
 
@@ -63,3 +64,32 @@ async def doctor_schedule(
         OpenSession(view, released_at, now)
         for view, (_, released_at) in zip(views, released, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class SlotOffer:
+    """One slot as a patient about to book it sees it: its session, when it opens (放号) and
+    how many places are free now (none once begun or stopped)."""
+
+    slot: Slot
+    schedule: ScheduleSession
+    released_at: datetime
+    free: int
+
+
+async def slot_offer(session: AsyncSession, actor: Actor, *, slot_id: int) -> SlotOffer:
+    """Public: a slot with its session and release moment, for the booking confirmation."""
+    found = (
+        await session.execute(
+            select(Slot, ScheduleSession)
+            .join(ScheduleSession, ScheduleSession.id == Slot.session_id)
+            .where(Slot.id == slot_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("booking.slot_not_found", "This slot does not exist.")
+    slot, schedule = found
+    rules = await rules_of(session, schedule.institution_id)
+    begun = slot.starts_at <= actor.clock.now() or schedule.status != "open"
+    free = 0 if begun else slot.capacity - slot.booked
+    return SlotOffer(slot, schedule, release_moment(rules, schedule.day), free)

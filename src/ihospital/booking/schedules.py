@@ -252,6 +252,21 @@ async def list_sessions(
     return await session_views(session, rows)
 
 
+async def get_session(
+    session: AsyncSession, actor: Actor, *, institution_id: int, session_id: int
+) -> SessionView:
+    """One session of an institution the actor manages, with its slots."""
+    await managed_institution(session, actor, institution_id)
+    row = await session.scalar(
+        select(ScheduleSession).where(
+            ScheduleSession.id == session_id, ScheduleSession.institution_id == institution_id
+        )
+    )
+    if row is None:
+        raise NotFound("booking.session_not_found", "This session does not exist.")
+    return (await session_views(session, [row]))[0]
+
+
 async def stop_session(
     session: AsyncSession, actor: Actor, *, institution_id: int, session_id: int
 ) -> SessionView:

@@ -1,0 +1,431 @@
+"""Pages of booking (预约挂号).
+
+Patients: a doctor's released schedule with free slots, the confirmation of one slot (choose the
+就诊人, see time, place and fee, book), and "my appointments" with cancelling. Institution admins:
+the schedule editor (sessions by day, a one-off or weekly session, 停诊 with a confirm step) and
+the release rules. A platform admin picks the institution with ``?institution_id=``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
+from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
+from ihospital.booking.schedules import (
+    SessionPlan,
+    create_sessions,
+    get_session,
+    list_sessions,
+    recurring_days,
+    stop_session,
+)
+from ihospital.booking.schemas import AppointmentCreate, RulesSet, SessionCreate, slot_label
+from ihospital.core.context import Actor
+from ihospital.core.i18n import translate
+from ihospital.core.money import InvalidAmount, format_yuan, parse_yuan
+from ihospital.deps import DbSession, check_csrf, optional_actor, require
+from ihospital.directory import institutions, practitioners
+from ihospital.directory.pages_support import form_text, redirect_after, scope_query
+from ihospital.directory.search import get_doctor_profile
+from ihospital.directory.views import PractitionerView
+from ihospital.errors import AppError, NotFound
+from ihospital.identity.forms import FormState, parse_form, refused
+from ihospital.identity.patients import list_patients
+from ihospital.security.permissions import Permission
+from ihospital.web.flash import Notice, flash
+from ihospital.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+CSRF = [Depends(check_csrf)]
+Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
+Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
+PublicActor = Annotated[Actor, Depends(optional_actor)]
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+BOOKING_FIELDS = ("slot_id", "patient_id", "idempotency_key")
+SESSION_FIELDS = (
+    "practitioner_id",
+    "department_code",
+    "day",
+    "half_day",
+    "start_time",
+    "end_time",
+    "visit_type",
+    "fee_class",
+    "fee_fen",
+    "capacity",
+    "slot_minutes",
+)
+WEEKLY_FIELDS = ("start", "until")
+RULE_FIELDS = tuple(RulesSet.model_fields)
+EDITOR_DAYS = 30
+FEE_FORMAT_MESSAGE = "Enter the fee in yuan, e.g. 50 or 12.50."
+
+
+def _sites(doctor: PractitionerView) -> dict[tuple[int, str], Any]:
+    """The doctor's practice sites by (institution, department): where a session takes place."""
+    return {(site.institution.id, site.department.code): site for site in doctor.sites}
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+@router.get("/doctors/{practitioner_id}/schedule")
+async def schedule_page(
+    practitioner_id: RecordId, request: Request, session: DbSession, actor: PublicActor
+) -> Response:
+    """Public: the doctor's released days with their sessions and free slots."""
+    doctor = await get_doctor_profile(session, actor, practitioner_id=practitioner_id)
+    sessions = await doctor_schedule(session, actor, practitioner_id=practitioner_id)
+    days = [
+        (day, list(group))
+        for day, group in itertools.groupby(sessions, key=lambda s: s.view.session.day)
+    ]
+    context = {"doctor": doctor, "days": days, "sites": _sites(doctor), "yuan": format_yuan}
+    return render(request, "booking/schedule.html", context)
+
+
+async def _confirm_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    slot_id: int,
+    values: dict[str, str],
+    state: FormState,
+) -> Response:
+    offer = await slot_offer(session, actor, slot_id=slot_id)
+    doctor = await get_doctor_profile(
+        session, actor, practitioner_id=offer.schedule.practitioner_id
+    )
+    context = {
+        "offer": offer,
+        "doctor": doctor,
+        "site": _sites(doctor).get((offer.schedule.institution_id, offer.schedule.department_code)),
+        "time_label": slot_label(offer.slot),
+        "released": offer.released_at <= actor.clock.now(),
+        "patients": await list_patients(session, actor),
+        "values": {"idempotency_key": secrets.token_urlsafe(16), **values},
+        "yuan": format_yuan,
+        **state.context(),
+    }
+    return render(request, "booking/confirm.html", context, status_code=state.status_code)
+
+
+@router.get("/appointments/new")
+async def confirm_page(
+    request: Request,
+    session: DbSession,
+    actor: Booker,
+    slot_id: Annotated[int, Query(ge=1, le=2**63 - 1)],
+) -> Response:
+    """The slot to book: exact time, place and fee, and the 就诊人 to book it for."""
+    return await _confirm_page(
+        request, session, actor, slot_id=slot_id, values={}, state=FormState()
+    )
+
+
+@router.post("/appointments/new", dependencies=CSRF)
+async def confirm_submit(request: Request, session: DbSession, actor: Booker) -> Response:
+    """Book the slot (the form's idempotency key makes a double submit one booking); a refusal
+    (not released yet, full, a booking rule) is shown on the confirmation page."""
+    values = await form_text(request, BOOKING_FIELDS)
+    form, state = parse_form(AppointmentCreate, values)
+    if form is None:
+        if "slot_id" in state.errors:
+            raise NotFound("booking.slot_not_found", "This slot does not exist.")
+        return await _confirm_page(
+            request, session, actor, slot_id=int(values["slot_id"]), values=values, state=state
+        )
+    try:
+        view = await book_slot(
+            session,
+            actor,
+            slot_id=form.slot_id,
+            patient_id=form.patient_id,
+            idempotency_key=form.idempotency_key,
+        )
+    except NotFound:
+        raise
+    except AppError as error:
+        # a new key, so that booking again after the refusal is a new request
+        values.pop("idempotency_key")
+        state = refused(error, fields=("patient_id",))
+        return await _confirm_page(
+            request, session, actor, slot_id=form.slot_id, values=values, state=state
+        )
+    response = RedirectResponse("/appointments", status_code=303)
+    flash(request, response, "Booked for {time}.", time=slot_label(view.slot))
+    return response
+
+
+async def _doctors(
+    session: AsyncSession, actor: Actor, practitioner_ids: Iterable[int]
+) -> dict[int, PractitionerView]:
+    """The public profiles of the doctors (a doctor no longer public is left out)."""
+    found = {}
+    for practitioner_id in set(practitioner_ids):
+        try:
+            found[practitioner_id] = await get_doctor_profile(
+                session, actor, practitioner_id=practitioner_id
+            )
+        except NotFound:
+            continue
+    return found
+
+
+@router.get("/appointments")
+async def my_appointments_page(request: Request, session: DbSession, actor: Booker) -> Response:
+    """The account's appointments: time, place, queue order, status, and cancel until the
+    institution's cutoff."""
+    views = await list_appointments(session, actor)
+    doctors = await _doctors(session, actor, (view.schedule.practitioner_id for view in views))
+    rules = {
+        institution_id: await rules_of(session, institution_id)
+        for institution_id in {view.schedule.institution_id for view in views}
+    }
+    now = actor.clock.now()
+    rows = [
+        {
+            "view": view,
+            "doctor": doctors.get(view.schedule.practitioner_id),
+            "site": _sites(doctors[view.schedule.practitioner_id]).get(
+                (view.schedule.institution_id, view.schedule.department_code)
+            )
+            if view.schedule.practitioner_id in doctors
+            else None,
+            "time_label": slot_label(view.slot),
+            "cancellable": view.queue_number is not None
+            and now < cancel_deadline(rules[view.schedule.institution_id], view.schedule.day),
+        }
+        for view in views
+    ]
+    patients = {patient.id: patient for patient in await list_patients(session, actor)}
+    context = {"rows": rows, "patients": patients, "yuan": format_yuan}
+    return render(request, "booking/appointments.html", context)
+
+
+@router.post("/appointments/{appointment_id}/cancel", dependencies=CSRF)
+async def cancel_submit(
+    appointment_id: RecordId, request: Request, session: DbSession, actor: Booker
+) -> Response:
+    """Cancel one of the account's appointments (another account's is not found)."""
+    response = RedirectResponse("/appointments", status_code=303)
+    try:
+        await cancel_appointment(session, actor, appointment_id=appointment_id)
+    except NotFound:
+        raise
+    except AppError as error:
+        flash(request, response, error.message, kind="error", **error.fields)
+        return response
+    flash(request, response, "The appointment was cancelled.")
+    return response
+
+
+# --- institution admins ---------------------------------------------------------------------
+
+
+def _to_editor(institution_id: int | None) -> RedirectResponse:
+    return RedirectResponse("/admin/schedule" + scope_query(institution_id), status_code=303)
+
+
+async def _editor_page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    institution_id: int | None,
+    values: dict[str, Any] | None = None,
+    rule_values: dict[str, Any] | None = None,
+    state: FormState | None = None,
+    rule_state: FormState | None = None,
+) -> Response:
+    """The editor: the next days' sessions, the new-session form and the release rules form
+    (``values``/``state`` of a refused submit of either form)."""
+    state, rule_state = state or FormState(), rule_state or FormState()
+    if institution_id is None:
+        listing = await institutions.list_institutions(session, actor, page=1, page_size=50)
+        context = {"choose": listing, "target": "/admin/schedule"}
+        return render(request, "booking/admin_choose.html", context)
+    institution = await institutions.get_managed_institution(
+        session, actor, institution_id=institution_id
+    )
+    today = actor.clock.today_local()
+    views = await list_sessions(
+        session,
+        actor,
+        institution_id=institution_id,
+        start=today,
+        until=today + timedelta(days=EDITOR_DAYS),
+    )
+    doctors = await practitioners.list_practitioners(
+        session, actor, institution_id=institution_id, status="verified", page_size=100
+    )
+    rules = await get_rules(session, actor, institution_id=institution_id)
+    context = {
+        "institution": institution,
+        "scope": scope_query(institution_id),
+        "days": [
+            (day, list(group))
+            for day, group in itertools.groupby(views, key=lambda v: v.session.day)
+        ],
+        "doctors": doctors.items,
+        "doctor_names": {doctor.id: doctor.name for doctor in doctors.items},
+        "half_days": HALF_DAYS,
+        "visit_types": VISIT_TYPES,
+        "fee_classes": FEE_CLASSES,
+        "values": values or {"kind": "once", "day": str(today), "weekdays": []},
+        "rule_values": rule_values or vars(rules),
+        "rule_errors": rule_state.errors,
+        "yuan": format_yuan,
+        **state.context(),
+    }
+    context["notices"] = state.notices + rule_state.notices
+    status_code = max(state.status_code, rule_state.status_code)
+    return render(request, "booking/admin_schedule.html", context, status_code=status_code)
+
+
+@router.get("/admin/schedule")
+async def editor_page(
+    request: Request, session: DbSession, actor: Scheduler, institution_id: InstitutionScope = None
+) -> Response:
+    """The institution's sessions of the next 30 days, and the forms to add and to set rules."""
+    scope = institution_id or actor.institution_id
+    return await _editor_page(request, session, actor, institution_id=scope)
+
+
+async def _session_form(request: Request) -> tuple[dict[str, Any], SessionCreate | None, FormState]:
+    """The new-session form as the page shows it again, and as the API schema validates it: a
+    one-off session has a day, a weekly one a period and weekdays; the fee comes in yuan."""
+    form = await request.form()
+    values: dict[str, Any] = await form_text(request, (*SESSION_FIELDS, *WEEKLY_FIELDS, "kind"))
+    values["weekdays"] = [str(day) for day in form.getlist("weekdays")]
+    data: dict[str, Any] = {name: values[name] for name in SESSION_FIELDS}
+    if values["kind"] == "weekly":
+        data["day"] = None
+        recurrence = {name: values[name] for name in WEEKLY_FIELDS}
+        data["recurrence"] = {**recurrence, "weekdays": values["weekdays"]}
+    fee_error = None
+    try:
+        data["fee_fen"] = parse_yuan(values["fee_fen"])
+    except InvalidAmount:
+        fee_error = FEE_FORMAT_MESSAGE
+    parsed, state = parse_form(SessionCreate, data)
+    if "recurrence" in state.errors:
+        state.errors["weekdays"] = state.errors.pop("recurrence")
+    if "" in state.errors:  # neither a day nor a weekly period
+        state.errors["day"] = state.errors.pop("")
+    if fee_error:
+        state = FormState({**state.errors, "fee_fen": translate(fee_error)}, status_code=422)
+        parsed = None
+    return values, parsed, state
+
+
+@router.post("/admin/schedule/sessions", dependencies=CSRF)
+async def create_session_submit(
+    request: Request, session: DbSession, actor: Scheduler, institution_id: InstitutionScope = None
+) -> Response:
+    """Create the one-off session, or the weekly sessions; refusals next to their fields."""
+    scope = institution_id or actor.institution_id
+    values, form, state = await _session_form(request)
+    if form is not None and scope is not None:
+        try:
+            days = (
+                [form.day]
+                if form.day is not None
+                else recurring_days(
+                    form.recurrence.start, form.recurrence.until, form.recurrence.weekdays
+                )
+            )
+            plan = SessionPlan(**form.model_dump(exclude={"day", "recurrence"}))
+            created = await create_sessions(
+                session, actor, institution_id=scope, plan=plan, days=days
+            )
+        except NotFound:
+            raise
+        except AppError as error:
+            state = refused(error, fields=(*SESSION_FIELDS, *WEEKLY_FIELDS, "weekdays"))
+        else:
+            response = _to_editor(institution_id)
+            flash(request, response, "{count} sessions were scheduled.", count=len(created))
+            return response
+    return await _editor_page(
+        request, session, actor, institution_id=scope, values=values, state=state
+    )
+
+
+@router.post("/admin/schedule/rules", dependencies=CSRF)
+async def rules_submit(
+    request: Request, session: DbSession, actor: Scheduler, institution_id: InstitutionScope = None
+) -> Response:
+    """Store the release (放号), cancellation and per-patient rules."""
+    scope = institution_id or actor.institution_id
+    values = await form_text(request, RULE_FIELDS)
+    form, state = parse_form(RulesSet, values)
+    if form is not None and scope is not None:
+        try:
+            await set_rules(session, actor, institution_id=scope, rules=Rules(**form.model_dump()))
+        except NotFound:
+            raise
+        except AppError as error:
+            state = refused(error, fields=RULE_FIELDS)
+        else:
+            response = _to_editor(institution_id)
+            flash(request, response, "The booking rules were saved.")
+            return response
+    return await _editor_page(
+        request, session, actor, institution_id=scope, rule_values=values, rule_state=state
+    )
+
+
+@router.get("/admin/schedule/sessions/{session_id}/stop")
+async def stop_page(
+    session_id: RecordId,
+    request: Request,
+    session: DbSession,
+    actor: Scheduler,
+    institution_id: InstitutionScope = None,
+) -> Response:
+    """停诊, the confirm step: the session and how many booked patients will be told."""
+    scope = institution_id or actor.institution_id
+    if scope is None:
+        raise NotFound("booking.session_not_found", "This session does not exist.")
+    view = await get_session(session, actor, institution_id=scope, session_id=session_id)
+    context = {"view": view, "scope": scope_query(institution_id), "yuan": format_yuan}
+    return render(request, "booking/admin_stop.html", context)
+
+
+@router.post("/admin/schedule/sessions/{session_id}/stop", dependencies=CSRF)
+async def stop_submit(
+    session_id: RecordId,
+    request: Request,
+    session: DbSession,
+    actor: Scheduler,
+    institution_id: InstitutionScope = None,
+) -> Response:
+    """停诊: stop the session; its patients are told and their appointments cancelled."""
+    scope = institution_id or actor.institution_id
+    if scope is None:
+        raise NotFound("booking.session_not_found", "This session does not exist.")
+    return await redirect_after(
+        request,
+        "/admin/schedule" + scope_query(institution_id),
+        stop_session(session, actor, institution_id=scope, session_id=session_id),
+        lambda view: Notice(
+            "The session of {day} was stopped; its patients are told.",
+            "success",
+            {"day": str(view.session.day)},
+        ),
+    )
