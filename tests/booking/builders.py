@@ -25,7 +25,7 @@ PLAN = SessionPlan(
     end_time=time(10, 0),
     visit_type="in_person",
     fee_class="expert",
-    fee_fen=5000,
+    fee_fen=0,
     capacity=6,
     slot_minutes=10,
 )

@@ -50,6 +50,7 @@ from ihospital.billing.repository import (
 )
 from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
+from ihospital.directory.access import SYSTEM_ROLE
 from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.outbox.service import emit
 from ihospital.security.crypto import FieldCipher
@@ -73,10 +74,11 @@ async def request_refund(
     note: str = "",
 ) -> Refund:
     """Refund ``amount_fen`` of a paid bill (institution admins of its institution, platform
-    admins). With ``line_id`` the refund comes off that line, else off the lines from the last;
-    an insured bill's settlement is reversed and settled again (module doc). Refused: more than
-    is left to refund (of the bill or the line), nothing or a negative amount, a bill that is
-    not paid. The same key returns the same refund."""
+    admins, and the system on the institution's behalf, e.g. for a cancelled appointment). With
+    ``line_id`` the refund comes off that line, else off the lines from the last; an insured
+    bill's settlement is reversed and settled again (module doc). Refused: more than is left to
+    refund (of the bill or the line), nothing or a negative amount, a bill that is not paid.
+    The same key returns the same refund."""
     check_idempotency_key(idempotency_key)
     if len(note) > NOTE_MAX_LENGTH:
         raise Unprocessable(
@@ -87,7 +89,8 @@ async def request_refund(
             "billing.amount_zero", "An amount must be more than zero.", field="amount"
         )
     order = await lock_order(session, order_id)
-    if not (may_see(actor, order) and actor.role in (Role.INSTITUTION_ADMIN, Role.PLATFORM_ADMIN)):
+    staff = actor.role in (Role.INSTITUTION_ADMIN, Role.PLATFORM_ADMIN) and may_see(actor, order)
+    if not (staff or actor.role == SYSTEM_ROLE):
         if may_see(actor, order):
             raise Forbidden("billing.refund_forbidden", "Only the institution may refund a bill.")
         raise order_not_found(order_id)

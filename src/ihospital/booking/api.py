@@ -25,7 +25,10 @@ from ihospital.booking.schemas import (
     RulesSet,
     SessionCreate,
     SessionRead,
+    WaitlistJoin,
+    WaitlistRead,
 )
+from ihospital.booking.waitlist import join_waitlist, leave_waitlist, list_waitlist
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, optional_actor, require
 from ihospital.security.permissions import Permission
@@ -39,6 +42,7 @@ InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PractitionerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 AppointmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/institutions/{institution_id}/booking-rules")
@@ -123,7 +127,8 @@ async def public_schedule(
 @router.post("/appointments", status_code=201)
 async def book(body: AppointmentCreate, session: DbSession, actor: Booker) -> AppointmentRead:
     """Book a slot for one of the account's 就诊人; the same idempotency key answers the same
-    appointment."""
+    appointment. With a registration fee it is held ``pending_payment`` until ``order_id`` is
+    paid."""
     view = await book_slot(
         session,
         actor,
@@ -149,3 +154,25 @@ async def cancel(
     return AppointmentRead.of(
         await cancel_appointment(session, actor, appointment_id=appointment_id)
     )
+
+
+@router.post("/waitlist", status_code=201)
+async def join(body: WaitlistJoin, session: DbSession, actor: Booker) -> WaitlistRead:
+    """候补: wait for a place in a full session (or one full slot); joining again answers the
+    same entry. A freed place is offered automatically and appears in the appointments."""
+    entry = await join_waitlist(
+        session, actor, session_id=body.session_id, patient_id=body.patient_id, slot_id=body.slot_id
+    )
+    return WaitlistRead.model_validate(entry)
+
+
+@router.get("/waitlist")
+async def my_waitlist(session: DbSession, actor: Booker) -> list[WaitlistRead]:
+    """The waitlist entries of the account's 就诊人, newest first."""
+    return [WaitlistRead.model_validate(entry) for entry in await list_waitlist(session, actor)]
+
+
+@router.post("/waitlist/{entry_id}/leave")
+async def leave(entry_id: EntryId, session: DbSession, actor: Booker) -> WaitlistRead:
+    """Stop waiting."""
+    return WaitlistRead.model_validate(await leave_waitlist(session, actor, entry_id=entry_id))

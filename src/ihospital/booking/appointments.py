@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.payment import HOLD_MINUTES, bill_registration, refund_later
 from ihospital.booking.rules import Rules, cancel_deadline, release_moment, rules_of
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
@@ -98,7 +99,7 @@ async def _active_count(session: AsyncSession, *conditions) -> int:
     )
 
 
-async def _check_rules(
+async def check_rules(
     session: AsyncSession,
     actor: Actor,
     *,
@@ -173,6 +174,48 @@ async def _replayed(appointment: Appointment, *, slot_id: int, patient_id: int) 
     return appointment
 
 
+async def take_place(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    slot: Slot,
+    schedule: ScheduleSession,
+    patient_id: int,
+    account_id: int,
+    idempotency_key: str,
+) -> Appointment:
+    """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
+    confirmed appointment, or with a registration fee one held unpaid for its billing order
+    (R: a booking that needs payment holds the slot for 15 minutes)."""
+    taken = await session.execute(
+        update(Slot)
+        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict("booking.slot_full", "This slot is fully booked.")
+    now = actor.clock.now()
+    appointment = Appointment(
+        slot_id=slot.id,
+        session_id=schedule.id,
+        institution_id=schedule.institution_id,
+        practitioner_id=schedule.practitioner_id,
+        patient_id=patient_id,
+        account_id=account_id,
+        day=schedule.day,
+        status="pending_payment" if schedule.fee_fen else "confirmed",
+        hold_expires_at=now + timedelta(minutes=HOLD_MINUTES) if schedule.fee_fen else None,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    session.add(appointment)
+    await session.flush()
+    if schedule.fee_fen:
+        await bill_registration(session, actor, appointment=appointment, schedule=schedule)
+    return appointment
+
+
 async def book_slot(
     session: AsyncSession, actor: Actor, *, slot_id: int, patient_id: int, idempotency_key: str
 ) -> AppointmentView:
@@ -195,30 +238,18 @@ async def book_slot(
         raise NotFound("booking.slot_not_found", "This slot does not exist.")
     slot, schedule = found
     rules = await rules_of(session, schedule.institution_id)
-    await _check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
+    await check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
     try:
         async with session.begin_nested():
-            taken = await session.execute(
-                update(Slot)
-                .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-                .values(booked=Slot.booked + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:
-                raise Conflict("booking.slot_full", "This slot is fully booked.")
-            appointment = Appointment(
-                slot_id=slot.id,
-                session_id=schedule.id,
-                institution_id=schedule.institution_id,
-                practitioner_id=schedule.practitioner_id,
+            appointment = await take_place(
+                session,
+                actor,
+                slot=slot,
+                schedule=schedule,
                 patient_id=patient.id,
                 account_id=actor.account_id,
-                day=schedule.day,
-                status="confirmed",
                 idempotency_key=idempotency_key,
-                created_at=actor.clock.now(),
             )
-            session.add(appointment)
     except IntegrityError:
         if (existing := await _by_key(session, actor, idempotency_key)) is not None:
             appointment = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
@@ -260,15 +291,43 @@ async def list_appointments(session: AsyncSession, actor: Actor) -> list[Appoint
     return await _views(session, appointments)
 
 
+async def locked_schedule(session: AsyncSession, session_id: int) -> ScheduleSession | None:
+    """The session row, locked: changes to a session's places (stopping, freeing, joining its
+    waitlist) queue on it."""
+    return await session.scalar(
+        select(ScheduleSession)
+        .where(ScheduleSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def locked_appointment(session: AsyncSession, *conditions) -> Appointment | None:
+    """The appointment matching ``conditions``, locked after its session (the lock order of
+    :func:`ihospital.booking.schedules.stop_session`, so the two never deadlock)."""
+    found = await session.scalar(select(Appointment.session_id).where(*conditions))
+    if found is None:
+        return None
+    await locked_schedule(session, found)
+    return await session.scalar(
+        select(Appointment)
+        .where(*conditions)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def cancel_appointment(
     session: AsyncSession, actor: Actor, *, appointment_id: int
 ) -> AppointmentView:
     """The patient cancels an active appointment of one of the account's 就诊人, until the
-    institution's cutoff (by default 18:00 the day before); the place goes back to the slot."""
-    appointment = await session.scalar(
-        select(Appointment).where(
-            Appointment.id == appointment_id, Appointment.account_id == actor.account_id
-        )
+    institution's cutoff (by default 18:00 the day before). A paid fee is refunded; the place
+    goes to the next on the waitlist (候补) or back to the slot."""
+    # Imported here: the waitlist books its offers through this module.
+    from ihospital.booking.waitlist import free_place
+
+    appointment = await locked_appointment(
+        session, Appointment.id == appointment_id, Appointment.account_id == actor.account_id
     )
     if appointment is None:
         raise NotFound("booking.appointment_not_found", "This appointment does not exist.")
@@ -280,22 +339,14 @@ async def cancel_appointment(
             "Appointments on this day could be cancelled until {deadline}.",
             deadline=local_label(deadline),
         )
-    now = actor.clock.now()
-    changed = await session.execute(
-        update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.status.in_(ACTIVE_STATUSES))
-        .values(status="cancelled", cancelled_at=now, cancel_reason="patient")
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
+    if appointment.status not in ACTIVE_STATUSES:
         raise Conflict("booking.not_active", "This appointment is no longer active.")
-    await session.execute(
-        update(Slot)
-        .where(Slot.id == appointment.slot_id, Slot.booked > 0)
-        .values(booked=Slot.booked - 1)
-        .execution_options(synchronize_session=False)
-    )
-    await session.refresh(appointment)
+    was_paid = appointment.status == "confirmed"
+    appointment.status = "cancelled"
+    appointment.hold_expires_at = None
+    appointment.cancelled_at = actor.clock.now()
+    appointment.cancel_reason = "patient"
+    await session.flush()
     await record(
         session,
         actor,
@@ -304,4 +355,7 @@ async def cancel_appointment(
         subject_id=appointment.id,
         patient_id=appointment.patient_id,
     )
+    if was_paid:
+        await refund_later(session, actor, appointment=appointment)
+    await free_place(session, actor, appointment=appointment)
     return (await _views(session, [appointment]))[0]

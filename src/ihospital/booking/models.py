@@ -31,7 +31,8 @@ FEE_CLASSES = ("general", "expert", "special")  # 普通号 / 专家号 / 特需
 SESSION_STATUSES = ("open", "stopped")  # stopped = 停诊
 APPOINTMENT_STATUSES = ("pending_payment", "confirmed", "cancelled")
 ACTIVE_STATUSES = ("pending_payment", "confirmed")
-CANCEL_REASONS = ("patient", "session_stopped")
+CANCEL_REASONS = ("patient", "session_stopped", "unpaid")
+WAITLIST_STATUSES = ("waiting", "offered", "left", "lapsed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -121,10 +122,10 @@ class Slot(IdMixin, Base):
 class Appointment(IdMixin, Base):
     """预约: a 就诊人's place in a slot, bound to that 就诊人 (never transferred).
 
-    ``pending_payment`` holds the slot until ``hold_expires_at`` (the registration fee, once
-    billing is wired in); ``confirmed`` and ``pending_payment`` are active and count towards the
-    slot's ``booked`` and the booking rules. The same account and ``idempotency_key`` always
-    name the same appointment."""
+    ``pending_payment`` holds the slot until ``hold_expires_at``, the expiry of the registration
+    fee's billing order ``order_id``; ``confirmed`` and ``pending_payment`` are active and count
+    towards the slot's ``booked`` and the booking rules. The same account and
+    ``idempotency_key`` always name the same appointment."""
 
     __tablename__ = "booking_appointments"
     __table_args__ = (
@@ -158,7 +159,41 @@ class Appointment(IdMixin, Base):
     day: Mapped[date]
     status: Mapped[str] = mapped_column(String(16))
     hold_expires_at: Mapped[datetime | None]
+    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("billing_orders.id"))
     idempotency_key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class WaitlistEntry(IdMixin, Base):
+    """候补: a 就诊人 waiting for a place in a full session (any of its slots) or in one full
+    ``slot_id``. When a place frees, the first ``waiting`` entry in ``id`` order that still
+    passes the booking rules is ``offered`` the appointment ``appointment_id``; an entry whose
+    就诊人 no longer passes them has ``lapsed``. One waiting entry per 就诊人 and session."""
+
+    __tablename__ = "booking_waitlist_entries"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", WAITLIST_STATUSES), name="status_known"),
+        CheckConstraint(
+            "status <> 'offered' OR appointment_id IS NOT NULL", name="offer_has_appointment"
+        ),
+        Index(
+            "uq_booking_waitlist_entries_one_waiting",
+            "session_id",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting'"),
+            postgresql_where=text("status = 'waiting'"),
+        ),
+        Index("ix_booking_waitlist_entries_session_status", "session_id", "status"),
+    )
+
+    session_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_sessions.id"))
+    slot_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("booking_slots.id"))
+    patient_id: Mapped[int] = mapped_column(BigId, ForeignKey("patients.id"))
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    appointment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("booking_appointments.id"))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

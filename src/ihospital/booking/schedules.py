@@ -16,7 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    ScheduleSession,
+    Slot,
+    WaitlistEntry,
+)
+from ihospital.booking.payment import refund_later
 from ihospital.booking.rules import local_moment
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
@@ -271,7 +278,8 @@ async def stop_session(
     session: AsyncSession, actor: Actor, *, institution_id: int, session_id: int
 ) -> SessionView:
     """停诊: stop a session, cancel its active appointments and free their slots. Each cancelled
-    appointment is announced by an outbox event (the patient is told, refunds follow)."""
+    appointment is announced by an outbox event (the patient is told); paid fees are refunded
+    and the session's waitlist ends (its entries lapse)."""
     await managed_institution(session, actor, institution_id)
     row = await session.scalar(
         select(ScheduleSession)
@@ -285,6 +293,13 @@ async def stop_session(
     now = actor.clock.now()
     row.status = "stopped"
     row.stopped_at = now
+    paid = (
+        await session.scalars(
+            select(Appointment)
+            .where(Appointment.session_id == row.id, Appointment.status == "confirmed")
+            .with_for_update()
+        )
+    ).all()
     cancelled = (
         await session.scalars(
             update(Appointment)
@@ -308,6 +323,13 @@ async def stop_session(
             },
             dedupe_key=f"{APPOINTMENT_CANCELLED}:{appointment.id}",
         )
+    for appointment in paid:
+        await refund_later(session, actor, appointment=appointment)
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.session_id == row.id, WaitlistEntry.status == "waiting")
+        .values(status="lapsed", ended_at=now)
+    )
     await session.flush()
     await record(
         session,

@@ -175,6 +175,7 @@ class AppointmentRead(Schema):
     queue_number: int | None
     fee_fen: int
     hold_expires_at: datetime | None
+    order_id: int | None  # the billing order to pay while ``pending_payment``
     created_at: datetime
     cancelled_at: datetime | None
     cancel_reason: str | None
@@ -198,7 +199,25 @@ class AppointmentRead(Schema):
             queue_number=view.queue_number,
             fee_fen=schedule.fee_fen,
             hold_expires_at=appointment.hold_expires_at,
+            order_id=appointment.order_id,
             created_at=appointment.created_at,
             cancelled_at=appointment.cancelled_at,
             cancel_reason=appointment.cancel_reason,
         )
+
+
+class WaitlistJoin(Schema):
+    session_id: Id
+    patient_id: Id
+    slot_id: Id | None = None  # only this slot; none: any slot of the session
+
+
+class WaitlistRead(Schema):
+    id: int
+    session_id: int
+    slot_id: int | None
+    patient_id: int
+    status: str
+    appointment_id: int | None
+    created_at: datetime
+    ended_at: datetime | None

@@ -1,4 +1,5 @@
-"""Outbox handlers of booking: tell a patient their appointment was cancelled."""
+"""Outbox handlers of booking: tell a patient their appointment was cancelled, follow the
+registration fee's order (paid, expired, cancelled) and refund cancelled paid appointments."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.billing.events import ORDER_CANCELLED, ORDER_EXPIRED, ORDER_PAID, subscribe
 from ihospital.booking.appointments import local_label
+from ihospital.booking.payment import (
+    REFUND_TOPIC,
+    confirm_paid,
+    refund_registration,
+    registered_appointments,
+)
 from ihospital.booking.schedules import APPOINTMENT_CANCELLED
+from ihospital.booking.waitlist import release_unpaid
 from ihospital.core.context import Actor
 from ihospital.notifications.service import notify
-from ihospital.outbox.service import handles
+from ihospital.outbox.service import handles, worker_service
 
 
 @handles(APPOINTMENT_CANCELLED)
@@ -29,4 +38,40 @@ async def handle_cancelled(
         sms_text="The doctor's session at {time} was stopped; your appointment is cancelled.",
         link="/api/appointments",
         fields={"time": local_label(datetime.fromisoformat(payload["starts_at"]))},
+    )
+
+
+@subscribe(ORDER_PAID)
+async def confirm_paid_appointments(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """The registration fee was paid: its appointment is confirmed (or refunded if cancelled)."""
+    for appointment_id in registered_appointments(payload):
+        await confirm_paid(
+            session, actor, appointment_id=appointment_id, order_id=payload["order_id"]
+        )
+
+
+@subscribe(ORDER_EXPIRED)
+@subscribe(ORDER_CANCELLED)
+async def release_unpaid_appointments(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """The registration fee's hold lapsed: its appointment is cancelled and the place freed."""
+    for appointment_id in registered_appointments(payload):
+        await release_unpaid(session, actor, appointment_id=appointment_id)
+
+
+@handles(REFUND_TOPIC)
+async def handle_refund(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """A paid appointment was cancelled: billing refunds its fee."""
+    await refund_registration(
+        session,
+        actor,
+        appointment_id=payload["appointment_id"],
+        order_id=payload["order_id"],
+        platform=worker_service("insurance_platform"),
+        cipher=worker_service("cipher"),
     )
