@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.reminders import schedule_appointment_timers
 from ihospital.booking.rules import Rules, cancel_deadline, release_moment, rules_of
+from ihospital.booking.suspensions import ensure_booking_allowed
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, TooEarly, Unprocessable
@@ -120,6 +122,9 @@ async def _check_rules(
             release_time=local_label(released_at),
             release_at=released_at.isoformat(),
         )
+    await ensure_booking_allowed(
+        session, patient_id=patient.id, institution_id=schedule.institution_id, now=now
+    )
     if is_children_department(schedule.department_code) and (
         patient_age(patient, schedule.day) >= rules.child_age_limit
     ):
@@ -235,6 +240,9 @@ async def book_slot(
             subject_id=appointment.id,
             patient_id=patient.id,
             details={"slot_id": slot.id, "session_id": schedule.id},
+        )
+        await schedule_appointment_timers(
+            session, actor, appointment=appointment, slot=slot, schedule=schedule
         )
     await session.refresh(slot)
     return (await _views(session, [appointment]))[0]
