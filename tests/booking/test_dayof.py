@@ -136,8 +136,8 @@ async def test_doctor_day_list_statuses_attendance_and_only_own_patients(client,
     day = date(2026, 11, 24)
     view = await make_session(session, clinic, clock=clock, day=day)
     here, here_appointment = await _book(session, clock, view.slots[0])
-    _, late_appointment = await _book(session, clock, view.slots[1])
-    _, absent_appointment = await _book(session, clock, view.slots[2])
+    _, absent_appointment = await _book(session, clock, view.slots[1])
+    _, late_appointment = await _book(session, clock, view.slots[2])
     _, expected_appointment = await _book(session, clock, view.slots[5])
     clock.set(shanghai(day, time(8, 30)))
     await check_in(session, here, appointment_id=here_appointment.id)
@@ -147,8 +147,8 @@ async def test_doctor_day_list_statuses_attendance_and_only_own_patients(client,
     assert [v.status for v in today.visits] == ["checked_in", "absent", "late", "expected"]
     assert [v.appointment.id for v in today.visits] == [
         here_appointment.id,
-        late_appointment.id,
         absent_appointment.id,
+        late_appointment.id,
         expected_appointment.id,
     ]
 
