@@ -29,6 +29,7 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
+    from ihospital.booking import dayof_api
     from ihospital.booking import pages as booking_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
@@ -50,6 +51,7 @@ def _routers() -> list[Any]:
         finance_api.router,
         insurance_api.router,
         booking_api.router,
+        dayof_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,

@@ -24,7 +24,7 @@ async def _signed_in_patient(session, client, clock, **changes):
 
 async def test_a_patient_books_sees_and_cancels_through_the_pages(client, session, clock):
     clinic = await make_clinic(session, clock=clock)
-    view = await make_session(session, clinic, clock=clock, day=DAY)
+    view = await make_session(session, clinic, clock=clock, day=DAY, fee_fen=5000)
     patient = await _signed_in_patient(session, client, clock, name="李四")
 
     profile = await client.get(f"/doctors/{clinic.practitioner_id}")
@@ -46,10 +46,13 @@ async def test_a_patient_books_sees_and_cancels_through_the_pages(client, sessio
         "csrf_token": await csrf_token(client),
     }
     booked = await client.post("/appointments/new", data=form)
-    assert booked.status_code == 303 and booked.headers["location"] == "/appointments"
-    again = await client.post("/appointments/new", data=form)
-    assert again.status_code == 303
     [appointment] = (await session.scalars(select(Appointment))).all()
+    assert appointment.status == "pending_payment"
+    bill = f"/bills/{appointment.order_id}"
+    assert booked.status_code == 303 and booked.headers["location"] == bill
+    assert "¥50.00" in (await client.get(bill)).text  # the registration fee, to pay now
+    again = await client.post("/appointments/new", data=form)
+    assert again.status_code == 303 and again.headers["location"] == bill
 
     mine = await client.get("/appointments")
     assert "2026-11-30 09:20–09:30" in mine.text and "排第 1 号" in mine.text
@@ -204,6 +207,8 @@ async def test_an_admin_sets_weekly_sessions_and_the_release_rules(client, sessi
         "max_per_doctor_per_day": "1",
         "max_active_per_institution": "3",
         "child_age_limit": "14",
+        "check_in_opens_minutes": "45",
+        "check_in_closes_minutes": "10",
     }
     saved = await client.post("/admin/schedule/rules", data=rules)
     assert saved.status_code == 303

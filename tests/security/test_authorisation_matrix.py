@@ -173,6 +173,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/waitlist"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/waitlist"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/waitlist/{entry_id}/leave"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/api/appointments/{appointment_id}/check-in"): Call(P.APPOINTMENTS_OWN),
+    ("GET", "/api/doctor/day"): Call(P.APPOINTMENTS_ATTEND),
+    ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
+        P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
+    ),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
 from ihospital.booking.payment import HOLD_MINUTES, bill_registration, refund_later
+from ihospital.booking.reminders import schedule_appointment_timers
 from ihospital.booking.rules import Rules, cancel_deadline, release_moment, rules_of
+from ihospital.booking.suspensions import ensure_booking_allowed
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, TooEarly, Unprocessable
@@ -121,6 +123,9 @@ async def check_rules(
             release_time=local_label(released_at),
             release_at=released_at.isoformat(),
         )
+    await ensure_booking_allowed(
+        session, patient_id=patient.id, institution_id=schedule.institution_id, now=now
+    )
     if is_children_department(schedule.department_code) and (
         patient_age(patient, schedule.day) >= rules.child_age_limit
     ):
@@ -213,6 +218,10 @@ async def take_place(
     await session.flush()
     if schedule.fee_fen:
         await bill_registration(session, actor, appointment=appointment, schedule=schedule)
+    # reminders and the no-show check (they skip an appointment cancelled or unpaid by then)
+    await schedule_appointment_timers(
+        session, actor, appointment=appointment, slot=slot, schedule=schedule
+    )
     return appointment
 
 

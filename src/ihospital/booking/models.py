@@ -43,7 +43,9 @@ class BookingRules(IdMixin, Base):
     """The booking rules of one institution; an institution without a row has the defaults.
 
     Slots of a day open ``release_days_ahead`` days before it at ``release_time`` (放号, local
-    time); a patient may cancel until ``cancel_cutoff_time`` on the day before the visit."""
+    time); a patient may cancel until ``cancel_cutoff_time`` on the day before the visit and
+    check in (签到) from ``check_in_opens_minutes`` before to ``check_in_closes_minutes`` after
+    the start of their slot."""
 
     __tablename__ = "booking_rules"
     __table_args__ = (
@@ -51,6 +53,8 @@ class BookingRules(IdMixin, Base):
         CheckConstraint("max_per_doctor_per_day >= 1", name="per_doctor_positive"),
         CheckConstraint("max_active_per_institution >= 1", name="per_institution_positive"),
         CheckConstraint("child_age_limit BETWEEN 1 AND 18", name="child_age_range"),
+        CheckConstraint("check_in_opens_minutes BETWEEN 0 AND 720", name="check_in_opens_range"),
+        CheckConstraint("check_in_closes_minutes BETWEEN 0 AND 240", name="check_in_closes_range"),
     )
 
     institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"), unique=True)
@@ -60,6 +64,8 @@ class BookingRules(IdMixin, Base):
     max_per_doctor_per_day: Mapped[int]
     max_active_per_institution: Mapped[int]
     child_age_limit: Mapped[int]
+    check_in_opens_minutes: Mapped[int] = mapped_column(server_default=text("60"))
+    check_in_closes_minutes: Mapped[int] = mapped_column(server_default=text("15"))
     updated_at: Mapped[datetime]
 
 

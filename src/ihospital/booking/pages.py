@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
+from ihospital.booking.payment import HOLD_MINUTES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
     SessionPlan,
@@ -166,6 +167,17 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
+    if view.appointment.status == "pending_payment" and view.appointment.order_id:
+        # the place is held for the registration fee: pay it now, on the bill
+        response = RedirectResponse(f"/bills/{view.appointment.order_id}", status_code=303)
+        flash(
+            request,
+            response,
+            "Booked for {time}. Pay the registration fee within {minutes} minutes to keep it.",
+            time=slot_label(view.slot),
+            minutes=HOLD_MINUTES,
+        )
+        return response
     response = RedirectResponse("/appointments", status_code=303)
     flash(request, response, "Booked for {time}.", time=slot_label(view.slot))
     return response

@@ -28,6 +28,8 @@ class Rules:
     max_per_doctor_per_day: int = 1
     max_active_per_institution: int = 3
     child_age_limit: int = 14
+    check_in_opens_minutes: int = 60
+    check_in_closes_minutes: int = 15
 
 
 DEFAULTS = Rules()

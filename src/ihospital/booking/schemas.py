@@ -147,6 +147,8 @@ class RulesSet(Schema):
     max_per_doctor_per_day: Annotated[int, Field(ge=1, le=10)] = 1
     max_active_per_institution: Annotated[int, Field(ge=1, le=50)] = 3
     child_age_limit: Annotated[int, Field(ge=1, le=18)] = 14
+    check_in_opens_minutes: Annotated[int, Field(ge=0, le=720)] = 60
+    check_in_closes_minutes: Annotated[int, Field(ge=0, le=240)] = 15
 
 
 class RulesRead(RulesSet):

@@ -44,6 +44,7 @@ TASK_MODULES = (
     "ihospital.billing.tasks",
     "ihospital.billing.reconciliation_tasks",
     "ihospital.booking.tasks",
+    "ihospital.booking.dayof_tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

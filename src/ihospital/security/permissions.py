@@ -33,7 +33,8 @@ class Permission(StrEnum):
     BILLS_OWN = "bills:own"  # see and pay the bills of one's own 就诊人
     BILLING_MANAGE = "billing:manage"  # bill patients, refund and see an institution's bills
     SCHEDULES_MANAGE = "schedules:manage"  # an institution's sessions (出诊) and booking rules
-    APPOINTMENTS_OWN = "appointments:own"  # book and cancel for one's own 就诊人
+    APPOINTMENTS_OWN = "appointments:own"  # book, cancel and check in for one's own 就诊人
+    APPOINTMENTS_ATTEND = "appointments:attend"  # a doctor's day list and attendance marks
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -47,7 +48,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.APPOINTMENTS_OWN,
         }
     ),
-    Role.DOCTOR: frozenset({Permission.ACCOUNT_SELF, Permission.PRACTITIONER_SELF}),
+    Role.DOCTOR: frozenset(
+        {Permission.ACCOUNT_SELF, Permission.PRACTITIONER_SELF, Permission.APPOINTMENTS_ATTEND}
+    ),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF}),
     Role.INSTITUTION_ADMIN: frozenset(

@@ -1,0 +1,252 @@
+"""The day of the visit: the patient checks in (签到), the doctor sees the day's list and marks
+attendance, and appointments never checked in become no-shows (爽约).
+
+Queue numbers follow the order of check-in: the first patient of a session to check in gets 1.
+They belong to the session, and a session belongs to one local day (Asia/Shanghai), so a number
+never lands on another day, even when a session starts just after midnight and its check-in
+opens the evening before. Check-in is open from ``check_in_opens_minutes`` before to
+``check_in_closes_minutes`` after the start of the appointment's slot (the institution's rules).
+
+Statuses on the doctor's list: ``expected`` (slot not begun), ``late`` (slot begun, not checked
+in, check-in still open), ``absent`` (check-in closed without check-in), ``checked_in``, and
+once marked ``attended`` (the visit has ended) or ``no_show``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.booking.appointments import local_label
+from ihospital.booking.dayof_models import Visit
+from ihospital.booking.models import Appointment, ScheduleSession, Slot
+from ihospital.booking.rules import Rules, rules_of
+from ihospital.booking.suspensions import apply_no_show_rule
+from ihospital.core.context import Actor
+from ihospital.directory.access import own_practitioner
+from ihospital.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class VisitView:
+    appointment: Appointment
+    slot: Slot
+    visit: Visit | None
+    status: str
+
+
+@dataclass(frozen=True)
+class DaySession:
+    schedule: ScheduleSession
+    visits: list[VisitView]
+
+
+def check_in_window(rules: Rules, slot: Slot) -> tuple[datetime, datetime]:
+    """From when until when the patient of ``slot`` may check in."""
+    return (
+        slot.starts_at - timedelta(minutes=rules.check_in_opens_minutes),
+        slot.starts_at + timedelta(minutes=rules.check_in_closes_minutes),
+    )
+
+
+def visit_status(rules: Rules, slot: Slot, visit: Visit | None, now: datetime) -> str:
+    if visit is not None and visit.outcome is not None:
+        return visit.outcome
+    if visit is not None and visit.checked_in_at is not None:
+        return "checked_in"
+    if now < slot.starts_at:
+        return "expected"
+    return "late" if now <= check_in_window(rules, slot)[1] else "absent"
+
+
+def _not_found() -> NotFound:
+    return NotFound("booking.appointment_not_found", "This appointment does not exist.")
+
+
+async def _locked_appointment(session: AsyncSession, *conditions) -> Appointment:
+    appointment = await session.scalar(select(Appointment).where(*conditions).with_for_update())
+    if appointment is None:
+        raise _not_found()
+    return appointment
+
+
+def _ensure_confirmed(appointment: Appointment) -> None:
+    if appointment.status != "confirmed":
+        raise Conflict("booking.not_confirmed", "This appointment is not confirmed.")
+
+
+async def _visit_of(session: AsyncSession, appointment: Appointment) -> Visit:
+    visit = await session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
+    if visit is None:
+        visit = Visit(appointment_id=appointment.id, session_id=appointment.session_id)
+        session.add(visit)
+    return visit
+
+
+async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) -> VisitView:
+    """签到 for a confirmed appointment of one of the account's 就诊人, inside the check-in
+    window (409 outside it); gives the next queue number of the session. Checking in again
+    answers the same number."""
+    appointment = await _locked_appointment(
+        session, Appointment.id == appointment_id, Appointment.account_id == actor.account_id
+    )
+    _ensure_confirmed(appointment)
+    slot = await session.get_one(Slot, appointment.slot_id)
+    visit = await _visit_of(session, appointment)
+    if visit.checked_in_at is not None:
+        return VisitView(appointment, slot, visit, "checked_in")
+    if visit.outcome is not None:
+        raise Conflict("booking.visit_closed", "This visit has already been closed.")
+    rules = await rules_of(session, appointment.institution_id)
+    now = actor.clock.now()
+    opens, closes = check_in_window(rules, slot)
+    if not opens <= now <= closes:
+        raise Conflict(
+            "booking.check_in_closed",
+            "Check-in for this appointment is open from {opens} to {closes}.",
+            opens=local_label(opens),
+            closes=local_label(closes),
+        )
+    # The session row's lock serialises check-ins of one session; the unique index backs it.
+    await session.scalar(
+        select(ScheduleSession.id)
+        .where(ScheduleSession.id == appointment.session_id)
+        .with_for_update()
+    )
+    last = await session.scalar(
+        select(func.max(Visit.queue_number)).where(Visit.session_id == appointment.session_id)
+    )
+    visit.checked_in_at = now
+    visit.queue_number = (last or 0) + 1
+    await session.flush()
+    await record(
+        session,
+        actor,
+        action="booking.appointment.check_in",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        patient_id=appointment.patient_id,
+        details={"session_id": appointment.session_id, "queue_number": visit.queue_number},
+    )
+    return VisitView(appointment, slot, visit, "checked_in")
+
+
+async def doctor_day(session: AsyncSession, actor: Actor) -> list[DaySession]:
+    """The signed-in doctor's sessions of today (Asia/Shanghai) with their confirmed
+    appointments in slot order and the status of each (the read is audited)."""
+    practitioner = await own_practitioner(session, actor)
+    schedules = (
+        await session.scalars(
+            select(ScheduleSession)
+            .where(
+                ScheduleSession.practitioner_id == practitioner.id,
+                ScheduleSession.day == actor.clock.today_local(),
+            )
+            .order_by(ScheduleSession.starts_at)
+        )
+    ).all()
+    rows = (
+        await session.execute(
+            select(Appointment, Slot, Visit)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .outerjoin(Visit, Visit.appointment_id == Appointment.id)
+            .where(
+                Appointment.session_id.in_([schedule.id for schedule in schedules]),
+                Appointment.status == "confirmed",
+            )
+            .order_by(Slot.position, Appointment.id)
+        )
+    ).all()
+    now = actor.clock.now()
+    rules = {
+        institution_id: await rules_of(session, institution_id)
+        for institution_id in {schedule.institution_id for schedule in schedules}
+    }
+    days = {schedule.id: DaySession(schedule, []) for schedule in schedules}
+    for appointment, slot, visit in rows:
+        day = days[appointment.session_id]
+        status = visit_status(rules[day.schedule.institution_id], slot, visit, now)
+        day.visits.append(VisitView(appointment, slot, visit, status))
+    await record(
+        session,
+        actor,
+        action="booking.day_list.read",
+        subject_type="practitioner",
+        subject_id=practitioner.id,
+        details={"appointment_ids": [row[0].id for row in rows]},
+    )
+    return list(days.values())
+
+
+async def _close_visit(
+    session: AsyncSession, actor: Actor, appointment: Appointment, visit: Visit, outcome: str
+) -> None:
+    visit.outcome = outcome
+    visit.outcome_at = actor.clock.now()
+    visit.marked_by_account_id = actor.account_id
+    await session.flush()
+    await record(
+        session,
+        actor,
+        action=f"booking.appointment.{outcome}",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        patient_id=appointment.patient_id,
+    )
+    if outcome == "no_show":
+        await apply_no_show_rule(session, actor, appointment=appointment)
+
+
+async def mark_attendance(
+    session: AsyncSession, actor: Actor, *, appointment_id: int, outcome: str
+) -> VisitView:
+    """The doctor marks a confirmed appointment of their own sessions (another doctor's is not
+    found): ``attended`` ends the visit, from the opening of check-in; ``no_show`` once the slot
+    has begun, for a patient not checked in. Marking the same outcome again changes nothing; a
+    visit already closed otherwise is refused."""
+    practitioner = await own_practitioner(session, actor)
+    appointment = await _locked_appointment(
+        session, Appointment.id == appointment_id, Appointment.practitioner_id == practitioner.id
+    )
+    _ensure_confirmed(appointment)
+    slot = await session.get_one(Slot, appointment.slot_id)
+    visit = await _visit_of(session, appointment)
+    if visit.outcome == outcome:
+        return VisitView(appointment, slot, visit, outcome)
+    if visit.outcome is not None:
+        raise Conflict("booking.visit_closed", "This visit has already been closed.")
+    now = actor.clock.now()
+    rules = await rules_of(session, appointment.institution_id)
+    if outcome == "attended" and now < check_in_window(rules, slot)[0]:
+        raise Conflict("booking.visit_not_due", "This appointment has not begun yet.")
+    if outcome == "no_show":
+        if now < slot.starts_at:
+            raise Conflict("booking.visit_not_due", "This appointment has not begun yet.")
+        if visit.checked_in_at is not None:
+            raise Conflict(
+                "booking.checked_in_not_no_show",
+                "This patient has checked in and cannot be marked as a no-show.",
+            )
+    await _close_visit(session, actor, appointment, visit, outcome)
+    return VisitView(appointment, slot, visit, outcome)
+
+
+async def record_missed_visit(
+    session: AsyncSession, actor: Actor, *, appointment_id: int
+) -> Visit | None:
+    """After the session: record a no-show for a confirmed appointment never checked in and not
+    marked (the system's timer). Anything else is left as it is, so the timer is idempotent."""
+    appointment = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+    )
+    if appointment is None or appointment.status != "confirmed":
+        return None
+    visit = await _visit_of(session, appointment)
+    if visit.checked_in_at is not None or visit.outcome is not None:
+        return None
+    await _close_visit(session, actor, appointment, visit, "no_show")
+    return visit

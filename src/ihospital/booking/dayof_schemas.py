@@ -1,0 +1,70 @@
+"""API shapes of the day of the visit: a check-in, the doctor's day list, attendance marks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from ihospital.booking.dayof import DaySession, VisitView
+from ihospital.booking.schemas import slot_label
+from ihospital.core.schemas import Schema
+
+
+class AttendanceSet(Schema):
+    outcome: Literal["attended", "no_show"]
+
+
+class VisitRead(Schema):
+    appointment_id: int
+    patient_id: int
+    session_id: int
+    slot_id: int
+    starts_at: datetime
+    time_label: str
+    status: str
+    checked_in_at: datetime | None
+    queue_number: int | None
+    outcome_at: datetime | None
+
+    @classmethod
+    def of(cls, view: VisitView) -> VisitRead:
+        appointment, visit = view.appointment, view.visit
+        return cls(
+            appointment_id=appointment.id,
+            patient_id=appointment.patient_id,
+            session_id=appointment.session_id,
+            slot_id=view.slot.id,
+            starts_at=view.slot.starts_at,
+            time_label=slot_label(view.slot),
+            status=view.status,
+            checked_in_at=visit.checked_in_at if visit else None,
+            queue_number=visit.queue_number if visit else None,
+            outcome_at=visit.outcome_at if visit else None,
+        )
+
+
+class DaySessionRead(Schema):
+    session_id: int
+    institution_id: int
+    department_code: str
+    day: date
+    half_day: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    visits: list[VisitRead]
+
+    @classmethod
+    def of(cls, day: DaySession) -> DaySessionRead:
+        row = day.schedule
+        return cls(
+            session_id=row.id,
+            institution_id=row.institution_id,
+            department_code=row.department_code,
+            day=row.day,
+            half_day=row.half_day,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            status=row.status,
+            visits=[VisitRead.of(view) for view in day.visits],
+        )

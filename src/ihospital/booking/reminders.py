@@ -1,0 +1,68 @@
+"""Durable timers of a confirmed appointment: the reminders and the no-show check.
+
+Reminders (站内信 and SMS) go out the day before at 18:00 Asia/Shanghai and one hour before the
+slot. A reminder whose moment has already passed when the appointment is confirmed goes out at
+once, except that only the hour-before reminder is sent when that one is due as well (a booking
+within the last hour), so the patient never gets two at once. After the session (and the slot's
+check-in window) has ended, the no-show check records a no-show for an appointment never checked
+in. The handlers (``dayof_tasks.py``) look at the appointment again when they fire, so a
+cancellation in between silences them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.booking.models import Appointment, ScheduleSession, Slot
+from ihospital.booking.rules import local_moment, rules_of
+from ihospital.core.clock import to_local
+from ihospital.core.context import Actor
+from ihospital.outbox.service import emit
+
+REMINDER_TOPIC = "booking.reminder"
+NO_SHOW_TOPIC = "booking.no_show_check"
+DAY_BEFORE_AT = time(18, 0)
+HOUR_BEFORE = timedelta(hours=1)
+
+
+def reminder_moments(slot_start: datetime, now: datetime) -> dict[str, datetime]:
+    """When each reminder of a slot starting at ``slot_start`` goes out, for a booking at
+    ``now``: ``day_before`` and ``hour_before``."""
+    hour_before = slot_start - HOUR_BEFORE
+    if hour_before <= now:
+        return {"hour_before": now}
+    day_before = local_moment(to_local(slot_start).date() - timedelta(days=1), DAY_BEFORE_AT)
+    return {"day_before": max(day_before, now), "hour_before": hour_before}
+
+
+async def schedule_appointment_timers(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    appointment: Appointment,
+    slot: Slot,
+    schedule: ScheduleSession,
+) -> None:
+    """Called once an appointment is confirmed: write its reminder timers and its no-show check
+    to the outbox. Keyed by appointment, so calling it again adds nothing."""
+    for which, at in reminder_moments(slot.starts_at, actor.clock.now()).items():
+        await emit(
+            session,
+            actor,
+            topic=REMINDER_TOPIC,
+            payload={"appointment_id": appointment.id, "which": which},
+            available_at=at,
+            dedupe_key=f"{REMINDER_TOPIC}:{appointment.id}:{which}",
+        )
+    rules = await rules_of(session, schedule.institution_id)
+    check_in_closes = slot.starts_at + timedelta(minutes=rules.check_in_closes_minutes)
+    await emit(
+        session,
+        actor,
+        topic=NO_SHOW_TOPIC,
+        payload={"appointment_id": appointment.id},
+        available_at=max(schedule.ends_at, check_in_closes),
+        dedupe_key=f"{NO_SHOW_TOPIC}:{appointment.id}",
+    )
