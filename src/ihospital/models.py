@@ -5,6 +5,7 @@ from ihospital.billing import models as billing_models
 from ihospital.billing import reconciliation_models
 from ihospital.billing.insurance import models as insurance_models
 from ihospital.booking import models as booking_models
+from ihospital.booking.fairness import models as booking_fairness_models
 from ihospital.directory import models as directory_models
 from ihospital.identity import models as identity_models
 from ihospital.notifications import models as notification_models
@@ -14,6 +15,7 @@ ALL_MODEL_MODULES = (
     audit_models,
     billing_models,
     booking_models,
+    booking_fairness_models,
     directory_models,
     identity_models,
     insurance_models,

@@ -170,6 +170,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/appointments"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/appointments"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN),
+    ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
+        P.SCHEDULES_MANAGE
+    ),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -283,6 +287,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "run_id": 1,
         "session_id": 1,
         "appointment_id": 1,
+        "flag_id": 1,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

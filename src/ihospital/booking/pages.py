@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.fairness.flags import note_booking
+from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
@@ -149,6 +151,7 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=int(values["slot_id"]), values=values, state=state
         )
+    device_hash = await admit_booking(request, actor)
     try:
         view = await book_slot(
             session,
@@ -166,6 +169,7 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
+    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
     response = RedirectResponse("/appointments", status_code=303)
     flash(request, response, "Booked for {time}.", time=slot_label(view.slot))
     return response
