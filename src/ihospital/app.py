@@ -14,6 +14,7 @@ from ihospital.core.clock import Clock
 from ihospital.core.middleware import RequestContextMiddleware
 from ihospital.core.observability import Metrics
 from ihospital.core.problems import install_error_handlers
+from ihospital.core.ratelimit import make_rate_limiter
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.outbox.runner import worker_in_app
 from ihospital.security.crypto import FieldCipher
@@ -31,6 +32,7 @@ def _routers() -> list[Any]:
     from ihospital.booking import api as booking_api
     from ihospital.booking import dayof_api
     from ihospital.booking import pages as booking_pages
+    from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -52,6 +54,7 @@ def _routers() -> list[Any]:
         insurance_api.router,
         booking_api.router,
         dayof_api.router,
+        booking_fairness_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -82,6 +85,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         async with worker_in_app(app) if worker else nullcontext():
             yield
+        await app.state.rate_limiter.close()
         if own_engine:
             await engine.dispose()
 
@@ -100,6 +104,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or Clock()
+    app.state.rate_limiter = make_rate_limiter(settings, app.state.clock)
     app.state.metrics = metrics
     app.state.cipher = FieldCipher(settings.field_key, settings.blind_index_key)
     app.state.templates = make_templates()

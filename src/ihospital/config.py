@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     worker_max_attempts: int = 8
     worker_modules: list[str] = Field(default_factory=list)
+    booking_rate_window_seconds: int = 10
+    booking_rate_per_account: int = 10
+    booking_rate_per_ip: int = 60
 
     def effective_database_url(self) -> str:
         if self.database_url:

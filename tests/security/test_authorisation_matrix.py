@@ -178,6 +178,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
     ),
+    ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
+        P.SCHEDULES_MANAGE
+    ),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -292,6 +296,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "session_id": 1,
         "appointment_id": 1,
         "entry_id": 1,
+        "flag_id": 1,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

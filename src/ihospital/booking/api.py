@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.availability import doctor_schedule
+from ihospital.booking.fairness.flags import note_booking
+from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.rules import Rules, get_rules, set_rules
 from ihospital.booking.schedules import (
     SessionPlan,
@@ -125,10 +127,13 @@ async def public_schedule(
 
 
 @router.post("/appointments", status_code=201)
-async def book(body: AppointmentCreate, session: DbSession, actor: Booker) -> AppointmentRead:
+async def book(
+    body: AppointmentCreate, request: Request, session: DbSession, actor: Booker
+) -> AppointmentRead:
     """Book a slot for one of the account's 就诊人; the same idempotency key answers the same
     appointment. With a registration fee it is held ``pending_payment`` until ``order_id`` is
-    paid."""
+    paid. Too many attempts from the account or IP get 429 (防号贩子)."""
+    device_hash = await admit_booking(request, actor)
     view = await book_slot(
         session,
         actor,
@@ -136,6 +141,7 @@ async def book(body: AppointmentCreate, session: DbSession, actor: Booker) -> Ap
         patient_id=body.patient_id,
         idempotency_key=body.idempotency_key,
     )
+    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
     return AppointmentRead.of(view)
 
 

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.fairness.flags import note_booking
+from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
 from ihospital.booking.payment import HOLD_MINUTES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
@@ -150,6 +152,7 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=int(values["slot_id"]), values=values, state=state
         )
+    device_hash = await admit_booking(request, actor)
     try:
         view = await book_slot(
             session,
@@ -167,6 +170,7 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
+    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
     if view.appointment.status == "pending_payment" and view.appointment.order_id:
         # the place is held for the registration fee: pay it now, on the bill
         response = RedirectResponse(f"/bills/{view.appointment.order_id}", status_code=303)

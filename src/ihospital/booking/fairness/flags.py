@@ -1,0 +1,187 @@
+"""Scalper flags (号贩子嫌疑): raised after a booking when one account has booked one doctor for
+many 就诊人, or one device has booked many times in a day; institution admins list and review
+them. A flag never refuses a booking: the institution decides what to do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.booking.fairness.models import BookingFlag, BookingOrigin
+from ihospital.booking.models import Appointment
+from ihospital.core.context import Actor
+from ihospital.directory.access import managed_institution
+from ihospital.errors import NotFound
+
+PATIENTS_PER_DOCTOR = 3  # different 就诊人 booked with one doctor by one account ...
+PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
+BOOKINGS_PER_DEVICE_DAY = 10  # bookings from one device at one institution in one local day
+
+
+async def note_booking(
+    session: AsyncSession, actor: Actor, *, appointment: Appointment, device_hash: str
+) -> None:
+    """Record the device of a new booking and raise the flags it crosses (a replayed booking
+    is not new and counts once)."""
+    known = await session.scalar(
+        select(BookingOrigin.id).where(BookingOrigin.appointment_id == appointment.id)
+    )
+    if known is not None:
+        return
+    now = actor.clock.now()
+    today = actor.clock.today_local()
+    session.add(
+        BookingOrigin(
+            appointment_id=appointment.id,
+            institution_id=appointment.institution_id,
+            account_id=appointment.account_id,
+            device_hash=device_hash,
+            day=today,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    patients = await session.scalar(
+        select(func.count(func.distinct(Appointment.patient_id))).where(
+            Appointment.account_id == appointment.account_id,
+            Appointment.practitioner_id == appointment.practitioner_id,
+            Appointment.created_at > now - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
+        )
+    )
+    if patients and patients >= PATIENTS_PER_DOCTOR:
+        await _raise(
+            session,
+            actor,
+            flag=BookingFlag(
+                institution_id=appointment.institution_id,
+                reason="many_patients_one_doctor",
+                subject=f"account:{appointment.account_id}:doctor:{appointment.practitioner_id}",
+                account_id=appointment.account_id,
+                practitioner_id=appointment.practitioner_id,
+                count=patients,
+            ),
+        )
+    bookings = await session.scalar(
+        select(func.count(BookingOrigin.id)).where(
+            BookingOrigin.institution_id == appointment.institution_id,
+            BookingOrigin.device_hash == device_hash,
+            BookingOrigin.day == today,
+        )
+    )
+    if bookings and bookings >= BOOKINGS_PER_DEVICE_DAY:
+        await _raise(
+            session,
+            actor,
+            flag=BookingFlag(
+                institution_id=appointment.institution_id,
+                reason="busy_device",
+                subject=f"device:{device_hash}",
+                device_hash=device_hash,
+                count=bookings,
+            ),
+        )
+
+
+async def _raise(session: AsyncSession, actor: Actor, *, flag: BookingFlag) -> None:
+    """Insert ``flag`` for today, or bring today's flag of the same subject up to its count."""
+    now = actor.clock.now()
+    flag.day = actor.clock.today_local()
+    flag.status = "open"
+    flag.raised_at = flag.updated_at = now
+    existing = await _today(session, flag)
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                session.add(flag)
+        except IntegrityError:  # raised by a simultaneous booking
+            existing = await _today(session, flag)
+        else:
+            await record(
+                session,
+                actor,
+                action="booking.flag.raise",
+                subject_type="booking_flag",
+                subject_id=flag.id,
+                details={"reason": flag.reason, "subject": flag.subject, "count": flag.count},
+            )
+            return
+    if existing is not None and existing.count < flag.count:
+        existing.count = flag.count
+        existing.updated_at = now
+        await session.flush()
+        await record(
+            session,
+            actor,
+            action="booking.flag.count",
+            subject_type="booking_flag",
+            subject_id=existing.id,
+            details={"count": existing.count},
+        )
+
+
+async def _today(session: AsyncSession, flag: BookingFlag) -> BookingFlag | None:
+    return await session.scalar(
+        select(BookingFlag).where(
+            BookingFlag.institution_id == flag.institution_id,
+            BookingFlag.reason == flag.reason,
+            BookingFlag.subject == flag.subject,
+            BookingFlag.day == flag.day,
+        )
+    )
+
+
+async def list_flags(
+    session: AsyncSession, actor: Actor, *, institution_id: int, status: str | None = None
+) -> list[BookingFlag]:
+    """The scalper flags of an institution the actor manages, latest first (the read is
+    audited)."""
+    await managed_institution(session, actor, institution_id)
+    query = select(BookingFlag).where(BookingFlag.institution_id == institution_id)
+    if status is not None:
+        query = query.where(BookingFlag.status == status)
+    flags = list(
+        await session.scalars(query.order_by(BookingFlag.updated_at.desc(), BookingFlag.id.desc()))
+    )
+    await record(
+        session,
+        actor,
+        action="booking.flags.list",
+        subject_type="institution",
+        subject_id=institution_id,
+        details={"flag_ids": [flag.id for flag in flags]},
+    )
+    return flags
+
+
+async def review_flag(
+    session: AsyncSession, actor: Actor, *, institution_id: int, flag_id: int
+) -> BookingFlag:
+    """Mark a flag of a managed institution reviewed (audited); reviewing twice changes
+    nothing."""
+    await managed_institution(session, actor, institution_id)
+    flag = await session.scalar(
+        select(BookingFlag).where(
+            BookingFlag.id == flag_id, BookingFlag.institution_id == institution_id
+        )
+    )
+    if flag is None:
+        raise NotFound("booking.flag_not_found", "This flag does not exist.")
+    if flag.status == "reviewed":
+        return flag
+    now = actor.clock.now()
+    flag.status = "reviewed"
+    flag.reviewed_at = flag.updated_at = now
+    flag.reviewed_by_account_id = actor.account_id
+    await session.flush()
+    await record(
+        session,
+        actor,
+        action="booking.flag.review",
+        subject_type="booking_flag",
+        subject_id=flag.id,
+    )
+    return flag
