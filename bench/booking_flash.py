@@ -1,0 +1,936 @@
+"""Booking under load on PostgreSQL: steady throughput (B1) and a flash crowd at 放号 (B2),
+beside the floors of the database and of the HTTP server measured in the same run.
+
+The benchmark creates the database named by ``--url`` (it must not exist yet), migrates it and
+fills it in bulk: institutions, verified doctors with their practice sites, sessions with fee 0
+(created through :func:`ihospital.booking.schedules.create_sessions`, so bookings confirm at
+once), and one patient account per 就诊人 with a real-named 就诊人 and an API token minted as
+the app mints them (only the token's digest stored), instead of thousands of logins. It then
+serves the app with uvicorn in ``--workers`` processes on a free port and measures:
+
+- Floor F_db: the app's booking SQL (the conditional ``UPDATE booking_slots … booked <
+  capacity`` and the appointment ``INSERT``, one transaction) sent straight to PostgreSQL with
+  asyncpg over as many connections as the app's pools hold (workers × pool size); the rows it
+  writes are removed before B1.
+- Floor F_http: ``/healthz`` (no database) of the same server under the same HTTP client.
+- B1: doctor-days × 50 slots booked by distinct 就诊人 at a fixed arrival rate (an open model:
+  latency counts from the moment a request was due, so queueing is not hidden), stepped up until
+  the bookings per second stop following the offered rate, then one step at half the best rate.
+- B2: one doctor-day of 300 slots released at one instant; 6,000 distinct 就诊人 arrive within
+  one second, each asking for a slot of the published day, with 500 retries of a few scalper
+  accounts among them. Afterwards the database is checked: every slot sold once, no 就诊人
+  twice, every refusal a 4xx problem with a code, no 5xx. 429s (rate limits) are counted.
+
+Nothing asserts a time: targets are printed with "met" or "not met". Run:
+``python bench/booking_flash.py --url postgresql://postgres@127.0.0.1:5432/bench_booking
+[--workers N] [--scale S] [--step-seconds T] [--keep]``; ``--url`` defaults to
+IHOSPITAL_BENCH_DATABASE_URL. ``--scale 0.05`` is a quick run. The database is dropped at the
+end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import math
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ihospital.booking.models import ACTIVE_STATUSES, Appointment, Slot
+from ihospital.booking.rules import DEFAULTS, set_rules
+from ihospital.booking.schedules import SessionPlan, create_sessions
+from ihospital.core.clock import Clock, to_local
+from ihospital.core.context import Actor
+from ihospital.core.ids import check_character, mask_resident_id
+from ihospital.db import make_engine, make_sessionmaker
+from ihospital.directory.departments import add_department
+from ihospital.directory.institutions import create_institution
+from ihospital.directory.models import PracticeSite, Practitioner
+from ihospital.directory.pinyin import name_pinyin
+from ihospital.identity.models import Account, AuthSession, Patient
+from ihospital.identity.patients import ID_NUMBER_PURPOSE
+from ihospital.migrate import upgrade
+from ihospital.security.crypto import FieldCipher, new_token, token_digest
+from ihospital.security.passwords import hash_password
+
+DEPARTMENT = "03"  # 内科
+B1_SLOTS_PER_DAY = 50
+B1_DAYS_PER_DOCTOR = 5  # days 1–5 from today: released under the default rules (7 days ahead)
+B2_SLOTS = 300
+B2_PATIENTS = 6000
+B2_SCALPER_RETRIES = 500
+SCALPER_ACCOUNTS = 5
+SCALPER_PATIENTS_EACH = 10  # the most 就诊人 an account may hold
+HTTP_CONNECTIONS = 256
+HTTP_FLOOR_CONCURRENCY = 64
+SATURATED = 0.9  # a step is saturated when bookings/s fall below this share of the offered rate
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华建国玉志红文"
+
+FLOOR_UPDATE = "UPDATE booking_slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity"
+FLOOR_INSERT = (
+    "INSERT INTO booking_appointments (slot_id, session_id, institution_id, practitioner_id,"
+    " patient_id, account_id, day, status, idempotency_key, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9) RETURNING id"
+)
+
+
+@dataclass(frozen=True)
+class Booker:
+    """A 就诊人 and the bearer token of its account."""
+
+    account_id: int
+    patient_id: int
+    token: str
+
+
+@dataclass(frozen=True)
+class BookableSlot:
+    slot_id: int
+    session_id: int
+    institution_id: int
+    practitioner_id: int
+    day: date
+
+
+@dataclass(frozen=True)
+class Outcome:
+    due: float  # loop time the request was due (open model) or sent (closed loop)
+    done: float
+    status: int  # 0: no HTTP answer
+    code: str  # the problem code of a refusal, or the transport error
+
+    @property
+    def latency(self) -> float:
+        return self.done - self.due
+
+
+@dataclass
+class World:
+    b1_slots: list[BookableSlot] = field(default_factory=list)
+    b1_bookers: list[Booker] = field(default_factory=list)
+    b2_institution_id: int = 0
+    b2_session_id: int = 0
+    b2_day: date = date.min
+    b2_slot_ids: list[int] = field(default_factory=list)
+    b2_bookers: list[Booker] = field(default_factory=list)
+    scalpers: list[list[Booker]] = field(default_factory=list)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+def plain_dsn(url: str) -> str:
+    """The URL as asyncpg takes it (``postgresql://``, no SQLAlchemy driver)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(plain_dsn(str(parsed.set(database="postgres"))))
+    try:
+        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await admin.close()
+
+
+async def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(plain_dsn(str(parsed.set(database="postgres"))))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _person_name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+
+
+def _resident_id(n: int) -> str:
+    """A valid, distinct 18-digit resident ID number for the n-th 就诊人 (adults)."""
+    birth = date(1960, 1, 1) + timedelta(days=n // 999)
+    first17 = f"110105{birth:%Y%m%d}{n % 999 + 1:03d}"
+    return first17 + check_character(first17)
+
+
+async def add_institution(factory: async_sessionmaker[AsyncSession], name: str) -> int:
+    actor = Actor.system(Clock())
+    async with factory() as session, session.begin():
+        institution = await create_institution(
+            session,
+            actor,
+            name=name,
+            level="三级甲等",
+            region_code="110105",
+            region_name="北京市朝阳区",
+            is_internet_hospital=True,
+            internet_licence_number=f"{name}许可",
+            internet_licence_expires_on=date.today() + timedelta(days=365),
+        )
+        await add_department(
+            session, actor, institution_id=institution.id, department_code=DEPARTMENT
+        )
+        return institution.id
+
+
+async def add_doctors(
+    factory: async_sessionmaker[AsyncSession],
+    institution_id: int,
+    count: int,
+    *,
+    first: int,
+    password_hash: str,
+    rng: random.Random,
+) -> list[int]:
+    """``count`` verified doctors of ``institution_id``, written in bulk; their ids."""
+    now = Clock().now()
+    names = [_person_name(rng) for _ in range(count)]
+    async with factory() as session, session.begin():
+        account_ids = (
+            await session.scalars(
+                insert(Account).returning(Account.id),
+                [
+                    {
+                        "mobile": f"136{first + n:08d}",
+                        "password_hash": password_hash,
+                        "role": "doctor",
+                        "display_name": name,
+                        "institution_id": institution_id,
+                        "created_at": now,
+                    }
+                    for n, name in enumerate(names)
+                ],
+            )
+        ).all()
+        rows = []
+        for n, (name, account_id) in enumerate(zip(names, account_ids, strict=True)):
+            pinyin = name_pinyin(name)
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "institution_id": institution_id,
+                    "name": name,
+                    "name_pinyin": pinyin.full,
+                    "name_initials": pinyin.initials,
+                    "sex": rng.choice(("male", "female")),
+                    "licence_number": f"2{first + n:014d}",
+                    "title": "主任医师",
+                    "practice_start_date": date(2000, 7, 1),
+                    "verification_status": "verified",
+                    "verified_at": now,
+                    "created_at": now,
+                }
+            )
+        practitioner_ids = (
+            await session.scalars(insert(Practitioner).returning(Practitioner.id), rows)
+        ).all()
+        await session.execute(
+            insert(PracticeSite),
+            [
+                {
+                    "practitioner_id": practitioner_id,
+                    "institution_id": institution_id,
+                    "department_code": DEPARTMENT,
+                    "is_primary": True,
+                }
+                for practitioner_id in practitioner_ids
+            ],
+        )
+    return list(practitioner_ids)
+
+
+async def add_bookers(
+    factory: async_sessionmaker[AsyncSession],
+    cipher: FieldCipher,
+    count: int,
+    *,
+    first: int,
+    per_account: int,
+    password_hash: str,
+    rng: random.Random,
+) -> list[Booker]:
+    """``count`` real-named 就诊人, ``per_account`` to a patient account, each account with an
+    API token: the token is made and stored (as its digest) as signing in does."""
+    clock = Clock()
+    now = clock.now()
+    bookers: list[Booker] = []
+    batch = 1000
+    for start in range(0, count, batch):
+        size = min(batch, count - start)
+        accounts = math.ceil(size / per_account)
+        async with factory() as session, session.begin():
+            base = first + start
+            account_ids = (
+                await session.scalars(
+                    insert(Account).returning(Account.id),
+                    [
+                        {
+                            "mobile": f"137{base + n:08d}",
+                            "password_hash": password_hash,
+                            "role": "patient",
+                            "display_name": f"用户{base + n}",
+                            "mobile_verified_at": now,
+                            "created_at": now,
+                        }
+                        for n in range(accounts)
+                    ],
+                )
+            ).all()
+            tokens = [new_token() for _ in account_ids]
+            await session.execute(
+                insert(AuthSession),
+                [
+                    {
+                        "account_id": account_id,
+                        "kind": "api",
+                        "token_hash": token_digest(token),
+                        "created_at": now,
+                        "expires_at": now + timedelta(hours=24),
+                        "ip": "127.0.0.1",
+                        "user_agent": "booking_flash",
+                    }
+                    for account_id, token in zip(account_ids, tokens, strict=True)
+                ],
+            )
+            rows = []
+            owners = []
+            for n in range(size):
+                number = _resident_id(base + n)
+                owner = n // per_account
+                owners.append(owner)
+                rows.append(
+                    {
+                        "account_id": account_ids[owner],
+                        "name": _person_name(rng),
+                        "relationship": "self" if n % per_account == 0 else "other",
+                        "id_number_cipher": cipher.encrypt(number, purpose=ID_NUMBER_PURPOSE),
+                        "id_number_index": cipher.blind_index(number, purpose=ID_NUMBER_PURPOSE),
+                        "id_number_masked": mask_resident_id(number),
+                        "birth_date": date(
+                            int(number[6:10]), int(number[10:12]), int(number[12:14])
+                        ),
+                        "sex": "male" if int(number[16]) % 2 else "female",
+                        "realname_status": "verified",
+                        "realname_verified_at": now,
+                        "realname_reason": "",
+                        "is_active": True,
+                        "created_at": now,
+                    }
+                )
+            patient_ids = (await session.scalars(insert(Patient).returning(Patient.id), rows)).all()
+            bookers.extend(
+                Booker(account_ids[owner], patient_id, tokens[owner])
+                for owner, patient_id in zip(owners, patient_ids, strict=True)
+            )
+    return bookers
+
+
+async def add_sessions(
+    factory: async_sessionmaker[AsyncSession],
+    institution_id: int,
+    practitioner_id: int,
+    days: list[date],
+    slots: int,
+    slot_minutes: int,
+) -> list[BookableSlot]:
+    """Fee-0 morning sessions of ``slots`` slots with one place each, through the schedules
+    service; the slots in order of time."""
+    start = clock_time(8, 0)
+    end = (datetime.combine(date.min, start) + timedelta(minutes=slots * slot_minutes)).time()
+    plan = SessionPlan(
+        practitioner_id=practitioner_id,
+        department_code=DEPARTMENT,
+        half_day="morning",
+        start_time=start,
+        end_time=end,
+        visit_type="in_person",
+        fee_class="expert",
+        fee_fen=0,
+        capacity=slots,
+        slot_minutes=slot_minutes,
+    )
+    async with factory() as session, session.begin():
+        views = await create_sessions(
+            session, Actor.system(Clock()), institution_id=institution_id, plan=plan, days=days
+        )
+    return [
+        BookableSlot(slot.id, view.session.id, institution_id, practitioner_id, view.session.day)
+        for view in views
+        for slot in view.slots
+    ]
+
+
+async def seed(
+    factory: async_sessionmaker[AsyncSession], cipher: FieldCipher, scale: float, doctor_days: int
+) -> World:
+    rng = random.Random(20261201)
+    password_hash = hash_password("Bench-pass-123")
+    world = World()
+    today = Clock().today_local()
+    b1_institution = await add_institution(factory, "基准挂号医院")
+    doctors = math.ceil(doctor_days / B1_DAYS_PER_DOCTOR)
+    practitioners = await add_doctors(
+        factory, b1_institution, doctors, first=0, password_hash=password_hash, rng=rng
+    )
+    by_session: dict[int, list[BookableSlot]] = {}
+    remaining = doctor_days
+    for practitioner_id in practitioners:
+        days = [today + timedelta(days=1 + n) for n in range(min(B1_DAYS_PER_DOCTOR, remaining))]
+        remaining -= len(days)
+        for slot in await add_sessions(
+            factory, b1_institution, practitioner_id, days, B1_SLOTS_PER_DAY, 5
+        ):
+            by_session.setdefault(slot.session_id, []).append(slot)
+    # Consecutive bookings go to different doctor-days, as a city's patients do.
+    world.b1_slots = [slot for column in zip(*by_session.values(), strict=True) for slot in column]
+    world.b1_bookers = await add_bookers(
+        factory,
+        cipher,
+        len(world.b1_slots),
+        first=0,
+        per_account=1,
+        password_hash=password_hash,
+        rng=rng,
+    )
+
+    b2_slots = max(2, round(B2_SLOTS * scale))
+    world.b2_institution_id = await add_institution(factory, "基准放号医院")
+    (famous,) = await add_doctors(
+        factory, world.b2_institution_id, 1, first=doctors, password_hash=password_hash, rng=rng
+    )
+    # Tomorrow at the earliest, and the day after release day (set when B2 starts).
+    world.b2_day = today + timedelta(days=2)
+    sold = await add_sessions(factory, world.b2_institution_id, famous, [world.b2_day], b2_slots, 1)
+    world.b2_session_id = sold[0].session_id
+    world.b2_slot_ids = [slot.slot_id for slot in sold]
+    world.b2_bookers = await add_bookers(
+        factory,
+        cipher,
+        max(b2_slots * 2, round(B2_PATIENTS * scale)),
+        first=len(world.b1_bookers),
+        per_account=1,
+        password_hash=password_hash,
+        rng=rng,
+    )
+    scalpers = await add_bookers(
+        factory,
+        cipher,
+        SCALPER_ACCOUNTS * SCALPER_PATIENTS_EACH,
+        first=len(world.b1_bookers) + len(world.b2_bookers),
+        per_account=SCALPER_PATIENTS_EACH,
+        password_hash=password_hash,
+        rng=rng,
+    )
+    world.scalpers = [
+        scalpers[n : n + SCALPER_PATIENTS_EACH]
+        for n in range(0, len(scalpers), SCALPER_PATIENTS_EACH)
+    ]
+    return world
+
+
+# --- server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(url: str, folder: Path, keys: dict[str, str]) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.update(
+        IHOSPITAL_DATABASE_URL=url,
+        IHOSPITAL_DATA_DIR=str(folder),
+        IHOSPITAL_LOG_LEVEL="WARNING",
+        **{f"IHOSPITAL_{name.upper()}": value for name, value in keys.items()},
+    )
+    return environment
+
+
+def start_server(
+    url: str, workers: int, folder: Path, keys: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "ihospital.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=server_environment(url, folder, keys),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_healthy(process: subprocess.Popen[bytes], base: str, folder: Path) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+        for _ in range(240):
+            if process.poll() is not None:
+                break
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.25)
+    log = (folder / "server.log").read_text(errors="replace")
+    raise SystemExit(f"the server did not answer /healthz:\n{log[-3000:]}")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+async def post_booking(
+    client: httpx.AsyncClient, booker: Booker, slot_id: int, due: float
+) -> Outcome:
+    loop = asyncio.get_running_loop()
+    try:
+        response = await client.post(
+            "/api/appointments",
+            json={
+                "slot_id": slot_id,
+                "patient_id": booker.patient_id,
+                "idempotency_key": secrets.token_hex(8),
+            },
+            headers={"Authorization": f"Bearer {booker.token}"},
+        )
+    except httpx.HTTPError as exc:
+        return Outcome(due, loop.time(), 0, type(exc).__name__)
+    code = ""
+    if response.status_code >= 400:
+        try:
+            code = str(response.json().get("code", ""))
+        except ValueError:
+            code = ""
+    return Outcome(due, loop.time(), response.status_code, code)
+
+
+async def open_load(
+    client: httpx.AsyncClient,
+    requests: Sequence[tuple[Booker, int]],
+    rate: float,
+    start: float | None = None,
+) -> list[Outcome]:
+    """Send ``requests`` at ``rate`` per second from loop time ``start`` whatever the answers
+    (an open model); each outcome's latency counts from when it was due."""
+    loop = asyncio.get_running_loop()
+    start = loop.time() if start is None else start
+    tasks = []
+    for n, (booker, slot_id) in enumerate(requests):
+        due = start + n / rate
+        if (delay := due - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(post_booking(client, booker, slot_id, due)))
+    return list(await asyncio.gather(*tasks))
+
+
+@dataclass(frozen=True)
+class Floor:
+    rate: float
+    p50: float
+    p99: float
+
+
+async def floor_db(dsn: str, connections: int, world: World, seconds: float) -> tuple[Floor, int]:
+    """The booking SQL alone over ``connections`` connections for up to ``seconds`` (or until
+    the B1 slots run out); the transactions done."""
+    pairs: Iterator[tuple[BookableSlot, Booker]] = iter(
+        zip(world.b1_slots, world.b1_bookers, strict=True)
+    )
+    latencies: list[float] = []
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    now = datetime.now(UTC)
+
+    async def worker(deadline: float) -> None:
+        async with pool.acquire() as connection:
+            update = await connection.prepare(FLOOR_UPDATE)
+            insert_row = await connection.prepare(FLOOR_INSERT)
+            for slot, booker in pairs:
+                if time.perf_counter() > deadline:
+                    return
+                started = time.perf_counter()
+                async with connection.transaction():
+                    await update.fetch(slot.slot_id)
+                    await insert_row.fetchval(
+                        slot.slot_id,
+                        slot.session_id,
+                        slot.institution_id,
+                        slot.practitioner_id,
+                        booker.patient_id,
+                        booker.account_id,
+                        slot.day,
+                        secrets.token_hex(8),
+                        now,
+                    )
+                latencies.append(time.perf_counter() - started)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(started + seconds) for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM booking_appointments")
+            await connection.execute("UPDATE booking_slots SET booked = 0 WHERE booked > 0")
+            await connection.execute("VACUUM ANALYZE booking_appointments, booking_slots")
+    finally:
+        await pool.close()
+    floor = Floor(len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99))
+    return floor, len(latencies)
+
+
+async def floor_http(client: httpx.AsyncClient, seconds: float) -> Floor:
+    """``/healthz`` in a closed loop of :data:`HTTP_FLOOR_CONCURRENCY` for ``seconds``."""
+    latencies: list[float] = []
+
+    async def worker(deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await client.get("/healthz")
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+    for _ in range(50):  # open the connections and warm the workers
+        await client.get("/healthz")
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(started + seconds) for _ in range(HTTP_FLOOR_CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    return Floor(len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99))
+
+
+@dataclass(frozen=True)
+class Step:
+    offered: float
+    outcomes: list[Outcome]
+
+    @property
+    def successes(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == 201)
+
+    @property
+    def achieved(self) -> float:
+        """Bookings per second, from the first due moment to the last answer."""
+        span = max(o.done for o in self.outcomes) - min(o.due for o in self.outcomes)
+        return self.successes / span if span > 0 else math.nan
+
+    def line(self, label: str) -> str:
+        latencies = [outcome.latency for outcome in self.outcomes]
+        errors = Counter(f"{o.status} {o.code}".strip() for o in self.outcomes if o.status != 201)
+        shown = ", ".join(f"{key}: {count}" for key, count in errors.most_common()) or "none"
+        return (
+            f"{label:10} offered {self.offered:7.1f}/s  booked {self.achieved:7.1f}/s "
+            f"({self.successes}/{len(self.outcomes)})  p50 {ms(percentile(latencies, 0.5))} "
+            f"p90 {ms(percentile(latencies, 0.9))} p99 {ms(percentile(latencies, 0.99))} "
+            f"max {ms(max(latencies))}  errors: {shown}"
+        )
+
+
+async def throughput(
+    client: httpx.AsyncClient, world: World, f_db: Floor, start_rate: float, step_seconds: float
+) -> None:
+    pairs = [(b, s.slot_id) for s, b in zip(world.b1_slots, world.b1_bookers, strict=True)]
+    reserve = len(pairs) // 5  # kept for the step at half the best rate
+    used = 0
+    rate = start_rate
+    steps: list[Step] = []
+    print(f"\nB1 throughput: {len(pairs)} slots, one 就诊人 each; rate ×1.5 per step")
+    while used < len(pairs) - reserve:
+        count = min(max(1, round(rate * step_seconds)), len(pairs) - reserve - used)
+        step = Step(rate, await open_load(client, pairs[used : used + count], rate))
+        used += count
+        steps.append(step)
+        print(step.line(f"step {len(steps)}"))
+        saturated = step.achieved < SATURATED * rate
+        if saturated:
+            break
+        rate *= 1.5
+    else:
+        print("(slots ran out before the bookings stopped following the offered rate)")
+    best = max(step.achieved for step in steps)
+    half_rate = best / 2
+    count = min(len(pairs) - used, max(1, round(half_rate * step_seconds)))
+    half = Step(half_rate, await open_load(client, pairs[used : used + count], half_rate))
+    print(half.line("half rate"))
+    half_p99 = percentile([outcome.latency for outcome in half.outcomes], 0.99)
+    print(f"max bookings/s {best:.1f} = {best / f_db.rate:.0%} of F_db ({f_db.rate:.0f} tps)")
+    target = 0.4 * f_db.rate
+    print(f"target bookings/s >= 0.4 × F_db = {target:.1f}: {verdict(best >= target)}")
+    print(
+        f"target p99 at half the max rate <= 5 × F_db p99 = {ms(5 * f_db.p99).strip()}: "
+        f"{ms(half_p99).strip()}, {verdict(half_p99 <= 5 * f_db.p99)}"
+    )
+
+
+async def burst(
+    client: httpx.AsyncClient,
+    factory: async_sessionmaker[AsyncSession],
+    world: World,
+    f_db: Floor,
+    f_http: Floor,
+) -> None:
+    rng = random.Random(300)
+    slots = world.b2_slot_ids
+    # Every 就诊人 picks a slot of the published day; each slot is picked equally often.
+    picks = [slots[n % len(slots)] for n in range(len(world.b2_bookers))]
+    rng.shuffle(picks)
+    crowd = list(zip(world.b2_bookers, picks, strict=True))
+    retries = round(B2_SCALPER_RETRIES * len(slots) / B2_SLOTS)
+    scalping = [
+        (rng.choice(world.scalpers[n % len(world.scalpers)]), rng.choice(slots))
+        for n in range(retries)
+    ]
+    arrivals: list[tuple[Booker, int]] = crowd + scalping
+    rng.shuffle(arrivals)
+    scalper_accounts = {booker.account_id for account in world.scalpers for booker in account}
+
+    # 放号: the day's slots open a few seconds from now (whole second, local time).
+    release = datetime.fromtimestamp(math.ceil(time.time()) + 3, UTC)
+    local = to_local(release)
+    rules = replace(
+        DEFAULTS,
+        release_days_ahead=(world.b2_day - local.date()).days,
+        release_time=local.time().replace(tzinfo=None),
+    )
+    async with factory() as session, session.begin():
+        await set_rules(
+            session, Actor.system(Clock()), institution_id=world.b2_institution_id, rules=rules
+        )
+    loop = asyncio.get_running_loop()
+    start = loop.time() + (release.timestamp() - time.time())
+    print(
+        f"\nB2 burst: {len(slots)} slots released at {local:%H:%M:%S}; {len(crowd)} 就诊人 and "
+        f"{len(scalping)} scalper retries ({len(world.scalpers)} accounts) within 1 s"
+    )
+    outcomes = await open_load(client, arrivals, len(arrivals), start)
+    sent_by = max(outcome.due for outcome in outcomes) - start
+    won = [o for o in outcomes if o.status == 201]
+    refused = [o for o in outcomes if o.status != 201]
+    latencies = [o.latency for o in outcomes]
+    print(f"arrivals due over {sent_by:.2f} s; answers by status and code:")
+    for key, count in Counter(f"{o.status} {o.code}".strip() for o in outcomes).most_common():
+        print(f"  {key:40} {count}")
+    print(
+        f"latency (from due) p50 {ms(percentile(latencies, 0.5))}  "
+        f"p99 {ms(percentile(latencies, 0.99))}  max {ms(max(latencies))}"
+    )
+    scalper_outcomes = [
+        o
+        for o, (booker, _) in zip(outcomes, arrivals, strict=True)
+        if booker.account_id in scalper_accounts
+    ]
+    print(
+        f"scalper retries: {len(scalper_outcomes)}, 429: "
+        f"{sum(1 for o in scalper_outcomes if o.status == 429)}, booked: "
+        f"{sum(1 for o in scalper_outcomes if o.status == 201)}"
+    )
+
+    async with factory() as session:
+        active = Appointment.status.in_(ACTIVE_STATUSES)
+        booked_places = await session.scalar(
+            select(func.sum(Slot.booked)).where(Slot.session_id == world.b2_session_id)
+        )
+        appointments = await session.scalar(
+            select(func.count()).where(Appointment.session_id == world.b2_session_id, active)
+        )
+        slots_twice = await session.scalar(
+            select(func.count()).select_from(
+                select(Appointment.slot_id)
+                .where(Appointment.session_id == world.b2_session_id, active)
+                .group_by(Appointment.slot_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        over_capacity = await session.scalar(
+            select(func.count()).where(
+                Slot.session_id == world.b2_session_id, Slot.booked > Slot.capacity
+            )
+        )
+        patients_twice = await session.scalar(
+            select(func.count()).select_from(
+                select(Appointment.patient_id)
+                .where(Appointment.session_id == world.b2_session_id, active)
+                .group_by(Appointment.patient_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    unclear = [o for o in refused if not (400 <= o.status < 500 and o.code)]
+    server_errors = sum(1 for o in outcomes if o.status >= 500)
+    checks = [
+        (f"exactly {len(slots)} booked (slots' booked)", booked_places == len(slots)),
+        (f"exactly {len(slots)} active appointments", appointments == len(slots)),
+        (f"{len(slots)} successful answers", len(won) == len(slots)),
+        ("no slot twice", slots_twice == 0 and over_capacity == 0),
+        ("no 就诊人 twice", patients_twice == 0),
+        (f"every refusal a 4xx problem with a code ({len(unclear)} not)", not unclear),
+        (f"zero 5xx ({server_errors})", server_errors == 0),
+    ]
+    for label, ok in checks:
+        print(f"check {label}: {'ok' if ok else 'FAILED'}")
+    if len(won) == len(slots):
+        sold_out = max(o.done for o in won) - start
+        bound = 3 * len(slots) / f_db.rate
+        print(
+            f"sold out {sold_out:.2f} s after release; target <= 3 × {len(slots)} / F_db = "
+            f"{bound:.2f} s: {verdict(sold_out <= bound)}"
+        )
+    else:
+        print(f"not sold out: {len(won)} of {len(slots)} booked")
+    if refused:
+        span = max(o.done for o in refused) - start
+        rejections = len(refused) / span
+        print(
+            f"refusals served at {rejections:.0f}/s; target >= 0.5 × F_http = "
+            f"{0.5 * f_http.rate:.0f}/s: {verdict(rejections >= 0.5 * f_http.rate)}"
+        )
+
+
+async def run(args: argparse.Namespace) -> None:
+    url = args.url
+    await create_database(url)
+    process = None
+    try:
+        await asyncio.to_thread(upgrade, url)
+        keys = {
+            name: base64.b64encode(secrets.token_bytes(32)).decode()
+            for name in ("secret_key", "field_key", "blind_index_key", "payment_sandbox_key")
+        }
+        engine = make_engine(url)
+        pool_size = engine.sync_engine.pool.size()
+        factory = make_sessionmaker(engine)
+        doctor_days = max(1, round(args.doctor_days * args.scale))
+        started = time.perf_counter()
+        world = await seed(
+            factory,
+            FieldCipher(keys["field_key"], keys["blind_index_key"]),
+            args.scale,
+            doctor_days,
+        )
+        seeded = time.perf_counter() - started
+        async with factory() as session:
+            server_version = await session.scalar(select(func.version()))
+        print(
+            f"PostgreSQL: {server_version}\nPython {sys.version.split()[0]}, httpx "
+            f"{httpx.__version__}, asyncpg {asyncpg.__version__}, {os.cpu_count()} CPUs; "
+            f"{args.workers} uvicorn workers, pool size {pool_size} each"
+        )
+        print(
+            f"seeded in {seeded:.1f} s: {doctor_days} doctor-days × {B1_SLOTS_PER_DAY} slots, "
+            f"{len(world.b1_bookers) + len(world.b2_bookers)} 就诊人, "
+            f"{len(world.scalpers)} scalper accounts"
+        )
+        connections = args.workers * pool_size
+        f_db, done = await floor_db(plain_dsn(url), connections, world, args.floor_seconds)
+        print(
+            f"\nfloor F_db   booking SQL over {connections} connections: {f_db.rate:7.0f} tps  "
+            f"p50 {ms(f_db.p50)}  p99 {ms(f_db.p99)}  ({done} transactions)"
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            process, base = start_server(url, args.workers, Path(folder), keys)
+            await wait_healthy(process, base, Path(folder))
+            limits = httpx.Limits(
+                max_connections=HTTP_CONNECTIONS, max_keepalive_connections=HTTP_CONNECTIONS
+            )
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+                f_http = await floor_http(client, args.floor_seconds)
+                print(
+                    f"floor F_http /healthz, {HTTP_FLOOR_CONCURRENCY} in flight:  "
+                    f"{f_http.rate:7.0f} rps  p50 {ms(f_http.p50)}  p99 {ms(f_http.p99)}"
+                )
+                await throughput(client, world, f_db, args.start_rate, args.step_seconds)
+                await burst(client, factory, world, f_db, f_http)
+            stop_server(process)
+            process = None
+        await engine.dispose()
+    finally:
+        if process is not None:
+            stop_server(process)
+        if not args.keep:
+            await drop_database(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("IHOSPITAL_BENCH_DATABASE_URL", ""),
+        help="PostgreSQL URL of a database to create (default: IHOSPITAL_BENCH_DATABASE_URL)",
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--doctor-days", type=int, default=200)
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="shrink B1 and B2 (0.05: a quick run)"
+    )
+    parser.add_argument("--start-rate", type=float, default=5.0, help="B1 first step, per s")
+    parser.add_argument("--step-seconds", type=float, default=5.0)
+    parser.add_argument("--floor-seconds", type=float, default=5.0)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if not args.url.startswith(("postgresql", "postgres:")):
+        parser.error("give a PostgreSQL URL with --url or IHOSPITAL_BENCH_DATABASE_URL")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
