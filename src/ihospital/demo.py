@@ -2,7 +2,8 @@
 their departments, 36 doctors through the credential review, patients with family members, and
 one account for every other role; medical insurance for two 就诊人, bills waiting to be paid
 (with insurance, at checkout) and a paid one, so the bills, checkout and finance pages have
-something to show.
+something to show; and a week of morning sessions (出诊排班) for the doctors of 武汉江城医院, open
+for booking.
 
 Everything goes through the domain services, acting as the system, so validation and audit apply
 as they would to real input. The data are fixed: the same logins on every machine.
@@ -11,21 +12,23 @@ as they would to real input. The data are fixed: the same logins on every machin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.insurance.coverage import add_coverage
 from ihospital.billing.orders import MAX_HOLD_MINUTES, LineItem, create_order
 from ihospital.billing.payments import apply_trade, start_payment
 from ihospital.billing.providers import make_payment_providers
+from ihospital.booking.schedules import SessionPlan, create_sessions
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.ids import check_character
 from ihospital.directory.credentials import decide_review, submit_for_review
 from ihospital.directory.departments import add_department
 from ihospital.directory.institutions import create_institution
-from ihospital.directory.models import Institution
+from ihospital.directory.models import Institution, PracticeSite, Practitioner
 from ihospital.directory.practitioners import create_practitioner
 from ihospital.directory.sites import SiteInput
 from ihospital.identity.accounts import create_account
@@ -308,6 +311,7 @@ async def load_demo_data(session: AsyncSession, actor: Actor, *, settings: Setti
     summary.patients, patients, people = await _patients(session, actor, settings)
     summary.logins += patients
     await _bills(session, actor, settings, institutions, people)
+    await _schedules(session, actor, institutions["wh-a"], today)
     return summary
 
 
@@ -577,3 +581,45 @@ async def _bills(
     await provider.pay(payment.pay_url.rsplit("/", 1)[1], plan="never")
     trade = await provider.query(out_trade_no=payment.out_trade_no)
     await apply_trade(session, actor, payment_id=payment.id, trade=trade)
+
+
+SENIOR_TITLES = ("主任医师", "副主任医师")
+SCHEDULE_DAYS = 7  # the default release window: 7 days ahead
+
+
+async def _schedules(
+    session: AsyncSession, actor: Actor, institution: Institution, today: date
+) -> None:
+    """Morning sessions from tomorrow for a week for each verified doctor registered here: 专家号
+    (¥50) for senior titles, 普通号 (¥12) otherwise; 08:00–11:20 in twenty 10-minute slots."""
+    doctors = await session.execute(
+        select(Practitioner.id, Practitioner.title, PracticeSite.department_code)
+        .join(PracticeSite, PracticeSite.practitioner_id == Practitioner.id)
+        .where(
+            PracticeSite.institution_id == institution.id,
+            PracticeSite.is_primary,
+            Practitioner.verification_status == "verified",
+        )
+        .order_by(Practitioner.id)
+    )
+    days = [today + timedelta(days=offset) for offset in range(1, SCHEDULE_DAYS + 1)]
+    for practitioner_id, title, department in doctors.all():
+        senior = title in SENIOR_TITLES
+        await create_sessions(
+            session,
+            actor,
+            institution_id=institution.id,
+            plan=SessionPlan(
+                practitioner_id=practitioner_id,
+                department_code=department,
+                half_day="morning",
+                start_time=time(8, 0),
+                end_time=time(11, 20),
+                visit_type="in_person",
+                fee_class="expert" if senior else "general",
+                fee_fen=5000 if senior else 1200,
+                capacity=20,
+                slot_minutes=10,
+            ),
+            days=days,
+        )

@@ -11,6 +11,7 @@ from ihospital.audit.service import verify_chain
 from ihospital.billing.insurance.models import Coverage
 from ihospital.billing.ledger import ledger_total
 from ihospital.billing.models import Order, Payment
+from ihospital.booking.models import ScheduleSession, Slot
 from ihospital.cli.demo import load_demo, print_demo
 from ihospital.core.context import Actor
 from ihospital.core.ids import parse_resident_id
@@ -155,3 +156,11 @@ async def test_bills_wait_for_checkout_with_insurance_and_one_is_paid(db):
     payment = await db.get(Payment, orders[2].payment_id)
     assert (payment.status, payment.amount_fen) == ("succeeded", orders[2].total_fen)
     assert await ledger_total(db) == 0
+
+
+async def test_a_week_of_sessions_is_open_for_booking_at_the_main_hospital(db):
+    sessions = (await db.scalars(select(ScheduleSession))).all()
+    assert len({s.day for s in sessions}) == 7
+    assert {s.fee_class for s in sessions} == {"expert", "general"}
+    slots = await db.scalar(select(func.count()).select_from(Slot))
+    assert slots == 20 * len(sessions)
