@@ -406,6 +406,14 @@ async def rules_submit(
     )
 
 
+def _session_scope(actor: Actor, institution_id: int | None) -> int:
+    """The institution whose session is asked for: the one chosen, else the admin's own."""
+    scope = institution_id or actor.institution_id
+    if scope is None:
+        raise NotFound("booking.session_not_found", "This session does not exist.")
+    return scope
+
+
 @router.get("/admin/schedule/sessions/{session_id}/stop")
 async def stop_page(
     session_id: RecordId,
@@ -415,9 +423,7 @@ async def stop_page(
     institution_id: InstitutionScope = None,
 ) -> Response:
     """停诊, the confirm step: the session and how many booked patients will be told."""
-    scope = institution_id or actor.institution_id
-    if scope is None:
-        raise NotFound("booking.session_not_found", "This session does not exist.")
+    scope = _session_scope(actor, institution_id)
     view = await get_session(session, actor, institution_id=scope, session_id=session_id)
     context = {"view": view, "scope": scope_query(institution_id), "yuan": format_yuan}
     return render(request, "booking/admin_stop.html", context)
@@ -432,9 +438,7 @@ async def stop_submit(
     institution_id: InstitutionScope = None,
 ) -> Response:
     """停诊: stop the session; its patients are told and their appointments cancelled."""
-    scope = institution_id or actor.institution_id
-    if scope is None:
-        raise NotFound("booking.session_not_found", "This session does not exist.")
+    scope = _session_scope(actor, institution_id)
     return await redirect_after(
         request,
         "/admin/schedule" + scope_query(institution_id),
