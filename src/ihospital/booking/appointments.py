@@ -199,7 +199,7 @@ async def take_place(
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
-        raise Conflict("booking.slot_full", "This slot is fully booked.")
+        raise slot_full()
     now = actor.clock.now()
     appointment = Appointment(
         slot_id=slot.id,
@@ -225,27 +225,38 @@ async def take_place(
     return appointment
 
 
+def slot_full() -> Conflict:
+    return Conflict("booking.slot_full", "This slot is fully booked.")
+
+
 async def book_slot(
     session: AsyncSession, actor: Actor, *, slot_id: int, patient_id: int, idempotency_key: str
 ) -> AppointmentView:
     """Book ``slot_id`` for one of the account's 就诊人 (another account's is not found). The
     same idempotency key answers the same appointment. Rules: the session is open, the slot
     not begun and released (放号), a children's department only for children, at most N per
-    doctor and day and M active per institution (the institution's rules), and a free place."""
-    patient = await get_patient(session, actor, patient_id=patient_id, for_update=True)
-    if (existing := await _by_key(session, actor, idempotency_key)) is not None:
-        replayed = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
-        return (await _views(session, [replayed]))[0]
+    doctor and day and M active per institution (the institution's rules), and a free place.
+
+    A slot already full is refused first, before the 就诊人 is locked and read: in a flash crowd
+    most requests are refused, and they must not queue behind the bookings (the count is read
+    again, atomically, when a place is taken)."""
     found = (
         await session.execute(
             select(Slot, ScheduleSession)
             .join(ScheduleSession, ScheduleSession.id == Slot.session_id)
             .where(Slot.id == slot_id)
+            .execution_options(populate_existing=True)
         )
     ).first()
     if found is None:
         raise NotFound("booking.slot_not_found", "This slot does not exist.")
     slot, schedule = found
+    if slot.booked >= slot.capacity and await _by_key(session, actor, idempotency_key) is None:
+        raise slot_full()
+    patient = await get_patient(session, actor, patient_id=patient_id, for_update=True)
+    if (existing := await _by_key(session, actor, idempotency_key)) is not None:
+        replayed = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
+        return (await _views(session, [replayed]))[0]
     rules = await rules_of(session, schedule.institution_id)
     await check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
     try:
