@@ -15,6 +15,7 @@ from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError, Conflict
 from ihospital.identity.models import Account
+from ihospital.notifications.models import InboxMessage
 from tests.billing.builders import reloaded, run_outbox
 from tests.booking.builders import booker, make_clinic, make_session, new_key
 from tests.conftest import START
@@ -174,3 +175,19 @@ async def test_many_cancellations_and_joins_at_once_never_give_a_place_twice(dat
         assert len({a.patient_id for a in active}) == len(active)
     finally:
         await engine.dispose()
+
+
+async def test_the_waitlisted_account_is_told_its_place_came_up(session, session_factory, clock):
+    async with session_factory() as setup, setup.begin():
+        view, [(holder, appointment)] = await _full_session(setup, clock, fee_fen=5000)
+        first, _ = await _join(setup, clock, view)
+        await cancel_appointment(setup, booker(clock, holder), appointment_id=appointment.id)
+    await run_outbox(session_factory, clock, {})
+    async with session_factory() as check:
+        [message] = (
+            await check.scalars(
+                select(InboxMessage).where(InboxMessage.account_id == first.account_id)
+            )
+        ).all()
+    assert message.title == "Your waitlist place came up"
+    assert "{minutes}" in message.body and message.link == "/appointments"

@@ -43,7 +43,7 @@ async def handle_reminder(
         title="Appointment reminder",
         body="Your appointment is at {time}. Please check in when you arrive.",
         sms_text="Your appointment is at {time}. Please check in when you arrive.",
-        link="/api/appointments",
+        link="/appointments",
         fields={"time": local_label(slot.starts_at)},
     )
 

@@ -27,6 +27,7 @@ from ihospital.booking.payment import refund_later
 from ihospital.booking.rules import local_moment
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
+from ihospital.directory.models import Practitioner
 from ihospital.directory.sites import schedulable_site
 from ihospital.errors import Conflict, NotFound, Unprocessable
 from ihospital.outbox.service import emit
@@ -180,6 +181,10 @@ async def create_sessions(
         raise _invalid(
             "practitioner_id", "This doctor is not a verified doctor of this department here."
         )
+    # one admin at a time schedules a doctor, so two requests cannot both find no overlap
+    await session.execute(
+        select(Practitioner.id).where(Practitioner.id == plan.practitioner_id).with_for_update()
+    )
     now = actor.clock.now()
     views = []
     for day in sorted(set(days)):

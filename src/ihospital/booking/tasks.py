@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.billing.events import ORDER_CANCELLED, ORDER_EXPIRED, ORDER_PAID, subscribe
 from ihospital.booking.appointments import local_label
 from ihospital.booking.payment import (
+    HOLD_MINUTES,
     REFUND_TOPIC,
     confirm_paid,
     refund_registration,
     registered_appointments,
 )
 from ihospital.booking.schedules import APPOINTMENT_CANCELLED
-from ihospital.booking.waitlist import release_unpaid
+from ihospital.booking.waitlist import WAITLIST_OFFERED, release_unpaid
 from ihospital.core.context import Actor
 from ihospital.notifications.service import notify
 from ihospital.outbox.service import handles, worker_service
@@ -36,8 +37,36 @@ async def handle_cancelled(
         title="Your appointment was cancelled",
         body="The doctor's session at {time} was stopped; your appointment is cancelled.",
         sms_text="The doctor's session at {time} was stopped; your appointment is cancelled.",
-        link="/api/appointments",
+        link="/appointments",
         fields={"time": local_label(datetime.fromisoformat(payload["starts_at"]))},
+    )
+
+
+@handles(WAITLIST_OFFERED)
+async def handle_offered(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """A waitlisted 就诊人 was given a freed place: a 站内信 and an SMS to the account (pay the
+    registration fee within the hold, when there is one)."""
+    text = (
+        "A place became free at {time} and is now yours; pay the registration fee within "
+        "{minutes} minutes to keep it."
+        if payload["to_pay"]
+        else "A place became free at {time} and is now yours."
+    )
+    await notify(
+        session,
+        actor,
+        account_id=payload["account_id"],
+        kind="appointment",
+        title="Your waitlist place came up",
+        body=text,
+        sms_text=text,
+        link="/appointments",
+        fields={
+            "time": local_label(datetime.fromisoformat(payload["starts_at"])),
+            "minutes": HOLD_MINUTES,
+        },
     )
 
 

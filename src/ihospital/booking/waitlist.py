@@ -32,6 +32,9 @@ from ihospital.core.context import Actor
 from ihospital.errors import AppError, Conflict, NotFound, Unprocessable
 from ihospital.identity.models import Patient
 from ihospital.identity.patients import get_patient
+from ihospital.outbox.service import emit
+
+WAITLIST_OFFERED = "booking.waitlist_offered"
 
 
 async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appointment) -> None:
@@ -73,6 +76,18 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
         subject_id=offered.id,
         patient_id=chosen.patient_id,
         details={"waitlist_entry_id": chosen.id, "freed_appointment_id": appointment.id},
+    )
+    await emit(
+        session,
+        system,
+        topic=WAITLIST_OFFERED,
+        payload={
+            "account_id": chosen.account_id,
+            "appointment_id": offered.id,
+            "starts_at": slot.starts_at.isoformat(),
+            "to_pay": offered.status == "pending_payment",
+        },
+        dedupe_key=f"{WAITLIST_OFFERED}:{offered.id}",
     )
 
 
