@@ -92,9 +92,10 @@ async def attendance_submit(
         notice = Notice("Choose attended or no-show.", "error")
     else:
         try:
-            view = await mark_attendance(
-                session, actor, appointment_id=appointment_id, outcome=form.outcome
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                view = await mark_attendance(
+                    session, actor, appointment_id=appointment_id, outcome=form.outcome
+                )
         except NotFound:
             raise
         except AppError as error:
@@ -122,7 +123,8 @@ async def check_in_submit(
     number is shown on "my appointments", a refusal names the check-in window."""
     response = RedirectResponse(f"/appointments#appointment-{appointment_id}", status_code=303)
     try:
-        view = await check_in(session, actor, appointment_id=appointment_id)
+        async with session.begin_nested():  # a refusal leaves nothing behind
+            view = await check_in(session, actor, appointment_id=appointment_id)
     except NotFound:
         raise
     except AppError as error:

@@ -109,13 +109,14 @@ async def lift_submit(
         )
     response = RedirectResponse("/admin/no-shows" + scope_query(institution_id), status_code=303)
     try:
-        await lift_suspension(
-            session,
-            actor,
-            institution_id=scope,
-            suspension_id=suspension_id,
-            reason=form.reason,
-        )
+        async with session.begin_nested():  # a refusal leaves nothing behind
+            await lift_suspension(
+                session,
+                actor,
+                institution_id=scope,
+                suspension_id=suspension_id,
+                reason=form.reason,
+            )
     except NotFound:
         raise
     except AppError as error:

@@ -103,9 +103,14 @@ async def join_submit(request: Request, session: DbSession, actor: Booker) -> Re
         raise NotFound("booking.session_not_found", "This session does not exist.")
     if form is not None:
         try:
-            await join_waitlist(
-                session, actor, session_id=form.session_id, patient_id=form.patient_id, slot_id=None
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                await join_waitlist(
+                    session,
+                    actor,
+                    session_id=form.session_id,
+                    patient_id=form.patient_id,
+                    slot_id=None,
+                )
         except NotFound:
             raise
         except AppError as error:
@@ -133,7 +138,8 @@ async def leave_submit(
     """Stop waiting (another account's entry is not found)."""
     response = RedirectResponse("/waitlist", status_code=303)
     try:
-        await leave_waitlist(session, actor, entry_id=entry_id)
+        async with session.begin_nested():  # a refusal leaves nothing behind
+            await leave_waitlist(session, actor, entry_id=entry_id)
     except NotFound:
         raise
     except AppError as error:

@@ -125,14 +125,15 @@ async def review_submit(
         "/admin/booking-flags" + scope_query(institution_id), status_code=303
     )
     try:
-        await review_flag(
-            session,
-            actor,
-            institution_id=scope,
-            flag_id=flag_id,
-            outcome=form.outcome,
-            note=form.note,
-        )
+        async with session.begin_nested():  # a refusal leaves nothing behind
+            await review_flag(
+                session,
+                actor,
+                institution_id=scope,
+                flag_id=flag_id,
+                outcome=form.outcome,
+                note=form.note,
+            )
     except NotFound:
         raise
     except AppError as error:
