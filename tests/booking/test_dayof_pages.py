@@ -126,6 +126,10 @@ async def test_the_doctor_picks_another_day_of_their_sessions(client, session, c
     picked = await client.get(f"/doctor/day?day={later}")
     assert "钱七" in picked.text and "未到时间" in picked.text and "回到今天" in picked.text
     assert (await client.get("/doctor/day?day=30-11-2026")).status_code == 422
+    headers = await bearer(session, clock=clock, account=await _doctor_account(session, clinic))
+    listed = await client.get(f"/api/doctor/day?day={later}", headers=headers)
+    assert [v["patient"]["name"] for v in listed.json()[0]["visits"]] == ["钱七"]
+    assert (await client.get("/api/doctor/day", headers=headers)).json() == []
 
 
 async def test_a_patient_checks_in_inside_the_window_and_gets_the_queue_number(

@@ -30,7 +30,7 @@ from ihospital.booking.suspensions import apply_no_show_rule
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound
-from ihospital.identity.patients import PatientCard, patient_cards
+from ihospital.identity.patient_cards import PatientCard, patient_cards
 
 DAY_LIST_PURPOSE = "booking.day_list"
 

@@ -23,7 +23,7 @@ from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
 from ihospital.errors import Conflict, NotFound
-from ihospital.identity.patients import PatientCard, patient_cards
+from ihospital.identity.patient_cards import PatientCard, patient_cards
 
 NO_SHOW_LIMIT = 3
 NO_SHOW_WINDOW = timedelta(days=90)

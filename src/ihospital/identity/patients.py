@@ -10,8 +10,7 @@ account sees a 就诊人: any other caller is told it does not exist. Every read
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from typing import Final, TypeVar
 
@@ -81,67 +80,6 @@ def validate_relationship(relationship: str) -> str:
 def patient_age(patient: Patient, today: date) -> int:
     """Age in whole years on ``today`` (R11 needs it for children under 6)."""
     return age_on(patient.birth_date, today)
-
-
-def mask_name(name: str) -> str:
-    """A name as staff who do not treat the 就诊人 see it: the first and (from three letters on)
-    the last character kept, the others starred (张三 → 张*, 欧阳小明 → 欧**明)."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-@dataclass(frozen=True)
-class PatientCard:
-    """What staff see of a 就诊人 on a list: the name (full or masked), sex and age."""
-
-    id: int
-    name: str
-    sex: str
-    age: int
-
-
-async def patient_cards(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    patient_ids: Iterable[int],
-    purpose: str,
-    masked: bool,
-) -> dict[int, PatientCard]:
-    """Name, sex and age of 就诊人 for staff, by id, for a domain that has already checked the
-    staff member's relation to them (``purpose`` names it, e.g. a treating doctor's day list).
-    ``masked`` names are for staff who do not treat the patient. The read is audited."""
-    wanted = sorted(set(patient_ids))
-    if not wanted:
-        return {}
-    today = actor.clock.today_local()
-    rows = (
-        await session.execute(
-            select(Patient.id, Patient.name, Patient.sex, Patient.birth_date).where(
-                Patient.id.in_(wanted)
-            )
-        )
-    ).all()
-    await record(
-        session,
-        actor,
-        action="patient.cards.read",
-        subject_type="account",
-        subject_id=actor.account_id,
-        details={"patient_ids": wanted, "purpose": purpose, "masked": masked},
-    )
-    return {
-        row.id: PatientCard(
-            id=row.id,
-            name=mask_name(row.name) if masked else row.name,
-            sex=row.sex,
-            age=age_on(row.birth_date, today),
-        )
-        for row in rows
-    }
 
 
 async def add_patient(

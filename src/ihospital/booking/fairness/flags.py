@@ -18,7 +18,7 @@ from ihospital.booking.models import Appointment
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
 from ihospital.errors import NotFound
-from ihospital.identity.patients import PatientCard, patient_cards
+from ihospital.identity.patient_cards import PatientCard, patient_cards
 
 PATIENTS_PER_DOCTOR = 3  # different 就诊人 booked with one doctor by one account ...
 PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
