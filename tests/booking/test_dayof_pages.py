@@ -163,7 +163,9 @@ async def test_a_patient_checks_in_inside_the_window_and_gets_the_queue_number(
     done = await client.post(f"/appointments/{appointment.id}/check-in", data={"csrf_token": token})
     assert done.status_code == 303
     after = await client.get("/appointments")
-    assert "签到成功：您排第 1 号" in after.text and "已签到：第 1 号，请到" in after.text
+    assert (
+        "签到成功：您排第 1 号" in after.text and "已签到：第 1 号。 请到以下地点候诊" in after.text
+    )
     assert button not in after.text
 
     stranger = await make_patient(session, clock=clock)

@@ -80,7 +80,7 @@ def test_a_patient_checks_in_and_the_doctor_marks_them_attended(
     page.get_by_role("link", name="我的预约").click()
     page.get_by_role("button", name="签到").click()
     expect(page.locator(".notices")).to_contain_text("签到成功：您排第 1 号")
-    expect(page.locator(".checked-in")).to_contain_text("已签到：第 1 号，请到")
+    expect(page.locator(".checked-in")).to_contain_text("已签到：第 1 号。 请到以下地点候诊")
     page.get_by_role("button", name="退出登录").click()
 
     _sign_in(page, live_server, doctor_mobile, password=DOCTOR_PASSWORD)
