@@ -181,7 +181,7 @@ async def check_in_states(
     for view in confirmed:
         visit = visits.get(view.appointment.id)
         opens, closes = check_in_window(rules[view.appointment.institution_id], view.slot)
-        done = visit is not None and (visit.checked_in_at or visit.outcome) is not None
+        done = visit is not None and (visit.checked_in_at is not None or visit.outcome is not None)
         states[view.appointment.id] = CheckInState(
             opens=opens,
             closes=closes,
