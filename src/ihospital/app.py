@@ -30,9 +30,10 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
-    from ihospital.booking import dayof_api
+    from ihospital.booking import dayof_api, dayof_pages, suspension_pages, waitlist_pages
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
+    from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -63,6 +64,10 @@ def _routers() -> list[Any]:
         finance_pages.router,
         insurance_pages.router,
         booking_pages.router,
+        dayof_pages.router,
+        waitlist_pages.router,
+        suspension_pages.router,
+        booking_fairness_pages.router,
     ]
 
 

@@ -116,9 +116,16 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
     listed = await client.get(url, headers=admin)
     assert listed.status_code == 200, listed.text
     assert [(f["id"], f["status"], f["count"]) for f in listed.json()] == [(flag.id, "open", 4)]
-    reviewed = await client.post(f"{url}/{flag.id}/review", headers=admin)
+    review = {"outcome": "scalping", "note": "同一账号替多人挂号"}
+    reviewed = await client.post(f"{url}/{flag.id}/review", json=review, headers=admin)
     assert reviewed.json()["status"] == "reviewed"
     assert reviewed.json()["reviewed_by_account_id"] == clinic.admin.id
+    assert (reviewed.json()["outcome"], reviewed.json()["review_note"]) == (
+        "scalping",
+        "同一账号替多人挂号",
+    )
+    unknown = await client.post(f"{url}/{flag.id}/review", json={"outcome": "x"}, headers=admin)
+    assert unknown.status_code == 422
     assert (await client.get(url, params={"status": "open"}, headers=admin)).json() == []
     actions = set(
         await session.scalars(
@@ -135,11 +142,11 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
     elsewhere = await make_clinic(session, clock=clock)
     stranger = await bearer(session, clock=clock, account=elsewhere.admin)
     assert (await client.get(url, headers=stranger)).status_code == 403
-    review = await client.post(f"{url}/{flag.id}/review", headers=stranger)
-    assert review.status_code == 403
+    refused = await client.post(f"{url}/{flag.id}/review", json=review, headers=stranger)
+    assert refused.status_code == 403
     own = f"/api/institutions/{elsewhere.institution.id}/booking-flags"
     assert (await client.get(own, headers=stranger)).json() == []
-    missing = await client.post(f"{own}/{flag.id}/review", headers=stranger)
+    missing = await client.post(f"{own}/{flag.id}/review", json=review, headers=stranger)
     assert missing.status_code == 404 and missing.json()["code"] == "booking.flag_not_found"
 
 

@@ -30,10 +30,10 @@ def _sign_up(page: Page, server, mobile: str) -> None:
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
-def _sign_in(page: Page, server, mobile: str) -> None:
+def _sign_in(page: Page, server, mobile: str, *, password: str = PASSWORD) -> None:
     page.goto(f"{server.url}/login")
     page.get_by_label("手机号").fill(mobile)
-    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 

@@ -178,9 +178,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
     ),
+    ("GET", "/api/institutions/{institution_id}/no-shows"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/booking-suspensions/{suspension_id}/lift"): Call(
+        P.SCHEDULES_MANAGE, json={"reason": "核实为系统故障"}
+    ),
     ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
-        P.SCHEDULES_MANAGE
+        P.SCHEDULES_MANAGE, json={"outcome": "legitimate"}
     ),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
@@ -269,6 +273,26 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),
     ("GET", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE, form={}),
+    # day of the visit, waitlist, no-show and scalper flag pages
+    ("GET", "/doctor/day"): Call(P.APPOINTMENTS_ATTEND),
+    ("POST", "/doctor/day/appointments/{appointment_id}/attendance"): Call(
+        P.APPOINTMENTS_ATTEND, form={"outcome": "attended", "day": "2026-11-23"}
+    ),
+    ("POST", "/appointments/{appointment_id}/check-in"): Call(P.APPOINTMENTS_OWN, form={}),
+    ("GET", "/waitlist"): Call(P.APPOINTMENTS_OWN),
+    ("GET", "/waitlist/new"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/waitlist/new"): Call(
+        P.APPOINTMENTS_OWN, form={"session_id": "1", "patient_id": "1"}
+    ),
+    ("POST", "/waitlist/{entry_id}/leave"): Call(P.APPOINTMENTS_OWN, form={}),
+    ("GET", "/admin/no-shows"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/no-shows/suspensions/{suspension_id}/lift"): Call(
+        P.SCHEDULES_MANAGE, form={"reason": "核实为系统故障"}
+    ),
+    ("GET", "/admin/booking-flags"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/booking-flags/{flag_id}/review"): Call(
+        P.SCHEDULES_MANAGE, form={"outcome": "legitimate", "note": ""}
+    ),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
@@ -297,6 +321,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "appointment_id": 1,
         "entry_id": 1,
         "flag_id": 1,
+        "suspension_id": 1,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

@@ -93,3 +93,16 @@ async def slot_offer(session: AsyncSession, actor: Actor, *, slot_id: int) -> Sl
     begun = slot.starts_at <= actor.clock.now() or schedule.status != "open"
     free = 0 if begun else slot.capacity - slot.booked
     return SlotOffer(slot, schedule, release_moment(rules, schedule.day), free)
+
+
+async def open_session(session: AsyncSession, actor: Actor, *, session_id: int) -> OpenSession:
+    """Public: one open, released session from today with its free places (the waitlist's
+    join page); any other session is not found."""
+    row = await session.get(ScheduleSession, session_id)
+    today = actor.clock.today_local()
+    if row is not None and row.status == "open" and row.day >= today:
+        released_at = release_moment(await rules_of(session, row.institution_id), row.day)
+        if released_at <= actor.clock.now():
+            [view] = await session_views(session, [row])
+            return OpenSession(view, released_at, actor.clock.now())
+    raise NotFound("booking.session_not_found", "This session does not exist.")

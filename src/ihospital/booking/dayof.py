@@ -14,14 +14,15 @@ once marked ``attended`` (the visit has ended) or ``no_show``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.booking.appointments import local_label
+from ihospital.booking.appointments import AppointmentView, local_label
 from ihospital.booking.dayof_models import Visit
 from ihospital.booking.models import Appointment, ScheduleSession, Slot
 from ihospital.booking.rules import Rules, rules_of
@@ -29,6 +30,9 @@ from ihospital.booking.suspensions import apply_no_show_rule
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound
+from ihospital.identity.patient_cards import PatientCard, patient_cards
+
+DAY_LIST_PURPOSE = "booking.day_list"
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,31 @@ class VisitView:
     slot: Slot
     visit: Visit | None
     status: str
+    patient: PatientCard | None = None  # on the treating doctor's day list
 
 
 @dataclass(frozen=True)
 class DaySession:
     schedule: ScheduleSession
     visits: list[VisitView]
+
+    @property
+    def next_in_queue(self) -> VisitView | None:
+        """叫号: the checked-in patient with the lowest queue number not yet seen."""
+        waiting = [view for view in self.visits if view.status == "checked_in"]
+        return min(waiting, key=lambda view: view.visit.queue_number, default=None)
+
+
+@dataclass(frozen=True)
+class CheckInState:
+    """签到 of one of the account's appointments: its window, whether it is still to open or
+    open now, and the queue number once checked in."""
+
+    opens: datetime
+    closes: datetime
+    upcoming: bool
+    open_now: bool
+    queue_number: int | None
 
 
 def check_in_window(rules: Rules, slot: Slot) -> tuple[datetime, datetime]:
@@ -135,16 +158,54 @@ async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) 
     return VisitView(appointment, slot, visit, "checked_in")
 
 
-async def doctor_day(session: AsyncSession, actor: Actor) -> list[DaySession]:
-    """The signed-in doctor's sessions of today (Asia/Shanghai) with their confirmed
-    appointments in slot order and the status of each (the read is audited)."""
+async def check_in_states(
+    session: AsyncSession, actor: Actor, *, views: Sequence[AppointmentView]
+) -> dict[int, CheckInState]:
+    """签到 state of confirmed appointments the account has already been shown (from
+    :func:`ihospital.booking.appointments.list_appointments`), by appointment id."""
+    confirmed = [view for view in views if view.appointment.status == "confirmed"]
+    if not confirmed:
+        return {}
+    visits = {
+        visit.appointment_id: visit
+        for visit in await session.scalars(
+            select(Visit).where(Visit.appointment_id.in_([v.appointment.id for v in confirmed]))
+        )
+    }
+    rules = {
+        institution_id: await rules_of(session, institution_id)
+        for institution_id in {view.appointment.institution_id for view in confirmed}
+    }
+    now = actor.clock.now()
+    states = {}
+    for view in confirmed:
+        visit = visits.get(view.appointment.id)
+        opens, closes = check_in_window(rules[view.appointment.institution_id], view.slot)
+        done = visit is not None and (visit.checked_in_at is not None or visit.outcome is not None)
+        states[view.appointment.id] = CheckInState(
+            opens=opens,
+            closes=closes,
+            upcoming=not done and now < opens,
+            open_now=not done and opens <= now <= closes,
+            queue_number=visit.queue_number if visit else None,
+        )
+    return states
+
+
+async def doctor_day(
+    session: AsyncSession, actor: Actor, *, day: date | None = None
+) -> list[DaySession]:
+    """The signed-in doctor's sessions of ``day`` (today in Asia/Shanghai by default) with their
+    confirmed appointments in slot order, the status of each and the patient's name, sex and
+    age — a treating doctor sees the full names of the patients booked with them, and never
+    another doctor's (the read is audited)."""
     practitioner = await own_practitioner(session, actor)
     schedules = (
         await session.scalars(
             select(ScheduleSession)
             .where(
                 ScheduleSession.practitioner_id == practitioner.id,
-                ScheduleSession.day == actor.clock.today_local(),
+                ScheduleSession.day == (day or actor.clock.today_local()),
             )
             .order_by(ScheduleSession.starts_at)
         )
@@ -166,11 +227,6 @@ async def doctor_day(session: AsyncSession, actor: Actor) -> list[DaySession]:
         institution_id: await rules_of(session, institution_id)
         for institution_id in {schedule.institution_id for schedule in schedules}
     }
-    days = {schedule.id: DaySession(schedule, []) for schedule in schedules}
-    for appointment, slot, visit in rows:
-        day = days[appointment.session_id]
-        status = visit_status(rules[day.schedule.institution_id], slot, visit, now)
-        day.visits.append(VisitView(appointment, slot, visit, status))
     await record(
         session,
         actor,
@@ -179,6 +235,19 @@ async def doctor_day(session: AsyncSession, actor: Actor) -> list[DaySession]:
         subject_id=practitioner.id,
         details={"appointment_ids": [row[0].id for row in rows]},
     )
+    cards = await patient_cards(
+        session,
+        actor,
+        patient_ids=(row[0].patient_id for row in rows),
+        purpose=DAY_LIST_PURPOSE,
+        masked=False,
+    )
+    days = {schedule.id: DaySession(schedule, []) for schedule in schedules}
+    for appointment, slot, visit in rows:
+        listed = days[appointment.session_id]
+        status = visit_status(rules[listed.schedule.institution_id], slot, visit, now)
+        patient = cards.get(appointment.patient_id)
+        listed.visits.append(VisitView(appointment, slot, visit, status, patient))
     return list(days.values())
 
 

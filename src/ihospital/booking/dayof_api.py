@@ -1,14 +1,24 @@
-"""JSON routes of the day of the visit: a patient checks in (签到); a doctor reads today's list
-of their own sessions and marks attendance."""
+"""JSON routes of the day of the visit: a patient checks in (签到); a doctor reads the day list
+of their own sessions and marks attendance; an institution admin lists no-shows (爽约) and lifts
+a booking suspension early."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from ihospital.booking.dayof import check_in, doctor_day, mark_attendance
-from ihospital.booking.dayof_schemas import AttendanceSet, DaySessionRead, VisitRead
+from ihospital.booking.dayof_schemas import (
+    AttendanceSet,
+    DaySessionRead,
+    NoShowRead,
+    SuspensionLift,
+    SuspensionRead,
+    VisitRead,
+)
+from ihospital.booking.suspensions import lift_suspension, no_show_list
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.security.permissions import Permission
@@ -17,7 +27,10 @@ router = APIRouter(prefix="/api", tags=["booking"])
 
 Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
 Doctor = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_ATTEND))]
+Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
 AppointmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SuspensionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("/appointments/{appointment_id}/check-in")
@@ -30,10 +43,13 @@ async def check_in_appointment(
 
 
 @router.get("/doctor/day")
-async def doctor_day_list(session: DbSession, actor: Doctor) -> list[DaySessionRead]:
-    """Today's sessions of the signed-in doctor with each appointment's status: expected,
-    late, absent, checked_in, attended or no_show."""
-    return [DaySessionRead.of(day) for day in await doctor_day(session, actor)]
+async def doctor_day_list(
+    session: DbSession, actor: Doctor, day: Annotated[date | None, Query()] = None
+) -> list[DaySessionRead]:
+    """The signed-in doctor's sessions of ``day`` (default today) with each appointment's
+    status (expected, late, absent, checked_in, attended or no_show) and the patient's name,
+    sex and age; an audited read of health data."""
+    return [DaySessionRead.of(listed) for listed in await doctor_day(session, actor, day=day)]
 
 
 @router.post("/doctor/appointments/{appointment_id}/attendance")
@@ -45,3 +61,32 @@ async def mark_appointment_attendance(
         session, actor, appointment_id=appointment_id, outcome=body.outcome
     )
     return VisitRead.of(view)
+
+
+@router.get("/institutions/{institution_id}/no-shows")
+async def institution_no_shows(
+    institution_id: InstitutionId, session: DbSession, actor: Scheduler
+) -> list[NoShowRead]:
+    """就诊人 with no-shows here in the last 90 days or a running booking suspension, most
+    no-shows first; names masked."""
+    rows = await no_show_list(session, actor, institution_id=institution_id)
+    return [NoShowRead.of(row) for row in rows]
+
+
+@router.post("/institutions/{institution_id}/booking-suspensions/{suspension_id}/lift")
+async def lift_booking_suspension(
+    institution_id: InstitutionId,
+    suspension_id: SuspensionId,
+    body: SuspensionLift,
+    session: DbSession,
+    actor: Scheduler,
+) -> SuspensionRead:
+    """End a running suspension early, with the reason; 409 when it is no longer running."""
+    suspension = await lift_suspension(
+        session,
+        actor,
+        institution_id=institution_id,
+        suspension_id=suspension_id,
+        reason=body.reason,
+    )
+    return SuspensionRead.model_validate(suspension)

@@ -47,11 +47,13 @@ class Visit(IdMixin, Base):
 
 class BookingSuspension(IdMixin, Base):
     """Online booking at ``institution_id`` refused for ``patient_id`` from ``starts_at`` until
-    ``ends_at``, after ``no_show_count`` no-shows (the last one being ``appointment_id``)."""
+    ``ends_at``, after ``no_show_count`` no-shows (the last one being ``appointment_id``). An
+    institution admin may lift it early: ``lifted_at``, by whom and why."""
 
     __tablename__ = "booking_suspensions"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("(lifted_at IS NULL) = (lift_reason IS NULL)", name="lift_has_reason"),
         Index("ix_booking_suspensions_patient", "patient_id", "institution_id", "ends_at"),
     )
 
@@ -63,3 +65,10 @@ class BookingSuspension(IdMixin, Base):
     no_show_count: Mapped[int]
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    lifted_at: Mapped[datetime | None]
+    lifted_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    lift_reason: Mapped[str | None] = mapped_column(String(200))
+
+    def running(self, now: datetime) -> bool:
+        """Whether booking is refused at ``now``: begun, not ended, not lifted."""
+        return self.starts_at <= now < self.ends_at and self.lifted_at is None

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from ihospital.booking.dayof import DaySession, VisitView
 from ihospital.booking.schemas import slot_label
+from ihospital.booking.suspensions import NoShowRow
 from ihospital.core.schemas import Schema
 
 
@@ -14,9 +17,18 @@ class AttendanceSet(Schema):
     outcome: Literal["attended", "no_show"]
 
 
+class PatientCardRead(Schema):
+    """The patient as the treating doctor's day list shows them."""
+
+    name: str
+    sex: Literal["male", "female"]
+    age: int
+
+
 class VisitRead(Schema):
     appointment_id: int
     patient_id: int
+    patient: PatientCardRead | None  # on the treating doctor's day list only
     session_id: int
     slot_id: int
     starts_at: datetime
@@ -32,6 +44,7 @@ class VisitRead(Schema):
         return cls(
             appointment_id=appointment.id,
             patient_id=appointment.patient_id,
+            patient=PatientCardRead.model_validate(view.patient) if view.patient else None,
             session_id=appointment.session_id,
             slot_id=view.slot.id,
             starts_at=view.slot.starts_at,
@@ -67,4 +80,40 @@ class DaySessionRead(Schema):
             ends_at=row.ends_at,
             status=row.status,
             visits=[VisitRead.of(view) for view in day.visits],
+        )
+
+
+class SuspensionRead(Schema):
+    id: int
+    patient_id: int
+    institution_id: int
+    no_show_count: int
+    starts_at: datetime
+    ends_at: datetime
+    lifted_at: datetime | None
+    lifted_by_account_id: int | None
+    lift_reason: str | None
+
+
+class SuspensionLift(Schema):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class NoShowRead(Schema):
+    """A 就诊人 on the institution's no-show list, the name masked."""
+
+    patient_id: int
+    patient: PatientCardRead | None
+    no_shows: int
+    last_no_show_at: datetime
+    suspension: SuspensionRead | None
+
+    @classmethod
+    def of(cls, row: NoShowRow) -> NoShowRead:
+        return cls(
+            patient_id=row.patient_id,
+            patient=PatientCardRead.model_validate(row.patient) if row.patient else None,
+            no_shows=row.no_shows,
+            last_no_show_at=row.last_no_show_at,
+            suspension=SuspensionRead.model_validate(row.suspension) if row.suspension else None,
         )

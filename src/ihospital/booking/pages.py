@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -20,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.dayof import check_in_states
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
+from ihospital.booking.page_support import institution_chooser, practice_sites, public_doctors
 from ihospital.booking.payment import HOLD_MINUTES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
@@ -41,7 +42,6 @@ from ihospital.deps import DbSession, check_csrf, optional_actor, require
 from ihospital.directory import institutions, practitioners
 from ihospital.directory.pages_support import form_text, redirect_after, scope_query
 from ihospital.directory.search import get_doctor_profile
-from ihospital.directory.views import PractitionerView
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.identity.patients import list_patients
@@ -77,11 +77,6 @@ EDITOR_DAYS = 30
 FEE_FORMAT_MESSAGE = "Enter the fee in yuan, e.g. 50 or 12.50."
 
 
-def _sites(doctor: PractitionerView) -> dict[tuple[int, str], Any]:
-    """The doctor's practice sites by (institution, department): where a session takes place."""
-    return {(site.institution.id, site.department.code): site for site in doctor.sites}
-
-
 # --- patients -------------------------------------------------------------------------------
 
 
@@ -96,7 +91,7 @@ async def schedule_page(
         (day, list(group))
         for day, group in itertools.groupby(sessions, key=lambda s: s.view.session.day)
     ]
-    context = {"doctor": doctor, "days": days, "sites": _sites(doctor), "yuan": format_yuan}
+    context = {"doctor": doctor, "days": days, "sites": practice_sites(doctor), "yuan": format_yuan}
     return render(request, "booking/schedule.html", context)
 
 
@@ -116,7 +111,9 @@ async def _confirm_page(
     context = {
         "offer": offer,
         "doctor": doctor,
-        "site": _sites(doctor).get((offer.schedule.institution_id, offer.schedule.department_code)),
+        "site": practice_sites(doctor).get(
+            (offer.schedule.institution_id, offer.schedule.department_code)
+        ),
         "time_label": slot_label(offer.slot),
         "released": offer.released_at <= actor.clock.now(),
         "patients": await list_patients(session, actor),
@@ -187,27 +184,14 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
     return response
 
 
-async def _doctors(
-    session: AsyncSession, actor: Actor, practitioner_ids: Iterable[int]
-) -> dict[int, PractitionerView]:
-    """The public profiles of the doctors (a doctor no longer public is left out)."""
-    found = {}
-    for practitioner_id in set(practitioner_ids):
-        try:
-            found[practitioner_id] = await get_doctor_profile(
-                session, actor, practitioner_id=practitioner_id
-            )
-        except NotFound:
-            continue
-    return found
-
-
 @router.get("/appointments")
 async def my_appointments_page(request: Request, session: DbSession, actor: Booker) -> Response:
     """The account's appointments: time, place, queue order, status, and cancel until the
     institution's cutoff."""
     views = await list_appointments(session, actor)
-    doctors = await _doctors(session, actor, (view.schedule.practitioner_id for view in views))
+    doctors = await public_doctors(
+        session, actor, (view.schedule.practitioner_id for view in views)
+    )
     rules = {
         institution_id: await rules_of(session, institution_id)
         for institution_id in {view.schedule.institution_id for view in views}
@@ -217,7 +201,7 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
         {
             "view": view,
             "doctor": doctors.get(view.schedule.practitioner_id),
-            "site": _sites(doctors[view.schedule.practitioner_id]).get(
+            "site": practice_sites(doctors[view.schedule.practitioner_id]).get(
                 (view.schedule.institution_id, view.schedule.department_code)
             )
             if view.schedule.practitioner_id in doctors
@@ -229,7 +213,8 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
         for view in views
     ]
     patients = {patient.id: patient for patient in await list_patients(session, actor)}
-    context = {"rows": rows, "patients": patients, "yuan": format_yuan}
+    check_ins = await check_in_states(session, actor, views=views)
+    context = {"rows": rows, "patients": patients, "check_ins": check_ins, "yuan": format_yuan}
     return render(request, "booking/appointments.html", context)
 
 
@@ -272,9 +257,9 @@ async def _editor_page(
     (``values``/``state`` of a refused submit of either form)."""
     state, rule_state = state or FormState(), rule_state or FormState()
     if institution_id is None:
-        listing = await institutions.list_institutions(session, actor, page=1, page_size=50)
-        context = {"choose": listing, "target": "/admin/schedule"}
-        return render(request, "booking/admin_choose.html", context)
+        return await institution_chooser(
+            request, session, actor, target="/admin/schedule", heading="Schedules"
+        )
     institution = await institutions.get_managed_institution(
         session, actor, institution_id=institution_id
     )

@@ -260,3 +260,14 @@ async def list_waitlist(session: AsyncSession, actor: Actor) -> list[WaitlistEnt
         details={"waitlist_entry_ids": [entry.id for entry in entries]},
     )
     return list(entries)
+
+
+async def waitlist_sessions(
+    session: AsyncSession, entries: Sequence[WaitlistEntry]
+) -> dict[int, ScheduleSession]:
+    """The sessions that ``entries`` (already read by their account) wait for, by id."""
+    ids = {entry.session_id for entry in entries}
+    if not ids:
+        return {}
+    rows = await session.scalars(select(ScheduleSession).where(ScheduleSession.id.in_(ids)))
+    return {row.id: row for row in rows}

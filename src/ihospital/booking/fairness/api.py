@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from ihospital.booking.fairness.flags import list_flags, review_flag
-from ihospital.booking.fairness.schemas import BookingFlagRead, FlagStatus
+from ihospital.booking.fairness.schemas import BookingFlagRead, FlagReview, FlagStatus
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.security.permissions import Permission
@@ -33,8 +33,19 @@ async def booking_flags(
 
 @router.post("/institutions/{institution_id}/booking-flags/{flag_id}/review")
 async def mark_reviewed(
-    institution_id: InstitutionId, flag_id: FlagId, session: DbSession, actor: Scheduler
+    institution_id: InstitutionId,
+    flag_id: FlagId,
+    body: FlagReview,
+    session: DbSession,
+    actor: Scheduler,
 ) -> BookingFlagRead:
-    """Mark a flag reviewed."""
-    flag = await review_flag(session, actor, institution_id=institution_id, flag_id=flag_id)
+    """Review a flag: its outcome (legitimate or scalping) and a note."""
+    flag = await review_flag(
+        session,
+        actor,
+        institution_id=institution_id,
+        flag_id=flag_id,
+        outcome=body.outcome,
+        note=body.note,
+    )
     return BookingFlagRead.model_validate(flag)

@@ -4,6 +4,8 @@ them. A flag never refuses a booking: the institution decides what to do."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -16,6 +18,7 @@ from ihospital.booking.models import Appointment
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
 from ihospital.errors import NotFound
+from ihospital.identity.patient_cards import PatientCard, patient_cards
 
 PATIENTS_PER_DOCTOR = 3  # different 就诊人 booked with one doctor by one account ...
 PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
@@ -158,15 +161,21 @@ async def list_flags(
 
 
 async def review_flag(
-    session: AsyncSession, actor: Actor, *, institution_id: int, flag_id: int
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    institution_id: int,
+    flag_id: int,
+    outcome: str,
+    note: str = "",
 ) -> BookingFlag:
-    """Mark a flag of a managed institution reviewed (audited); reviewing twice changes
-    nothing."""
+    """Review a flag of a managed institution: its ``outcome`` (``legitimate`` or ``scalping``)
+    and a note (audited). A reviewed flag keeps its review: reviewing again changes nothing."""
     await managed_institution(session, actor, institution_id)
     flag = await session.scalar(
-        select(BookingFlag).where(
-            BookingFlag.id == flag_id, BookingFlag.institution_id == institution_id
-        )
+        select(BookingFlag)
+        .where(BookingFlag.id == flag_id, BookingFlag.institution_id == institution_id)
+        .with_for_update()
     )
     if flag is None:
         raise NotFound("booking.flag_not_found", "This flag does not exist.")
@@ -176,6 +185,8 @@ async def review_flag(
     flag.status = "reviewed"
     flag.reviewed_at = flag.updated_at = now
     flag.reviewed_by_account_id = actor.account_id
+    flag.outcome = outcome
+    flag.review_note = note
     await session.flush()
     await record(
         session,
@@ -183,5 +194,55 @@ async def review_flag(
         action="booking.flag.review",
         subject_type="booking_flag",
         subject_id=flag.id,
+        details={"outcome": outcome, "note": note},
     )
     return flag
+
+
+@dataclass(frozen=True)
+class FlaggedBooking:
+    """One booking behind a flag, as the reviewing admin sees it (the 就诊人's name masked)."""
+
+    appointment: Appointment
+    patient: PatientCard | None
+
+
+async def flag_evidence(
+    session: AsyncSession, actor: Actor, *, institution_id: int, flags: Sequence[BookingFlag]
+) -> dict[int, list[FlaggedBooking]]:
+    """The bookings behind each flag of a managed institution, by flag id: the account's
+    bookings with the doctor in the counted days, or the device's bookings of the flag's day."""
+    await managed_institution(session, actor, institution_id)
+    found: dict[int, list[Appointment]] = {}
+    for flag in flags:
+        if flag.institution_id != institution_id:
+            raise NotFound("booking.flag_not_found", "This flag does not exist.")
+        if flag.reason == "busy_device":
+            query = (
+                select(Appointment)
+                .join(BookingOrigin, BookingOrigin.appointment_id == Appointment.id)
+                .where(
+                    BookingOrigin.institution_id == institution_id,
+                    BookingOrigin.device_hash == flag.device_hash,
+                    BookingOrigin.day == flag.day,
+                )
+            )
+        else:
+            query = select(Appointment).where(
+                Appointment.account_id == flag.account_id,
+                Appointment.practitioner_id == flag.practitioner_id,
+                Appointment.created_at > flag.updated_at - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
+                Appointment.created_at <= flag.updated_at,
+            )
+        found[flag.id] = list(await session.scalars(query.order_by(Appointment.created_at)))
+    cards = await patient_cards(
+        session,
+        actor,
+        patient_ids=(a.patient_id for appointments in found.values() for a in appointments),
+        purpose="booking.flag_review",
+        masked=True,
+    )
+    return {
+        flag_id: [FlaggedBooking(a, cards.get(a.patient_id)) for a in appointments]
+        for flag_id, appointments in found.items()
+    }

@@ -12,6 +12,7 @@ from ihospital.db import Base, BigId, IdMixin
 
 FLAG_REASONS = ("many_patients_one_doctor", "busy_device")
 FLAG_STATUSES = ("open", "reviewed")
+FLAG_OUTCOMES = ("legitimate", "scalping")
 
 
 class BookingOrigin(IdMixin, Base):
@@ -37,7 +38,8 @@ class BookingFlag(IdMixin, Base):
     """A suspicion of scalping for the institution: one account booking one doctor for many
     就诊人, or many bookings from one device. ``subject`` names who (``account:7:doctor:3``,
     ``device:<hash>``); one flag per institution, reason, subject and local ``day``, whose
-    ``count`` follows the bookings of that day. The bookings themselves stand."""
+    ``count`` follows the bookings of that day. The bookings themselves stand. A review records
+    the ``outcome`` (``legitimate`` or ``scalping``) and the reviewer's ``review_note``."""
 
     __tablename__ = "booking_flags"
     __table_args__ = (
@@ -48,6 +50,10 @@ class BookingFlag(IdMixin, Base):
             "status IN (" + ",".join(repr(s) for s in FLAG_STATUSES) + ")", name="status_known"
         ),
         CheckConstraint("count > 0", name="count_positive"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN (" + ",".join(repr(o) for o in FLAG_OUTCOMES) + ")",
+            name="outcome_known",
+        ),
         UniqueConstraint("institution_id", "reason", "subject", "day"),
         Index("ix_booking_flags_institution_status", "institution_id", "status"),
     )
@@ -65,3 +71,5 @@ class BookingFlag(IdMixin, Base):
     updated_at: Mapped[datetime]
     reviewed_at: Mapped[datetime | None]
     reviewed_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    review_note: Mapped[str | None] = mapped_column(String(500))

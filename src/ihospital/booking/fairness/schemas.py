@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from ihospital.core.schemas import Schema
 
 FlagReason = Literal["many_patients_one_doctor", "busy_device"]
 FlagStatus = Literal["open", "reviewed"]
+FlagOutcome = Literal["legitimate", "scalping"]
+
+
+class FlagReview(Schema):
+    """The review of a flag: ``legitimate`` (the bookings are genuine) or ``scalping``."""
+
+    outcome: FlagOutcome
+    note: str = Field(default="", max_length=500)
 
 
 class BookingFlagRead(Schema):
@@ -29,3 +39,5 @@ class BookingFlagRead(Schema):
     updated_at: datetime
     reviewed_at: datetime | None
     reviewed_by_account_id: int | None
+    outcome: FlagOutcome | None
+    review_note: str | None
