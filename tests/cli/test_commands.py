@@ -1,5 +1,6 @@
 """The ``ihospital`` command as an operator runs it: real processes on a real database."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -14,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ihospital.audit.chain import SEAL_WITHIN
+from ihospital.audit.chain import SEAL_WITHIN, verify_chain
 from ihospital.cli.demo import reset_demo
 from ihospital.cli.support import CliError
-from ihospital.core.clock import FrozenClock, to_local
+from ihospital.core.clock import Clock, FrozenClock, to_local
 from ihospital.db import make_engine, make_sessionmaker
 from tests.audit.support import append, tamper
 from tests.conftest import BACKEND, TEST_INDEX_KEY, TEST_KEY, make_settings
@@ -166,7 +167,9 @@ async def test_audit_verify_names_entries_left_unsealed_until_they_are_sealed_la
     assert sealed.stdout == "OK: 3 entries\n"  # and the late sealing's own record
 
 
-async def test_worker_stops_cleanly_on_sigterm(cli_env):
+async def test_worker_seals_the_audit_trail_and_stops_cleanly_on_sigterm(cli_env):
+    engine = make_engine(cli_env["IHOSPITAL_DATABASE_URL"])
+    factory = make_sessionmaker(engine)
     process = subprocess.Popen(  # noqa: S603, ASYNC220
         [sys.executable, "-m", "ihospital", "worker"],
         env=cli_env,
@@ -184,11 +187,20 @@ async def test_worker_stops_cleanly_on_sigterm(cli_env):
             if "outbox worker started" in line or not line:
                 break
         assert "outbox worker started" in "".join(lines)
+        async with factory() as session, session.begin():
+            await append(session, Clock(), 2)
+        async with asyncio.timeout(30):
+            while True:
+                async with factory() as session:
+                    if (await verify_chain(session, Clock())).checked == 2:
+                        break
+                await asyncio.sleep(0.2)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
         process.kill()
         process.wait()
+        await engine.dispose()
 
 
 @pytest.fixture
