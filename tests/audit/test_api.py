@@ -41,7 +41,7 @@ async def _append(session, clock, *, actions, account_id=41, patient_id=None):
 
 
 async def _entries(session):
-    return (await session.scalars(select(AuditEntry).order_by(AuditEntry.seq))).all()
+    return (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
 
 
 # ---- who may read ------------------------------------------------------------------------------
@@ -205,3 +205,22 @@ async def test_verifying_the_chain_is_recorded_and_the_chain_still_verifies(
     assert json.loads(last.details) == {"checked": first["checked"], "ok": True}
     second = (await client.get("/api/audit/verify", headers=headers)).json()
     assert second == {**first, "checked": first["checked"] + 1}
+
+
+async def test_the_trail_is_sealed_before_it_is_listed(client, session, clock, regulator):
+    _, headers = regulator
+    await _append(session, clock, actions=["patient.read", "patient.update"], account_id=78)
+    body = (
+        await client.get("/api/audit/entries", params={"actor_account_id": 78}, headers=headers)
+    ).json()
+    assert [entry["action"] for entry in body["items"]] == ["patient.update", "patient.read"]
+    newer, older = body["items"]
+    assert newer["seq"] == older["seq"] + 1
+    assert newer["id"] > older["id"]
+    assert all(len(entry["entry_hash"]) == 64 for entry in body["items"])
+
+    # The listing's own record is sealed by the next reading of the trail.
+    latest = (await client.get("/api/audit/entries", headers=headers)).json()["items"][0]
+    assert (latest["action"], latest["seq"]) == ("audit.read", newer["seq"] + 1)
+    report = (await client.get("/api/audit/verify", headers=headers)).json()
+    assert (report["ok"], report["checked"], report["unsealed"]) == (True, latest["seq"] + 1, 0)

@@ -93,7 +93,7 @@ async def test_changing_the_choice_refreshes_the_split_with_or_without_javascrip
     previews = await session.scalars(
         select(AuditEntry.details)
         .where(AuditEntry.action == "billing.checkout.preview")
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     )
     chosen = [json.loads(details) for details in previews.all()]
     assert [(c["use_insurance"], c["use_personal_account"]) for c in chosen] == [

@@ -1,5 +1,6 @@
 """The ``ihospital`` command as an operator runs it: real processes on a real database."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -8,16 +9,18 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
+from ihospital.audit.chain import SEAL_WITHIN, verify_chain
 from ihospital.cli.demo import reset_demo
 from ihospital.cli.support import CliError
-from ihospital.db import make_engine
-from tests.audit.test_chain import _disable_guard_sql
+from ihospital.core.clock import Clock, FrozenClock, to_local
+from ihospital.db import make_engine, make_sessionmaker
+from tests.audit.support import append, tamper
 from tests.conftest import BACKEND, TEST_INDEX_KEY, TEST_KEY, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,24 +134,42 @@ async def test_audit_verify_passes_then_names_the_entry_edited_behind_the_apps_b
     )  # fmt: skip
     intact = run(cli_env, "audit", "verify")
     assert intact.returncode == 0, intact.stdout + intact.stderr
-    assert intact.stdout.startswith("OK")
-    engine = make_engine(cli_env["IHOSPITAL_DATABASE_URL"])
-    try:
-        async with engine.begin() as connection:
-            for statement in _disable_guard_sql():
-                await connection.execute(text(statement))
-            await connection.execute(
-                text("UPDATE audit_entries SET action = 'account.deleted' WHERE seq = 1")
-            )
-    finally:
-        await engine.dispose()
+    assert intact.stdout == "OK: 1 entries\n"
+    await tamper(
+        cli_env["IHOSPITAL_DATABASE_URL"],
+        "UPDATE audit_entries SET action = 'account.deleted'"
+        " WHERE id = (SELECT entry_id FROM audit_seals WHERE seq = 1)",
+    )
     tampered = run(cli_env, "audit", "verify")
     assert tampered.returncode == 1
     assert "audit entry 1" in tampered.stdout
     assert "edited" in tampered.stdout
 
 
-async def test_worker_stops_cleanly_on_sigterm(cli_env):
+async def test_audit_verify_names_entries_left_unsealed_until_they_are_sealed_late(cli_env):
+    url = cli_env["IHOSPITAL_DATABASE_URL"]
+    engine = make_engine(url)
+    written = datetime.now(UTC) - SEAL_WITHIN - timedelta(minutes=5)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            entries = await append(session, FrozenClock(written), 2)
+    finally:
+        await engine.dispose()
+    stranded = run(cli_env, "audit", "verify")
+    assert stranded.returncode == 1
+    assert stranded.stdout.startswith(
+        f"FAILED: 2 audit entries were not sealed within 10 minutes, the oldest entry "
+        f"{entries[0].id} written at {to_local(written):%Y-%m-%d %H:%M:%S}"
+    )
+    assert "--seal-late" in stranded.stdout
+    sealed = run(cli_env, "audit", "verify", "--seal-late")
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    assert sealed.stdout == "OK: 3 entries\n"  # and the late sealing's own record
+
+
+async def test_worker_seals_the_audit_trail_and_stops_cleanly_on_sigterm(cli_env):
+    engine = make_engine(cli_env["IHOSPITAL_DATABASE_URL"])
+    factory = make_sessionmaker(engine)
     process = subprocess.Popen(  # noqa: S603, ASYNC220
         [sys.executable, "-m", "ihospital", "worker"],
         env=cli_env,
@@ -166,11 +187,20 @@ async def test_worker_stops_cleanly_on_sigterm(cli_env):
             if "outbox worker started" in line or not line:
                 break
         assert "outbox worker started" in "".join(lines)
+        async with factory() as session, session.begin():
+            await append(session, Clock(), 2)
+        async with asyncio.timeout(30):
+            while True:
+                async with factory() as session:
+                    if (await verify_chain(session, Clock())).checked == 2:
+                        break
+                await asyncio.sleep(0.2)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
         process.kill()
         process.wait()
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from ihospital.audit.service import verify_chain
+from ihospital.audit.chain import seal_all, verify_chain
 from ihospital.billing.insurance.models import Coverage
 from ihospital.billing.ledger import ledger_total
 from ihospital.billing.models import Order, Payment
 from ihospital.booking.models import ScheduleSession, Slot
 from ihospital.cli.demo import load_demo, print_demo
+from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.core.ids import parse_resident_id
 from ihospital.db import make_engine, make_sessionmaker
@@ -141,10 +142,11 @@ async def test_recent_residents_are_refused_online_and_a_filed_second_site_serve
 
 
 async def test_the_audit_chain_of_the_loaded_data_holds(db):
-    result = await verify_chain(db)
+    sealed = await seal_all(db, Clock())
+    result = await verify_chain(db, Clock())
     entries = await db.scalar(select(func.count()).select_from(Account))
     assert result.ok
-    assert result.checked > entries
+    assert result.checked == sealed > entries
 
 
 async def test_bills_wait_for_checkout_with_insurance_and_one_is_paid(db):

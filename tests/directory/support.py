@@ -24,7 +24,7 @@ async def audit_trail(
             .where(
                 AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id)
             )
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         )
     ).all()
     return [(action, json.loads(details)) for action, details in rows]

@@ -51,7 +51,7 @@ async def _audit(session, practitioner_id: int) -> list[AuditEntry]:  # noqa: AN
                     AuditEntry.subject_id == str(practitioner_id),
                     AuditEntry.action.startswith("practitioner.review."),
                 )
-                .order_by(AuditEntry.seq)
+                .order_by(AuditEntry.id)
             )
         ).all()
     )

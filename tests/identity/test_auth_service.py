@@ -311,7 +311,7 @@ async def test_logins_and_failures_are_audited(session, clock):
     with pytest.raises(Unauthorized):
         await login(session, clock, account.mobile, password="wrong-pass-1")
     await login(session, clock, account.mobile)
-    actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq))).all()
+    actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert actions[-2:] == ["auth.login_failed", "auth.login"]
 
 

@@ -268,7 +268,7 @@ async def test_reads_through_the_api_are_audited(client, session, owner):
         await session.scalars(
             select(AuditEntry)
             .where(AuditEntry.action.in_(["patient.read", "patient.list"]))
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         )
     ).all()
     assert [(e.action, e.patient_id, e.actor_account_id) for e in entries] == [

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ihospital.audit import service
+from ihospital.audit.chain import seal_all, verify_chain
 from ihospital.audit.schemas import AuditEntryRead, ChainReport
 from ihospital.core.context import Actor
 from ihospital.core.schemas import Page
@@ -38,7 +39,7 @@ async def list_entries(
         page_size=page_size,
     )
     return Page[AuditEntryRead](
-        items=[AuditEntryRead.model_validate(row) for row in rows],
+        items=[AuditEntryRead.of(entry, seal) for entry, seal in rows],
         total=total,
         page=page,
         page_size=page_size,
@@ -47,8 +48,10 @@ async def list_entries(
 
 @router.get("/verify", response_model=ChainReport)
 async def verify(session: DbSession, actor: Reader) -> ChainReport:
-    """Walk the whole chain; the check is recorded like any other reading of the trail (R13)."""
-    result = await service.verify_chain(session)
+    """Seal what is pending, then walk the whole chain; the check is recorded like any other
+    reading of the trail (R13)."""
+    await seal_all(session, actor.clock)
+    result = await verify_chain(session, actor.clock)
     await service.record(
         session,
         actor,
@@ -57,9 +60,4 @@ async def verify(session: DbSession, actor: Reader) -> ChainReport:
         subject_id="chain",
         details={"checked": result.checked, "ok": result.ok},
     )
-    return ChainReport(
-        ok=result.ok,
-        checked=result.checked,
-        first_bad_seq=result.first_bad_seq,
-        reason=result.reason,
-    )
+    return ChainReport.model_validate(result)

@@ -1,49 +1,21 @@
-"""Writing and verifying the audit chain.
+"""Writing and reading the audit trail.
 
-Appends are serialised so that ``seq`` and ``prev_hash`` are taken from the true last entry: on
-PostgreSQL by a transaction-scoped advisory lock, on SQLite by the database's single writer
-(every transaction begins IMMEDIATE, see ``ihospital.db``). The lock is held until the
-transaction commits, so the entry lands together with the change it describes.
+An entry is inserted in the caller's transaction with no lock and no read of the chain, so
+audited transactions do not queue behind one another; the sealer links it into the hash chain
+within seconds of its commit (see :mod:`ihospital.audit.chain`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.audit.models import AuditEntry
+from ihospital.audit.chain import seal_all
+from ihospital.audit.models import AuditEntry, AuditSeal
 from ihospital.core.context import Actor
-
-GENESIS_HASH = "0" * 64
-AUDIT_LOCK_KEY = 7_420_001
-
-
-def _canonical(entry: AuditEntry) -> bytes:
-    content = {
-        "seq": entry.seq,
-        "occurred_at": entry.occurred_at.isoformat(timespec="microseconds"),
-        "actor_account_id": entry.actor_account_id,
-        "actor_role": entry.actor_role,
-        "action": entry.action,
-        "subject_type": entry.subject_type,
-        "subject_id": entry.subject_id,
-        "patient_id": entry.patient_id,
-        "ip": entry.ip,
-        "request_id": entry.request_id,
-        "details": entry.details,
-        "prev_hash": entry.prev_hash,
-    }
-    return json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-
-
-def compute_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
 async def record(
@@ -56,16 +28,8 @@ async def record(
     patient_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry (who did what to which subject, from where) to the chain (R13)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    last = (
-        await session.execute(
-            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
-    ).first()
+    """Write one entry (who did what to which subject, from where) to the trail (R13)."""
     entry = AuditEntry(
-        seq=(last.seq + 1) if last else 1,
         occurred_at=actor.clock.now(),
         actor_account_id=actor.account_id,
         actor_role=actor.role,
@@ -76,9 +40,7 @@ async def record(
         ip=actor.ip,
         request_id=actor.request_id,
         details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=last.entry_hash if last else GENESIS_HASH,
     )
-    entry.entry_hash = compute_hash(entry)
     session.add(entry)
     await session.flush()
     return entry
@@ -93,9 +55,11 @@ async def list_entries(
     action: str | None = None,
     page: int = 1,
     page_size: int = 50,
-) -> tuple[list[AuditEntry], int]:
-    """Entries newest first with filters, for regulators and platform admins (R13).
-    Reading the trail is itself recorded."""
+) -> tuple[list[tuple[AuditEntry, AuditSeal | None]], int]:
+    """Entries newest first with filters and each one's link, for regulators and platform
+    admins (R13). The pending entries are sealed first; reading the trail is itself recorded
+    (and sealed in the next round)."""
+    await seal_all(session, actor.clock)
     query = select(AuditEntry)
     if patient_id is not None:
         query = query.where(AuditEntry.patient_id == patient_id)
@@ -105,8 +69,12 @@ async def list_entries(
         query = query.where(AuditEntry.action == action)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (
-        await session.scalars(
-            query.order_by(AuditEntry.seq.desc()).offset((page - 1) * page_size).limit(page_size)
+        await session.execute(
+            query.add_columns(AuditSeal)
+            .outerjoin(AuditSeal, AuditSeal.entry_id == AuditEntry.id)
+            .order_by(AuditEntry.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
         )
     ).all()
     await record(
@@ -118,49 +86,20 @@ async def list_entries(
         patient_id=patient_id,
         details={"actor_account_id": actor_account_id, "action": action, "page": page},
     )
-    return list(rows), total
+    return [(entry, seal) for entry, seal in rows], total
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    first_bad_seq: int | None = None
-    reason: str = ""
-
-
-async def _entries(session: AsyncSession, batch: int = 2000) -> AsyncIterator[AuditEntry]:
-    after = 0
-    while True:
-        rows = (
-            await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.seq > after)
-                .order_by(AuditEntry.seq)
-                .limit(batch)
-            )
-        ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield row
-        after = rows[-1].seq
-        session.expunge_all()
-
-
-async def verify_chain(session: AsyncSession) -> VerifyResult:
-    """Walk the chain in order and name the first entry that was edited, deleted or reordered."""
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
-    checked = 0
-    async for entry in _entries(session):
-        if entry.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, "missing entry (deleted)")
-        if entry.prev_hash != prev_hash:
-            return VerifyResult(False, checked, entry.seq, "chain broken (reordered or replaced)")
-        if compute_hash(entry) != entry.entry_hash:
-            return VerifyResult(False, checked, entry.seq, "content changed (edited)")
-        prev_hash = entry.entry_hash
-        expected_seq += 1
-        checked += 1
-    return VerifyResult(True, checked)
+async def seal_late(session: AsyncSession, actor: Actor) -> int:
+    """Seal the entries that waited longer than the sealing window (after the workers were
+    down), once an operator has checked them; the sealing is recorded with their number."""
+    sealed = await seal_all(session, actor.clock, late=True)
+    if sealed:
+        await record(
+            session,
+            actor,
+            action="audit.seal_late",
+            subject_type="audit_log",
+            subject_id="chain",
+            details={"entries": sealed},
+        )
+    return sealed

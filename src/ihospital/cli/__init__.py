@@ -93,12 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help=_("check the audit log"))
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
-    audit_commands.add_parser(
+    verify = audit_commands.add_parser(
         "verify",
         help=_("verify the audit log's hash chain"),
         description=_(
-            "Walk the audit log in order; exit 0 when intact, 1 naming the first entry that "
-            "was edited, deleted or reordered."
+            "Seal the entries written since the last sealing, then walk the audit log in "
+            "order; exit 0 when intact, 1 naming the first entry that was edited, deleted or "
+            "reordered, or when entries were left unsealed for longer than the sealing window."
+        ),
+    )
+    verify.add_argument(
+        "--seal-late",
+        action="store_true",
+        help=_(
+            "also seal the entries left unsealed for longer than the sealing window (after "
+            "the workers were down), once you have checked them; this is recorded"
         ),
     )
 

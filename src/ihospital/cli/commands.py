@@ -10,7 +10,8 @@ import signal
 from contextlib import suppress
 
 from ihospital.app import create_app
-from ihospital.audit.service import VerifyResult, verify_chain
+from ihospital.audit.chain import SEAL_WITHIN, VerifyResult, seal_all, verify_chain
+from ihospital.audit.service import seal_late
 from ihospital.cli.support import (
     CliError,
     _,
@@ -23,7 +24,7 @@ from ihospital.cli.support import (
     upgrade_database,
 )
 from ihospital.config import get_settings
-from ihospital.core.clock import Clock
+from ihospital.core.clock import Clock, to_local
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.directory.institutions import get_institution
@@ -86,24 +87,49 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     url = get_settings().effective_database_url()
     require_schema(url)
+    clock = Clock()
 
     async def verify() -> VerifyResult:
         engine = make_engine(url)
         try:
-            async with make_sessionmaker(engine)() as session:
-                return await verify_chain(session)
+            factory = make_sessionmaker(engine)
+            async with factory() as session, session.begin():
+                if args.seal_late:
+                    await seal_late(session, Actor.system(clock, request_id="cli-audit-verify"))
+                await seal_all(session, clock)
+            async with factory() as session:
+                return await verify_chain(session, clock)
         finally:
             await engine.dispose()
 
     result = asyncio.run(verify())
     if result.ok:
         print(_("OK: {count} entries", count=result.checked))
+        if result.unsealed:
+            print(_("{count} newer entries are not sealed yet.", count=result.unsealed))
         return 0
+    if result.first_bad_seq is not None:
+        print(
+            _(
+                "FAILED: audit entry {seq}: {reason}. The {count} entries before it are intact.",
+                seq=result.first_bad_seq,
+                reason=result.reason,
+                count=result.checked,
+            )
+        )
+        return 1
+    assert result.oldest_unsealed_at is not None
     print(
         _(
-            "FAILED: audit entry {seq}: {reason}. The {count} entries before it are intact.",
-            seq=result.first_bad_seq,
-            reason=result.reason,
+            "FAILED: {late} audit entries were not sealed within {minutes} minutes, the oldest "
+            "entry {id} written at {time}: the sealer is not running (is an ihospital worker "
+            "running?) or their seals were removed. The {count} sealed entries are intact. "
+            "Once you have checked the late entries, seal them with "
+            "`ihospital audit verify --seal-late`.",
+            late=result.late,
+            minutes=SEAL_WITHIN.seconds // 60,
+            id=result.oldest_unsealed_id,
+            time=to_local(result.oldest_unsealed_at).strftime("%Y-%m-%d %H:%M:%S"),
             count=result.checked,
         )
     )

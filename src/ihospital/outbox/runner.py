@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ihospital.audit.chain import run_sealer
 from ihospital.billing.insurance.platform import make_insurance_platform
 from ihospital.billing.providers import make_payment_providers
 from ihospital.billing.reconciliation_tasks import start_daily_reconciliation
@@ -54,8 +55,10 @@ async def run_workers(
     services: Mapping[str, Any],
     metrics: Any | None = None,
 ) -> None:
-    """``concurrency`` worker loops sharing the outbox until ``stop`` is set; the daily
-    reconciliation of each payment channel is set first if it is not yet."""
+    """``concurrency`` worker loops sharing the outbox until ``stop`` is set, and the audit
+    sealer beside them; the daily reconciliation of each payment channel is set first if it is
+    not yet. The sealer is a loop of its own, not an outbox timer: it runs every few seconds,
+    which as timers would leave a done event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
     await start_daily_reconciliation(factory, clock, channels=services["payment_providers"])
     await asyncio.gather(
@@ -71,7 +74,8 @@ async def run_workers(
                 metrics=metrics,
             )
             for _ in range(concurrency)
-        )
+        ),
+        run_sealer(factory, clock, stop=stop),
     )
 
 

@@ -23,7 +23,7 @@ async def _actions(session, patient_id):
     rows = await session.scalars(
         select(AuditEntry.action)
         .where(AuditEntry.patient_id == patient_id, AuditEntry.subject_type == "coverage")
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     )
     return list(rows.all())
 

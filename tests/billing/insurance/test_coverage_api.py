@@ -49,7 +49,7 @@ async def coverage_actions(session, patient_id: int) -> list[str]:
     rows = await session.scalars(
         select(AuditEntry.action)
         .where(AuditEntry.patient_id == patient_id, AuditEntry.subject_type == "coverage")
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     )
     return list(rows.all())
 

@@ -98,7 +98,7 @@ async def test_a_patient_adds_changes_and_ends_the_medical_insurance_of_a_patien
     actions = await session.scalars(
         select(AuditEntry.action)
         .where(AuditEntry.patient_id == patient.id, AuditEntry.action.like("coverage.%"))
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     )
     assert [a for a in actions.all() if a != "coverage.read"] == [
         "coverage.create",
