@@ -170,6 +170,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/appointments"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/appointments"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/api/appointments/{appointment_id}/reschedule"): Call(
+        P.APPOINTMENTS_OWN, json={"slot_id": 1, "idempotency_key": "matrix"}
+    ),
     ("POST", "/api/waitlist"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/waitlist"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/waitlist/{entry_id}/leave"): Call(P.APPOINTMENTS_OWN),

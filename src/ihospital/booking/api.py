@@ -8,10 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
+from ihospital.booking.reschedule import reschedule_appointment
 from ihospital.booking.rules import Rules, get_rules, set_rules
 from ihospital.booking.schedules import (
     SessionPlan,
@@ -23,6 +25,7 @@ from ihospital.booking.schedules import (
 from ihospital.booking.schemas import (
     AppointmentCreate,
     AppointmentRead,
+    RescheduleCreate,
     RulesRead,
     RulesSet,
     SessionCreate,
@@ -160,6 +163,29 @@ async def cancel(
     return AppointmentRead.of(
         await cancel_appointment(session, actor, appointment_id=appointment_id)
     )
+
+
+@router.post("/appointments/{appointment_id}/reschedule")
+async def reschedule(
+    appointment_id: AppointmentId,
+    body: RescheduleCreate,
+    request: Request,
+    session: DbSession,
+    actor: Booker,
+) -> AppointmentRead:
+    """改约: move the appointment to another free slot of the same doctor, department, kind of
+    visit and fee, until the cutoff of its day; the payment carries over and the freed place goes
+    to the waitlist. The same idempotency key answers the same move. Counts as a booking attempt
+    against the rate limits (429)."""
+    await admit_booking(request, actor)
+    view = await reschedule_appointment(
+        session,
+        actor,
+        appointment_id=appointment_id,
+        slot_id=body.slot_id,
+        idempotency_key=body.idempotency_key,
+    )
+    return AppointmentRead.of(view)
 
 
 @router.post("/waitlist", status_code=201)

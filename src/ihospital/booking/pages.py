@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
@@ -39,7 +40,7 @@ from ihospital.core.i18n import translate
 from ihospital.core.money import InvalidAmount, format_yuan, parse_yuan
 from ihospital.deps import DbSession, check_csrf, optional_actor, require
 from ihospital.directory import institutions, practitioners
-from ihospital.directory.pages_support import form_text, redirect_after, scope_query
+from ihospital.directory.pages_support import checkbox, form_text, redirect_after, scope_query
 from ihospital.directory.search import get_doctor_profile
 from ihospital.directory.views import PractitionerView
 from ihospital.errors import AppError, NotFound
@@ -388,7 +389,8 @@ async def rules_submit(
 ) -> Response:
     """Store the release (放号), cancellation and per-patient rules."""
     scope = institution_id or actor.institution_id
-    values = await form_text(request, RULE_FIELDS)
+    values: dict[str, Any] = await form_text(request, RULE_FIELDS)
+    values["doctors_may_schedule"] = checkbox(values["doctors_may_schedule"])
     form, state = parse_form(RulesSet, values)
     if form is not None and scope is not None:
         try:

@@ -149,6 +149,7 @@ class RulesSet(Schema):
     child_age_limit: Annotated[int, Field(ge=1, le=18)] = 14
     check_in_opens_minutes: Annotated[int, Field(ge=0, le=720)] = 60
     check_in_closes_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    doctors_may_schedule: bool = False
 
 
 class RulesRead(RulesSet):
@@ -158,6 +159,11 @@ class RulesRead(RulesSet):
 class AppointmentCreate(Schema):
     slot_id: Id
     patient_id: Id
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RescheduleCreate(Schema):
+    slot_id: Id
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
 
 
