@@ -181,6 +181,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
     ),
+    ("GET", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN),
+    ("POST", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN, json={}),
+    ("POST", "/api/doctor/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
     ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE
@@ -272,6 +275,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),
     ("GET", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE, form={}),
+    ("GET", "/doctor/schedule"): Call(P.SCHEDULE_OWN),
+    ("POST", "/doctor/schedule/sessions"): Call(P.SCHEDULE_OWN, form={"kind": "once"}),
+    ("GET", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
+    ("POST", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN, form={}),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
