@@ -30,7 +30,7 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
-    from ihospital.booking import dayof_api, own_schedule_pages
+    from ihospital.booking import dayof_api, own_schedule_pages, reschedule_pages
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.directory import api as directory_api
@@ -64,6 +64,7 @@ def _routers() -> list[Any]:
         insurance_pages.router,
         booking_pages.router,
         own_schedule_pages.router,
+        reschedule_pages.router,
     ]
 
 

@@ -270,6 +270,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/appointments"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN, form={}),
+    ("GET", "/appointments/{appointment_id}/reschedule"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/appointments/{appointment_id}/reschedule"): Call(
+        P.APPOINTMENTS_OWN, form={"slot_id": "1", "idempotency_key": "m"}
+    ),
     ("GET", "/admin/schedule"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/schedule/sessions"): Call(P.SCHEDULES_MANAGE, form={"kind": "once"}),
     ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),

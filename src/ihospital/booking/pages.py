@@ -61,7 +61,7 @@ BOOKING_FIELDS = ("slot_id", "patient_id", "idempotency_key")
 RULE_FIELDS = tuple(RulesSet.model_fields)
 
 
-def _sites(doctor: PractitionerView) -> dict[tuple[int, str], Any]:
+def sites_of(doctor: PractitionerView) -> dict[tuple[int, str], Any]:
     """The doctor's practice sites by (institution, department): where a session takes place."""
     return {(site.institution.id, site.department.code): site for site in doctor.sites}
 
@@ -80,7 +80,12 @@ async def schedule_page(
         (day, list(group))
         for day, group in itertools.groupby(sessions, key=lambda s: s.view.session.day)
     ]
-    context = {"doctor": doctor, "days": days, "sites": _sites(doctor), "yuan": format_yuan}
+    context = {
+        "doctor": doctor,
+        "days": days,
+        "sites": sites_of(doctor),
+        "yuan": format_yuan,
+    }
     return render(request, "booking/schedule.html", context)
 
 
@@ -100,7 +105,9 @@ async def _confirm_page(
     context = {
         "offer": offer,
         "doctor": doctor,
-        "site": _sites(doctor).get((offer.schedule.institution_id, offer.schedule.department_code)),
+        "site": sites_of(doctor).get(
+            (offer.schedule.institution_id, offer.schedule.department_code)
+        ),
         "time_label": slot_label(offer.slot),
         "released": offer.released_at <= actor.clock.now(),
         "patients": await list_patients(session, actor),
@@ -201,7 +208,7 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
         {
             "view": view,
             "doctor": doctors.get(view.schedule.practitioner_id),
-            "site": _sites(doctors[view.schedule.practitioner_id]).get(
+            "site": sites_of(doctors[view.schedule.practitioner_id]).get(
                 (view.schedule.institution_id, view.schedule.department_code)
             )
             if view.schedule.practitioner_id in doctors

@@ -22,6 +22,8 @@ the new time; those of the old time stay silent (:func:`.reminders.timer_is_curr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,8 +36,9 @@ from ihospital.booking.appointments import (
     claim_place,
     slot_full,
 )
+from ihospital.booking.availability import OpenSession, doctor_schedule
 from ihospital.booking.cancellation import ensure_changeable, own_appointment
-from ihospital.booking.models import Reschedule, ScheduleSession, Slot
+from ihospital.booking.models import Appointment, Reschedule, ScheduleSession, Slot
 from ihospital.booking.reminders import schedule_appointment_timers
 from ihospital.booking.rules import rules_of
 from ihospital.booking.waitlist import free_place
@@ -63,21 +66,69 @@ async def _slot(session: AsyncSession, slot_id: int) -> tuple[Slot, ScheduleSess
     return found[0], found[1]
 
 
+def _same_service(old: ScheduleSession, new: ScheduleSession) -> bool:
+    return all(getattr(old, name) == getattr(new, name) for name in SAME_SERVICE)
+
+
+def _same_fee(old: ScheduleSession, new: ScheduleSession) -> bool:
+    return (old.fee_class, old.fee_fen) == (new.fee_class, new.fee_fen)
+
+
 def _ensure_alike(old: ScheduleSession, new: ScheduleSession) -> None:
-    if any(getattr(old, name) != getattr(new, name) for name in SAME_SERVICE):
+    if not _same_service(old, new):
         raise Unprocessable(
             "booking.reschedule_elsewhere",
             "An appointment moves only to another time of the same doctor, department and kind "
             "of visit; cancel it and book the other one instead.",
             field="slot_id",
         )
-    if (old.fee_class, old.fee_fen) != (new.fee_class, new.fee_fen):
+    if not _same_fee(old, new):
         raise Unprocessable(
             "booking.reschedule_fee_differs",
             "The new time has another registration fee; cancel this appointment and book the "
             "new time instead.",
             field="slot_id",
         )
+
+
+@dataclass(frozen=True)
+class RescheduleChoices:
+    """An appointment and the doctor's released sessions it may move to."""
+
+    current: AppointmentView
+    sessions: list[OpenSession]
+
+
+async def reschedule_choices(
+    session: AsyncSession, actor: Actor, *, appointment_id: int
+) -> RescheduleChoices:
+    """One of the account's appointments (another account's is not found; the read is audited)
+    with the doctor's released sessions of the same department, kind of visit and fee — where
+    :func:`reschedule_appointment` may move it."""
+    appointment = await session.scalar(
+        select(Appointment).where(
+            Appointment.id == appointment_id, Appointment.account_id == actor.account_id
+        )
+    )
+    if appointment is None:
+        raise NotFound("booking.appointment_not_found", "This appointment does not exist.")
+    current = await appointment_view(session, appointment)
+    await record(
+        session,
+        actor,
+        action="booking.appointment.read",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        patient_id=appointment.patient_id,
+    )
+    released = await doctor_schedule(session, actor, practitioner_id=appointment.practitioner_id)
+    alike = [
+        offer
+        for offer in released
+        if _same_service(current.schedule, offer.view.session)
+        and _same_fee(current.schedule, offer.view.session)
+    ]
+    return RescheduleChoices(current, alike)
 
 
 async def _by_key(session: AsyncSession, actor: Actor, key: str) -> Reschedule | None:
