@@ -185,7 +185,8 @@ async def create_sessions(
         raise _invalid(
             "practitioner_id", "This doctor is not a verified doctor of this department here."
         )
-    # one admin at a time schedules a doctor, so two requests cannot both find no overlap
+    # one request at a time schedules a doctor, so two cannot both find no overlap (SQLite needs
+    # no row lock: each transaction holds the database's write lock from BEGIN IMMEDIATE)
     await session.execute(
         select(Practitioner.id).where(Practitioner.id == plan.practitioner_id).with_for_update()
     )
