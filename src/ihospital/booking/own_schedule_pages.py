@@ -19,7 +19,7 @@ from ihospital.booking.own_schedule import (
     self_scheduling,
     stop_own_session,
 )
-from ihospital.booking.pages import sites_of
+from ihospital.booking.page_support import practice_sites
 from ihospital.booking.schedules import create_sessions
 from ihospital.booking.session_form import EDITOR_DAYS, SESSION_FORM_FIELDS, session_form
 from ihospital.core.context import Actor
@@ -63,7 +63,7 @@ async def _own_schedule_page(
             (day, list(group))
             for day, group in itertools.groupby(views, key=lambda v: v.session.day)
         ],
-        "places": sites_of(doctor),
+        "places": practice_sites(doctor),
         "sites": sites,
         "allowed": {site.institution.id for site in sites},
         "half_days": HALF_DAYS,

@@ -25,6 +25,7 @@ from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
+from ihospital.booking.page_support import practice_sites
 from ihospital.booking.payment import HOLD_MINUTES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
@@ -61,11 +62,6 @@ BOOKING_FIELDS = ("slot_id", "patient_id", "idempotency_key")
 RULE_FIELDS = tuple(RulesSet.model_fields)
 
 
-def sites_of(doctor: PractitionerView) -> dict[tuple[int, str], Any]:
-    """The doctor's practice sites by (institution, department): where a session takes place."""
-    return {(site.institution.id, site.department.code): site for site in doctor.sites}
-
-
 # --- patients -------------------------------------------------------------------------------
 
 
@@ -83,7 +79,7 @@ async def schedule_page(
     context = {
         "doctor": doctor,
         "days": days,
-        "sites": sites_of(doctor),
+        "sites": practice_sites(doctor),
         "yuan": format_yuan,
     }
     return render(request, "booking/schedule.html", context)
@@ -105,7 +101,7 @@ async def _confirm_page(
     context = {
         "offer": offer,
         "doctor": doctor,
-        "site": sites_of(doctor).get(
+        "site": practice_sites(doctor).get(
             (offer.schedule.institution_id, offer.schedule.department_code)
         ),
         "time_label": slot_label(offer.slot),
@@ -208,7 +204,7 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
         {
             "view": view,
             "doctor": doctors.get(view.schedule.practitioner_id),
-            "site": sites_of(doctors[view.schedule.practitioner_id]).get(
+            "site": practice_sites(doctors[view.schedule.practitioner_id]).get(
                 (view.schedule.institution_id, view.schedule.department_code)
             )
             if view.schedule.practitioner_id in doctors

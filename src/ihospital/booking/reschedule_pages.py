@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.availability import slot_offer
 from ihospital.booking.fairness.limits import admit_booking
-from ihospital.booking.pages import sites_of
+from ihospital.booking.page_support import practice_sites
 from ihospital.booking.reschedule import reschedule_appointment, reschedule_choices
 from ihospital.booking.schemas import RescheduleCreate, slot_label
 from ihospital.core.context import Actor
@@ -52,7 +52,7 @@ async def _calendar(
             (day, list(group))
             for day, group in itertools.groupby(choices.sessions, key=lambda s: s.view.session.day)
         ],
-        "sites": sites_of(doctor),
+        "sites": practice_sites(doctor),
         "moving": slot_label(choices.current.slot),
         "slot_href": f"/appointments/{appointment_id}/reschedule?slot_id=",
         "yuan": format_yuan,
@@ -80,7 +80,7 @@ async def _confirm(
         "appointment_id": appointment_id,
         "offer": offer,
         "doctor": doctor,
-        "site": sites_of(doctor).get(
+        "site": practice_sites(doctor).get(
             (offer.schedule.institution_id, offer.schedule.department_code)
         ),
         "time_label": slot_label(offer.slot),
