@@ -3,6 +3,7 @@ until the cutoff; atomically (one place held, never two, never none), keeping it
 the freed place to the waitlist, with reminders for the new time; replays answer the same move."""
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from ihospital.booking.appointments import book_slot
 from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import Appointment, Reschedule, Slot, WaitlistEntry
 from ihospital.booking.reschedule import APPOINTMENT_RESCHEDULED, reschedule_appointment
+from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.waitlist import join_waitlist
 from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
@@ -119,6 +121,29 @@ async def test_the_rules_of_the_new_day_leave_the_appointment_itself_out(session
         await _move(session, clock, patient, appointment, other.slots[0])
     assert refused.value.code == "booking.doctor_day_limit"
     assert (await reloaded(session, Appointment, appointment.id)).slot_id == today.slots[3].id
+
+
+async def test_a_slot_the_patient_already_holds_is_refused(session, clock):
+    clinic, today, _, patient, appointment = await _booked(session, clock, capacity=12)
+    await set_rules(
+        session,
+        clinic.admin_actor(clock),
+        institution_id=clinic.institution.id,
+        rules=replace(DEFAULTS, max_per_doctor_per_day=2),
+    )
+    await book_slot(
+        session,
+        booker(clock, patient),
+        slot_id=today.slots[1].id,
+        patient_id=patient.id,
+        idempotency_key=new_key(),
+    )
+    appointment_id = appointment.id  # the refused move's savepoint expires the loaded row
+    with pytest.raises(Conflict) as refused:
+        await _move(session, clock, patient, appointment, today.slots[1])
+    assert refused.value.code == "booking.already_booked"
+    assert await _booked_counts(session, today.slots[0], today.slots[1]) == [1, 1]
+    assert (await reloaded(session, Appointment, appointment_id)).slot_id == today.slots[0].id
 
 
 async def test_a_full_slot_is_refused_and_nothing_moves(session, clock):

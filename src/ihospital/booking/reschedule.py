@@ -206,6 +206,11 @@ async def reschedule_appointment(
             )
             session.add(move)
     except IntegrityError:
+        # the same key's move committed meanwhile, or the 就诊人 already holds the new slot
+        if (move := await _by_key(session, actor, idempotency_key)) is not None:
+            _replayed(move, appointment_id=appointment_id, slot_id=slot_id)
+            await session.refresh(appointment)  # expired by the savepoint's rollback
+            return await appointment_view(session, appointment)
         raise Conflict(
             "booking.already_booked", "This patient already holds a place in this slot."
         ) from None
