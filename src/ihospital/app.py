@@ -30,7 +30,14 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
-    from ihospital.booking import dayof_api, dayof_pages, suspension_pages, waitlist_pages
+    from ihospital.booking import (
+        dayof_api,
+        dayof_pages,
+        own_schedule_pages,
+        reschedule_pages,
+        suspension_pages,
+        waitlist_pages,
+    )
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
@@ -68,6 +75,8 @@ def _routers() -> list[Any]:
         waitlist_pages.router,
         suspension_pages.router,
         booking_fairness_pages.router,
+        own_schedule_pages.router,
+        reschedule_pages.router,
     ]
 
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.schedules import stop_session
 from ihospital.core.clock import FrozenClock

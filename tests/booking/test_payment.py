@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ihospital.billing.models import Order, OrderLine, Refund
-from ihospital.booking.appointments import book_slot, cancel_appointment
+from ihospital.booking.appointments import book_slot
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import Appointment, Slot
 from ihospital.booking.schedules import stop_session
 from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox

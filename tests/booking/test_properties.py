@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ihospital.booking.appointments import book_slot, cancel_appointment
+from ihospital.booking.appointments import book_slot
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from ihospital.core.clock import FrozenClock
 from ihospital.errors import AppError

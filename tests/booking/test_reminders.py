@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ihospital.booking.appointments import book_slot, cancel_appointment
+from ihospital.booking.appointments import book_slot
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.reminders import REMINDER_TOPIC, reminder_moments
 from ihospital.notifications.models import InboxMessage, SmsDelivery
 from ihospital.notifications.senders import SandboxSmsSender

@@ -1,5 +1,6 @@
 """Sessions (出诊): validation, exact slots in Asia/Shanghai, weekly schedules, overlaps, 停诊."""
 
+import asyncio
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.booking.appointments import book_slot
+from ihospital.booking.models import ScheduleSession
 from ihospital.booking.schedules import (
     APPOINTMENT_CANCELLED,
     create_sessions,
@@ -15,9 +17,11 @@ from ihospital.booking.schedules import (
 )
 from ihospital.booking.schemas import slot_label
 from ihospital.core.clock import SHANGHAI, FrozenClock
+from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.outbox.models import OutboxEvent
 from tests.booking.builders import booker, make_clinic, make_session, new_key
+from tests.conftest import START
 from tests.identity.builders import make_patient
 
 DAY = date(2026, 11, 30)  # released at the start clock (2026-11-23 09:00 local)
@@ -181,3 +185,47 @@ async def test_stopping_a_session_cancels_its_bookings_and_announces_each(sessio
             institution_id=clinic.institution.id,
             session_id=view.session.id,
         )
+
+
+async def test_simultaneous_overlapping_sessions_from_separate_connections_make_one(databases):
+    """Two admins (separate processes: an engine each) schedule one doctor at the same hours at
+    once: one session is created, the others are refused as overlapping. On PostgreSQL the
+    doctor's row is locked before the overlap check; on SQLite every transaction takes the
+    write lock at BEGIN (BEGIN IMMEDIATE), so the second check runs after the first commit."""
+    url = await databases.fresh()
+    engines = [make_engine(url) for _ in range(6)]
+    clock = FrozenClock(START)
+    try:
+        async with make_sessionmaker(engines[0])() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+
+        for engine in engines:  # connected beforehand, so that the requests start together
+            async with engine.connect() as connection:
+                await connection.execute(select(1))
+        together = asyncio.Barrier(len(engines))
+
+        async def schedule(engine, minute: int) -> str:
+            await together.wait()
+            try:
+                async with make_sessionmaker(engine)() as session, session.begin():
+                    await create_sessions(
+                        session,
+                        clinic.admin_actor(clock),
+                        institution_id=clinic.institution.id,
+                        plan=clinic.plan(start_time=time(9, minute), end_time=time(10, minute)),
+                        days=recurring_days(date(2026, 11, 30), date(2027, 2, 28), [1, 3, 5]),
+                    )
+            except Conflict as refused:
+                return refused.code
+            return "created"
+
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(schedule(engine, n * 5) for n, engine in enumerate(engines))), 120
+        )
+        assert sorted(outcomes) == ["booking.session_overlap"] * 5 + ["created"]
+        async with make_sessionmaker(engines[0])() as session:
+            starts = (await session.scalars(select(ScheduleSession.starts_at))).all()
+        assert len(starts) == len(set(starts)) == 39  # one weekly schedule, no overlap
+    finally:
+        for engine in engines:
+            await engine.dispose()

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import Appointment, Slot, WaitlistEntry
 from ihospital.booking.waitlist import join_waitlist, leave_waitlist
 from ihospital.core.clock import FrozenClock

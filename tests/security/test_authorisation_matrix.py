@@ -170,6 +170,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/appointments"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/appointments"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/api/appointments/{appointment_id}/reschedule"): Call(
+        P.APPOINTMENTS_OWN, json={"slot_id": 1, "idempotency_key": "matrix"}
+    ),
     ("POST", "/api/waitlist"): Call(P.APPOINTMENTS_OWN, json={}),
     ("GET", "/api/waitlist"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/api/waitlist/{entry_id}/leave"): Call(P.APPOINTMENTS_OWN),
@@ -182,6 +185,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/institutions/{institution_id}/booking-suspensions/{suspension_id}/lift"): Call(
         P.SCHEDULES_MANAGE, json={"reason": "核实为系统故障"}
     ),
+    ("GET", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN),
+    ("POST", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN, json={}),
+    ("POST", "/api/doctor/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
     ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE, json={"outcome": "legitimate"}
@@ -268,6 +274,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/appointments"): Call(P.APPOINTMENTS_OWN),
     ("POST", "/appointments/{appointment_id}/cancel"): Call(P.APPOINTMENTS_OWN, form={}),
+    ("GET", "/appointments/{appointment_id}/reschedule"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/appointments/{appointment_id}/reschedule"): Call(
+        P.APPOINTMENTS_OWN, form={"slot_id": "1", "idempotency_key": "m"}
+    ),
     ("GET", "/admin/schedule"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/schedule/sessions"): Call(P.SCHEDULES_MANAGE, form={"kind": "once"}),
     ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),
@@ -293,6 +303,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE, form={"outcome": "legitimate", "note": ""}
     ),
+    ("GET", "/doctor/schedule"): Call(P.SCHEDULE_OWN),
+    ("POST", "/doctor/schedule/sessions"): Call(P.SCHEDULE_OWN, form={"kind": "once"}),
+    ("GET", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
+    ("POST", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN, form={}),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),

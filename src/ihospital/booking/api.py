@@ -1,5 +1,5 @@
-"""JSON routes of booking: admins' sessions (出诊) and booking rules, a doctor's public
-schedule, and patients' appointments."""
+"""JSON routes of booking: admins' sessions (出诊) and booking rules, doctors' own sessions
+(where their institution allows), a doctor's public schedule, and patients' appointments."""
 
 from __future__ import annotations
 
@@ -8,21 +8,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
+from ihospital.booking.own_schedule import own_sessions, stop_own_session
+from ihospital.booking.reschedule import reschedule_appointment
 from ihospital.booking.rules import Rules, get_rules, set_rules
 from ihospital.booking.schedules import (
-    SessionPlan,
     create_sessions,
     list_sessions,
-    recurring_days,
     stop_session,
 )
 from ihospital.booking.schemas import (
     AppointmentCreate,
     AppointmentRead,
+    OwnSessionCreate,
+    RescheduleCreate,
     RulesRead,
     RulesSet,
     SessionCreate,
@@ -33,11 +36,13 @@ from ihospital.booking.schemas import (
 from ihospital.booking.waitlist import join_waitlist, leave_waitlist, list_waitlist
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, optional_actor, require
+from ihospital.directory.access import own_practitioner
 from ihospital.security.permissions import Permission
 
 router = APIRouter(prefix="/api", tags=["booking"])
 
 Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
+SelfScheduler = Annotated[Actor, Depends(require(Permission.SCHEDULE_OWN))]
 Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
 PublicActor = Annotated[Actor, Depends(optional_actor)]
 InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -72,16 +77,12 @@ async def schedule_sessions(
     institution_id: InstitutionId, body: SessionCreate, session: DbSession, actor: Scheduler
 ) -> list[SessionRead]:
     """Create a session on ``day``, or one on each chosen weekday of a ``recurrence``."""
-    days = (
-        [body.day]
-        if body.day is not None
-        else recurring_days(body.recurrence.start, body.recurrence.until, body.recurrence.weekdays)
-    )
-    plan = SessionPlan(
-        **body.model_dump(exclude={"day", "recurrence"}),
-    )
     views = await create_sessions(
-        session, actor, institution_id=institution_id, plan=plan, days=days
+        session,
+        actor,
+        institution_id=institution_id,
+        plan=body.plan(body.practitioner_id),
+        days=body.days(),
     )
     return [SessionRead.of(view) for view in views]
 
@@ -115,6 +116,46 @@ async def stop(
     """停诊: stop the session and cancel its appointments (each patient is told)."""
     view = await stop_session(session, actor, institution_id=institution_id, session_id=session_id)
     return SessionRead.of(view)
+
+
+@router.get("/doctor/sessions")
+async def my_sessions(
+    session: DbSession,
+    actor: SelfScheduler,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    until: Annotated[date | None, Query(alias="to")] = None,
+) -> list[SessionRead]:
+    """The signed-in doctor's sessions at every institution between two days (by default the
+    next 30 days)."""
+    start = start or actor.clock.today_local()
+    views = await own_sessions(
+        session, actor, start=start, until=until or start + timedelta(days=30)
+    )
+    return [SessionRead.of(view) for view in views]
+
+
+@router.post("/doctor/sessions", status_code=201)
+async def schedule_myself(
+    body: OwnSessionCreate, session: DbSession, actor: SelfScheduler
+) -> list[SessionRead]:
+    """A doctor schedules themselves at an institution they practise at, if its booking rules
+    let doctors schedule themselves (else 403): a session on ``day`` or weekly."""
+    doctor = await own_practitioner(session, actor)
+    views = await create_sessions(
+        session,
+        actor,
+        institution_id=body.institution_id,
+        plan=body.plan(doctor.id),
+        days=body.days(),
+    )
+    return [SessionRead.of(view) for view in views]
+
+
+@router.post("/doctor/sessions/{session_id}/stop")
+async def stop_mine(session_id: SessionId, session: DbSession, actor: SelfScheduler) -> SessionRead:
+    """停诊 of one of one's own sessions, where the institution allows doctors to schedule
+    themselves; its patients are told."""
+    return SessionRead.of(await stop_own_session(session, actor, session_id=session_id))
 
 
 @router.get("/doctors/{practitioner_id}/schedule")
@@ -160,6 +201,29 @@ async def cancel(
     return AppointmentRead.of(
         await cancel_appointment(session, actor, appointment_id=appointment_id)
     )
+
+
+@router.post("/appointments/{appointment_id}/reschedule")
+async def reschedule(
+    appointment_id: AppointmentId,
+    body: RescheduleCreate,
+    request: Request,
+    session: DbSession,
+    actor: Booker,
+) -> AppointmentRead:
+    """改约: move the appointment to another free slot of the same doctor, department, kind of
+    visit and fee, until the cutoff of its day; the payment carries over and the freed place goes
+    to the waitlist. The same idempotency key answers the same move. Counts as a booking attempt
+    against the rate limits (429)."""
+    await admit_booking(request, actor)
+    view = await reschedule_appointment(
+        session,
+        actor,
+        appointment_id=appointment_id,
+        slot_id=body.slot_id,
+        idempotency_key=body.idempotency_key,
+    )
+    return AppointmentRead.of(view)
 
 
 @router.post("/waitlist", status_code=201)

@@ -1,4 +1,5 @@
-"""Appointments (预约): a patient account books a slot for one of its 就诊人, lists and cancels.
+"""Appointments (预约): a patient account books a slot for one of its 就诊人 and lists them
+(cancelling is :mod:`.cancellation`, moving :mod:`.reschedule`).
 
 Never overbook: the slot's capacity is taken by one conditional UPDATE (``booked < capacity``),
 so two requests can never both take the last place, and the per-就诊人 rules are checked after
@@ -18,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
-from ihospital.booking.payment import HOLD_MINUTES, bill_registration, refund_later
+from ihospital.booking.payment import HOLD_MINUTES, bill_registration
 from ihospital.booking.reminders import schedule_appointment_timers
-from ihospital.booking.rules import Rules, cancel_deadline, release_moment, rules_of
+from ihospital.booking.rules import Rules, release_moment, rules_of
 from ihospital.booking.suspensions import ensure_booking_allowed
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
@@ -90,6 +91,11 @@ async def _views(
     ]
 
 
+async def appointment_view(session: AsyncSession, appointment: Appointment) -> AppointmentView:
+    """One appointment with its slot, session and queue number."""
+    return (await _views(session, [appointment]))[0]
+
+
 async def _active_count(session: AsyncSession, *conditions) -> int:
     return (
         await session.scalar(
@@ -109,8 +115,12 @@ async def check_rules(
     slot: Slot,
     schedule: ScheduleSession,
     rules: Rules,
+    excluding: int | None = None,
 ) -> None:
+    """The booking rules for ``patient`` taking a place in ``slot`` (``excluding`` an
+    appointment of theirs that the place replaces, as in 改约)."""
     now = actor.clock.now()
+    others = () if excluding is None else (Appointment.id != excluding,)
     if schedule.status != "open":
         raise Conflict("booking.session_stopped", "This session has been stopped.")
     if slot.starts_at <= now:
@@ -140,6 +150,7 @@ async def check_rules(
         Appointment.patient_id == patient.id,
         Appointment.practitioner_id == schedule.practitioner_id,
         Appointment.day == schedule.day,
+        *others,
     )
     if same_doctor >= rules.max_per_doctor_per_day:
         raise Conflict(
@@ -152,6 +163,7 @@ async def check_rules(
         Appointment.patient_id == patient.id,
         Appointment.institution_id == schedule.institution_id,
         Appointment.day >= actor.clock.today_local(),
+        *others,
     )
     if at_institution >= rules.max_active_per_institution:
         raise Conflict(
@@ -192,14 +204,7 @@ async def take_place(
     """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
     confirmed appointment, or with a registration fee one held unpaid for its billing order
     (R: a booking that needs payment holds the slot for 15 minutes)."""
-    taken = await session.execute(
-        update(Slot)
-        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-        .values(booked=Slot.booked + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
-        raise slot_full()
+    await claim_place(session, slot)
     now = actor.clock.now()
     appointment = Appointment(
         slot_id=slot.id,
@@ -227,6 +232,19 @@ async def take_place(
 
 def slot_full() -> Conflict:
     return Conflict("booking.slot_full", "This slot is fully booked.")
+
+
+async def claim_place(session: AsyncSession, slot: Slot) -> None:
+    """Count one more place of ``slot`` as taken, if one is free: one conditional UPDATE, so two
+    requests never both take the last place."""
+    taken = await session.execute(
+        update(Slot)
+        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise slot_full()
 
 
 async def book_slot(
@@ -322,60 +340,24 @@ async def locked_schedule(session: AsyncSession, session_id: int) -> ScheduleSes
     )
 
 
-async def locked_appointment(session: AsyncSession, *conditions) -> Appointment | None:
+async def locked_appointment(
+    session: AsyncSession, *conditions, also_session_id: int | None = None
+) -> Appointment | None:
     """The appointment matching ``conditions``, locked after its session (the lock order of
-    :func:`ihospital.booking.schedules.stop_session`, so the two never deadlock)."""
-    found = await session.scalar(select(Appointment.session_id).where(*conditions))
-    if found is None:
-        return None
-    await locked_schedule(session, found)
-    return await session.scalar(
-        select(Appointment)
-        .where(*conditions)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-async def cancel_appointment(
-    session: AsyncSession, actor: Actor, *, appointment_id: int
-) -> AppointmentView:
-    """The patient cancels an active appointment of one of the account's 就诊人, until the
-    institution's cutoff (by default 18:00 the day before). A paid fee is refunded; the place
-    goes to the next on the waitlist (候补) or back to the slot."""
-    # Imported here: the waitlist books its offers through this module.
-    from ihospital.booking.waitlist import free_place
-
-    appointment = await locked_appointment(
-        session, Appointment.id == appointment_id, Appointment.account_id == actor.account_id
-    )
-    if appointment is None:
-        raise NotFound("booking.appointment_not_found", "This appointment does not exist.")
-    rules = await rules_of(session, appointment.institution_id)
-    deadline = cancel_deadline(rules, appointment.day)
-    if actor.clock.now() >= deadline:
-        raise Conflict(
-            "booking.cancel_too_late",
-            "Appointments on this day could be cancelled until {deadline}.",
-            deadline=local_label(deadline),
+    :func:`ihospital.booking.schedules.stop_session`, so the two never deadlock) and after
+    ``also_session_id``, the sessions in id order. An appointment moved to another session
+    (改约) while waiting is locked again after that one."""
+    while True:
+        found = await session.scalar(select(Appointment.session_id).where(*conditions))
+        if found is None:
+            return None
+        for session_id in sorted({found, also_session_id or found}):
+            await locked_schedule(session, session_id)
+        appointment = await session.scalar(
+            select(Appointment)
+            .where(*conditions)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    if appointment.status not in ACTIVE_STATUSES:
-        raise Conflict("booking.not_active", "This appointment is no longer active.")
-    was_paid = appointment.status == "confirmed"
-    appointment.status = "cancelled"
-    appointment.hold_expires_at = None
-    appointment.cancelled_at = actor.clock.now()
-    appointment.cancel_reason = "patient"
-    await session.flush()
-    await record(
-        session,
-        actor,
-        action="booking.appointment.cancel",
-        subject_type="appointment",
-        subject_id=appointment.id,
-        patient_id=appointment.patient_id,
-    )
-    if was_paid:
-        await refund_later(session, actor, appointment=appointment)
-    await free_place(session, actor, appointment=appointment)
-    return (await _views(session, [appointment]))[0]
+        if appointment.session_id == found:
+            return appointment

@@ -11,7 +11,7 @@ from ihospital.booking.appointments import local_label
 from ihospital.booking.dayof import record_missed_visit
 from ihospital.booking.dayof_models import Visit
 from ihospital.booking.models import Appointment, Slot
-from ihospital.booking.reminders import NO_SHOW_TOPIC, REMINDER_TOPIC
+from ihospital.booking.reminders import NO_SHOW_TOPIC, REMINDER_TOPIC, timer_is_current
 from ihospital.core.context import Actor
 from ihospital.notifications.service import notify
 from ihospital.outbox.service import handles
@@ -22,7 +22,9 @@ async def handle_reminder(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """Remind the account of a confirmed appointment by 站内信 and SMS; nothing when it was
-    cancelled meanwhile or the patient has already checked in."""
+    cancelled or moved (改约) meanwhile or the patient has already checked in."""
+    if not await timer_is_current(session, payload):
+        return
     found = (
         await session.execute(
             select(Appointment, Slot)
@@ -52,5 +54,8 @@ async def handle_reminder(
 async def handle_no_show_check(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
-    """After the session: an appointment never checked in becomes a no-show."""
+    """After the session: an appointment never checked in becomes a no-show (unless it was
+    moved to another time meanwhile)."""
+    if not await timer_is_current(session, payload):
+        return
     await record_missed_visit(session, actor, appointment_id=payload["appointment_id"])

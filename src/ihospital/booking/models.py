@@ -45,7 +45,8 @@ class BookingRules(IdMixin, Base):
     Slots of a day open ``release_days_ahead`` days before it at ``release_time`` (放号, local
     time); a patient may cancel until ``cancel_cutoff_time`` on the day before the visit and
     check in (签到) from ``check_in_opens_minutes`` before to ``check_in_closes_minutes`` after
-    the start of their slot."""
+    the start of their slot. With ``doctors_may_schedule`` a doctor practising here creates and
+    stops their own sessions here, besides the institution's admins."""
 
     __tablename__ = "booking_rules"
     __table_args__ = (
@@ -66,6 +67,7 @@ class BookingRules(IdMixin, Base):
     child_age_limit: Mapped[int]
     check_in_opens_minutes: Mapped[int] = mapped_column(server_default=text("60"))
     check_in_closes_minutes: Mapped[int] = mapped_column(server_default=text("15"))
+    doctors_may_schedule: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime]
 
 
@@ -170,6 +172,25 @@ class Appointment(IdMixin, Base):
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class Reschedule(IdMixin, Base):
+    """改约: appointment ``appointment_id`` moved from ``from_slot_id`` to ``to_slot_id`` at the
+    request of its account; the same account and ``idempotency_key`` always name the same move.
+    The appointment's timers (reminders, no-show check) written for an earlier time are silent
+    once a later move exists."""
+
+    __tablename__ = "booking_reschedules"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
+
+    appointment_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("booking_appointments.id"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))
+    from_slot_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_slots.id"))
+    to_slot_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_slots.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
 
 
 class WaitlistEntry(IdMixin, Base):

@@ -1,9 +1,10 @@
 """Pages of booking (预约挂号).
 
 Patients: a doctor's released schedule with free slots, the confirmation of one slot (choose the
-就诊人, see time, place and fee, book), and "my appointments" with cancelling. Institution admins:
-the schedule editor (sessions by day, a one-off or weekly session, 停诊 with a confirm step) and
-the release rules. A platform admin picks the institution with ``?institution_id=``.
+就诊人, see time, place and fee, book), and "my appointments" with cancelling and 改约. Institution
+admins: the schedule editor (sessions by day, a one-off or weekly session, 停诊 with a confirm
+step) and the release rules. A platform admin picks the institution with ``?institution_id=``.
+Doctors' own schedule is :mod:`.own_schedule_pages`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.dayof import check_in_states
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
@@ -27,20 +29,18 @@ from ihospital.booking.page_support import institution_chooser, practice_sites, 
 from ihospital.booking.payment import HOLD_MINUTES
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
-    SessionPlan,
     create_sessions,
     get_session,
     list_sessions,
-    recurring_days,
     stop_session,
 )
-from ihospital.booking.schemas import AppointmentCreate, RulesSet, SessionCreate, slot_label
+from ihospital.booking.schemas import AppointmentCreate, RulesSet, slot_label
+from ihospital.booking.session_form import EDITOR_DAYS, SESSION_FORM_FIELDS, session_form
 from ihospital.core.context import Actor
-from ihospital.core.i18n import translate
-from ihospital.core.money import InvalidAmount, format_yuan, parse_yuan
+from ihospital.core.money import format_yuan
 from ihospital.deps import DbSession, check_csrf, optional_actor, require
 from ihospital.directory import institutions, practitioners
-from ihospital.directory.pages_support import form_text, redirect_after, scope_query
+from ihospital.directory.pages_support import checkbox, form_text, redirect_after, scope_query
 from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
@@ -58,23 +58,7 @@ PublicActor = Annotated[Actor, Depends(optional_actor)]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 BOOKING_FIELDS = ("slot_id", "patient_id", "idempotency_key")
-SESSION_FIELDS = (
-    "practitioner_id",
-    "department_code",
-    "day",
-    "half_day",
-    "start_time",
-    "end_time",
-    "visit_type",
-    "fee_class",
-    "fee_fen",
-    "capacity",
-    "slot_minutes",
-)
-WEEKLY_FIELDS = ("start", "until")
 RULE_FIELDS = tuple(RulesSet.model_fields)
-EDITOR_DAYS = 30
-FEE_FORMAT_MESSAGE = "Enter the fee in yuan, e.g. 50 or 12.50."
 
 
 # --- patients -------------------------------------------------------------------------------
@@ -307,57 +291,26 @@ async def editor_page(
     return await _editor_page(request, session, actor, institution_id=scope)
 
 
-async def _session_form(request: Request) -> tuple[dict[str, Any], SessionCreate | None, FormState]:
-    """The new-session form as the page shows it again, and as the API schema validates it: a
-    one-off session has a day, a weekly one a period and weekdays; the fee comes in yuan."""
-    form = await request.form()
-    values: dict[str, Any] = await form_text(request, (*SESSION_FIELDS, *WEEKLY_FIELDS, "kind"))
-    values["weekdays"] = [str(day) for day in form.getlist("weekdays")]
-    data: dict[str, Any] = {name: values[name] for name in SESSION_FIELDS}
-    if values["kind"] == "weekly":
-        data["day"] = None
-        recurrence = {name: values[name] for name in WEEKLY_FIELDS}
-        data["recurrence"] = {**recurrence, "weekdays": values["weekdays"]}
-    fee_error = None
-    try:
-        data["fee_fen"] = parse_yuan(values["fee_fen"])
-    except InvalidAmount:
-        fee_error = FEE_FORMAT_MESSAGE
-    parsed, state = parse_form(SessionCreate, data)
-    if "recurrence" in state.errors:
-        state.errors["weekdays"] = state.errors.pop("recurrence")
-    if "" in state.errors:  # neither a day nor a weekly period
-        state.errors["day"] = state.errors.pop("")
-    if fee_error:
-        state = FormState({**state.errors, "fee_fen": translate(fee_error)}, status_code=422)
-        parsed = None
-    return values, parsed, state
-
-
 @router.post("/admin/schedule/sessions", dependencies=CSRF)
 async def create_session_submit(
     request: Request, session: DbSession, actor: Scheduler, institution_id: InstitutionScope = None
 ) -> Response:
     """Create the one-off session, or the weekly sessions; refusals next to their fields."""
     scope = institution_id or actor.institution_id
-    values, form, state = await _session_form(request)
+    values, form, state = await session_form(request)
     if form is not None and scope is not None:
         try:
-            days = (
-                [form.day]
-                if form.day is not None
-                else recurring_days(
-                    form.recurrence.start, form.recurrence.until, form.recurrence.weekdays
-                )
-            )
-            plan = SessionPlan(**form.model_dump(exclude={"day", "recurrence"}))
             created = await create_sessions(
-                session, actor, institution_id=scope, plan=plan, days=days
+                session,
+                actor,
+                institution_id=scope,
+                plan=form.plan(form.practitioner_id),
+                days=form.days(),
             )
         except NotFound:
             raise
         except AppError as error:
-            state = refused(error, fields=(*SESSION_FIELDS, *WEEKLY_FIELDS, "weekdays"))
+            state = refused(error, fields=SESSION_FORM_FIELDS)
         else:
             response = _to_editor(institution_id)
             flash(request, response, "{count} sessions were scheduled.", count=len(created))
@@ -373,7 +326,8 @@ async def rules_submit(
 ) -> Response:
     """Store the release (放号), cancellation and per-patient rules."""
     scope = institution_id or actor.institution_id
-    values = await form_text(request, RULE_FIELDS)
+    values: dict[str, Any] = await form_text(request, RULE_FIELDS)
+    values["doctors_may_schedule"] = checkbox(values["doctors_may_schedule"])
     form, state = parse_form(RulesSet, values)
     if form is not None and scope is not None:
         try:
@@ -410,7 +364,12 @@ async def stop_page(
     """停诊, the confirm step: the session and how many booked patients will be told."""
     scope = _session_scope(actor, institution_id)
     view = await get_session(session, actor, institution_id=scope, session_id=session_id)
-    context = {"view": view, "scope": scope_query(institution_id), "yuan": format_yuan}
+    context = {
+        "view": view,
+        "base": "/admin/schedule",
+        "scope": scope_query(institution_id),
+        "yuan": format_yuan,
+    }
     return render(request, "booking/admin_stop.html", context)
 
 

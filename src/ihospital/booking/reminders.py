@@ -6,16 +6,19 @@ once, except that only the hour-before reminder is sent when that one is due as 
 within the last hour), so the patient never gets two at once. After the session (and the slot's
 check-in window) has ended, the no-show check records a no-show for an appointment never checked
 in. The handlers (``dayof_tasks.py``) look at the appointment again when they fire, so a
-cancellation in between silences them.
+cancellation in between silences them; after a 改约 the timers of the new time are written anew
+and those of the earlier time, no longer current (:func:`timer_is_current`), stay silent.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.models import Appointment, ScheduleSession, Slot
+from ihospital.booking.models import Appointment, Reschedule, ScheduleSession, Slot
 from ihospital.booking.rules import local_moment, rules_of
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
@@ -44,17 +47,21 @@ async def schedule_appointment_timers(
     appointment: Appointment,
     slot: Slot,
     schedule: ScheduleSession,
+    reschedule_id: int | None = None,
 ) -> None:
-    """Called once an appointment is confirmed: write its reminder timers and its no-show check
-    to the outbox. Keyed by appointment, so calling it again adds nothing."""
+    """Called once an appointment is made, and again by each 改约 (``reschedule_id``): write its
+    reminder timers and its no-show check to the outbox. Keyed by appointment and move, so
+    calling it again adds nothing."""
+    placed = {} if reschedule_id is None else {"reschedule_id": reschedule_id}
+    moved = "" if reschedule_id is None else f":moved:{reschedule_id}"
     for which, at in reminder_moments(slot.starts_at, actor.clock.now()).items():
         await emit(
             session,
             actor,
             topic=REMINDER_TOPIC,
-            payload={"appointment_id": appointment.id, "which": which},
+            payload={"appointment_id": appointment.id, "which": which, **placed},
             available_at=at,
-            dedupe_key=f"{REMINDER_TOPIC}:{appointment.id}:{which}",
+            dedupe_key=f"{REMINDER_TOPIC}:{appointment.id}:{which}{moved}",
         )
     rules = await rules_of(session, schedule.institution_id)
     check_in_closes = slot.starts_at + timedelta(minutes=rules.check_in_closes_minutes)
@@ -62,7 +69,18 @@ async def schedule_appointment_timers(
         session,
         actor,
         topic=NO_SHOW_TOPIC,
-        payload={"appointment_id": appointment.id},
+        payload={"appointment_id": appointment.id, **placed},
         available_at=max(schedule.ends_at, check_in_closes),
-        dedupe_key=f"{NO_SHOW_TOPIC}:{appointment.id}",
+        dedupe_key=f"{NO_SHOW_TOPIC}:{appointment.id}{moved}",
     )
+
+
+async def timer_is_current(session: AsyncSession, payload: dict[str, Any]) -> bool:
+    """Whether a timer was written for the appointment's current time: by its last 改约, or by
+    its booking when it was never moved."""
+    latest = await session.scalar(
+        select(func.max(Reschedule.id)).where(
+            Reschedule.appointment_id == payload["appointment_id"]
+        )
+    )
+    return payload.get("reschedule_id") == latest

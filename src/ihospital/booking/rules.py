@@ -30,6 +30,7 @@ class Rules:
     child_age_limit: int = 14
     check_in_opens_minutes: int = 60
     check_in_closes_minutes: int = 15
+    doctors_may_schedule: bool = False
 
 
 DEFAULTS = Rules()

@@ -1,5 +1,6 @@
 """Schedules (出诊排班): institution admins create sessions for their doctors, one-off or weekly,
-each cut into exact slots; stopping a session (停诊) cancels its appointments.
+each cut into exact slots; stopping a session (停诊) cancels its appointments. Where the
+institution allows it, doctors create and stop their own sessions too (:mod:`.schedulers`).
 
 Capacity per slot: a session's capacity must be a whole multiple of its number of slots, and
 each slot takes ``capacity / slots`` patients, so every slot of a session is alike and a patient's
@@ -25,6 +26,7 @@ from ihospital.booking.models import (
 )
 from ihospital.booking.payment import refund_later
 from ihospital.booking.rules import local_moment
+from ihospital.booking.schedulers import authorise_scheduling
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
 from ihospital.directory.models import Practitioner
@@ -167,7 +169,9 @@ async def create_sessions(
     """Create one session of ``plan`` on each of ``days`` (one day: a one-off session; the days
     of :func:`recurring_days`: a weekly schedule). All or none: an overlap with the doctor's
     other sessions, a past day or a doctor not practising here refuses the whole request."""
-    await managed_institution(session, actor, institution_id)
+    await authorise_scheduling(
+        session, actor, institution_id=institution_id, practitioner_id=plan.practitioner_id
+    )
     slot_count(plan)
     if min(days) < actor.clock.today_local():
         raise _invalid("day", "A session cannot be scheduled on a past day.")
@@ -181,7 +185,8 @@ async def create_sessions(
         raise _invalid(
             "practitioner_id", "This doctor is not a verified doctor of this department here."
         )
-    # one admin at a time schedules a doctor, so two requests cannot both find no overlap
+    # one request at a time schedules a doctor, so two cannot both find no overlap (SQLite needs
+    # no row lock: each transaction holds the database's write lock from BEGIN IMMEDIATE)
     await session.execute(
         select(Practitioner.id).where(Practitioner.id == plan.practitioner_id).with_for_update()
     )
@@ -285,7 +290,6 @@ async def stop_session(
     """停诊: stop a session, cancel its active appointments and free their slots. Each cancelled
     appointment is announced by an outbox event (the patient is told); paid fees are refunded
     and the session's waitlist ends (its entries lapse)."""
-    await managed_institution(session, actor, institution_id)
     row = await session.scalar(
         select(ScheduleSession)
         .where(ScheduleSession.id == session_id, ScheduleSession.institution_id == institution_id)
@@ -293,6 +297,9 @@ async def stop_session(
     )
     if row is None:
         raise NotFound("booking.session_not_found", "This session does not exist.")
+    await authorise_scheduling(
+        session, actor, institution_id=institution_id, practitioner_id=row.practitioner_id
+    )
     if row.status == "stopped":
         raise Conflict("booking.session_stopped", "This session has been stopped.")
     now = actor.clock.now()

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from ihospital.booking.appointments import AppointmentView, local_label
 from ihospital.booking.availability import OpenSession
 from ihospital.booking.models import Slot
-from ihospital.booking.schedules import SessionView
+from ihospital.booking.schedules import SessionPlan, SessionView, recurring_days
 from ihospital.core.clock import to_local
 from ihospital.core.schemas import Schema
 
@@ -33,8 +33,9 @@ class Recurrence(Schema):
     weekdays: Annotated[list[int], Field(min_length=1, max_length=7)]
 
 
-class SessionCreate(Schema):
-    practitioner_id: Id
+class SessionFields(Schema):
+    """A session's place, hours, visit, fee and capacity, on one day or weekly."""
+
     department_code: Annotated[str, Field(min_length=1, max_length=8)]
     day: date | None = None
     recurrence: Recurrence | None = None
@@ -48,10 +49,35 @@ class SessionCreate(Schema):
     slot_minutes: Count
 
     @model_validator(mode="after")
-    def _one_day_or_weekly(self) -> SessionCreate:
+    def _one_day_or_weekly(self) -> SessionFields:
         if (self.day is None) == (self.recurrence is None):
             raise ValueError(ONE_DAY_OR_WEEKLY_MESSAGE)
         return self
+
+    def days(self) -> list[date]:
+        """The day of a one-off session, or the days of the weekly recurrence."""
+        if self.day is not None:
+            return [self.day]
+        weekly = self.recurrence
+        return recurring_days(weekly.start, weekly.until, weekly.weekdays)
+
+    def plan(self, practitioner_id: int) -> SessionPlan:
+        return SessionPlan(
+            practitioner_id=practitioner_id,
+            **self.model_dump(include=set(SessionPlan.__dataclass_fields__) - {"practitioner_id"}),
+        )
+
+
+class SessionCreate(SessionFields):
+    """An institution's admin schedules one of its doctors."""
+
+    practitioner_id: Id
+
+
+class OwnSessionCreate(SessionFields):
+    """A doctor schedules themselves at one of the institutions they practise at."""
+
+    institution_id: Id
 
 
 class SlotRead(Schema):
@@ -149,6 +175,7 @@ class RulesSet(Schema):
     child_age_limit: Annotated[int, Field(ge=1, le=18)] = 14
     check_in_opens_minutes: Annotated[int, Field(ge=0, le=720)] = 60
     check_in_closes_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    doctors_may_schedule: bool = False
 
 
 class RulesRead(RulesSet):
@@ -158,6 +185,11 @@ class RulesRead(RulesSet):
 class AppointmentCreate(Schema):
     slot_id: Id
     patient_id: Id
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RescheduleCreate(Schema):
+    slot_id: Id
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
 
 

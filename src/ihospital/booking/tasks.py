@@ -1,5 +1,6 @@
-"""Outbox handlers of booking: tell a patient their appointment was cancelled, follow the
-registration fee's order (paid, expired, cancelled) and refund cancelled paid appointments."""
+"""Outbox handlers of booking: tell a patient their appointment was cancelled or moved (改约),
+follow the registration fee's order (paid, expired, cancelled) and refund cancelled paid
+appointments."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ihospital.booking.payment import (
     refund_registration,
     registered_appointments,
 )
+from ihospital.booking.reschedule import APPOINTMENT_RESCHEDULED
 from ihospital.booking.schedules import APPOINTMENT_CANCELLED
 from ihospital.booking.waitlist import WAITLIST_OFFERED, release_unpaid
 from ihospital.core.context import Actor
@@ -37,6 +39,24 @@ async def handle_cancelled(
         title="Your appointment was cancelled",
         body="The doctor's session at {time} was stopped; your appointment is cancelled.",
         sms_text="The doctor's session at {time} was stopped; your appointment is cancelled.",
+        link="/appointments",
+        fields={"time": local_label(datetime.fromisoformat(payload["starts_at"]))},
+    )
+
+
+@handles(APPOINTMENT_RESCHEDULED)
+async def handle_rescheduled(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """The account moved an appointment (改约): a 站内信 and an SMS confirm the new time."""
+    await notify(
+        session,
+        actor,
+        account_id=payload["account_id"],
+        kind="appointment",
+        title="Your appointment was rescheduled",
+        body="Your appointment is now at {time}.",
+        sms_text="Your appointment is now at {time}.",
         link="/appointments",
         fields={"time": local_label(datetime.fromisoformat(payload["starts_at"]))},
     )

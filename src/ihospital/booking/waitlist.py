@@ -30,8 +30,7 @@ from ihospital.booking.models import Appointment, ScheduleSession, Slot, Waitlis
 from ihospital.booking.rules import rules_of
 from ihospital.core.context import Actor
 from ihospital.errors import AppError, Conflict, NotFound, Unprocessable
-from ihospital.identity.models import Patient
-from ihospital.identity.patients import get_patient
+from ihospital.identity.patients import get_patient, get_patient_on_behalf
 from ihospital.outbox.service import emit
 
 WAITLIST_OFFERED = "booking.waitlist_offered"
@@ -107,8 +106,8 @@ async def _next_in_line(
         )
     ).all()
     for entry in entries:
-        patient = await session.scalar(
-            select(Patient).where(Patient.id == entry.patient_id).with_for_update()
+        patient = await get_patient_on_behalf(
+            session, actor, account_id=entry.account_id, patient_id=entry.patient_id
         )
         try:
             await check_rules(

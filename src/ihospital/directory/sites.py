@@ -204,3 +204,14 @@ async def schedulable_site(
     if row is None:
         return None
     return ScheduledSite(practitioner_id, row[0], row[1], institution_id, row[2], department_code)
+
+
+async def practises_at(session: AsyncSession, *, practitioner_id: int, institution_id: int) -> bool:
+    """Whether the doctor has a practice site (any department) at ``institution_id``."""
+    found = await session.scalar(
+        select(PracticeSite.id).where(
+            PracticeSite.practitioner_id == practitioner_id,
+            PracticeSite.institution_id == institution_id,
+        )
+    )
+    return found is not None

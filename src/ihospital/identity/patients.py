@@ -178,7 +178,18 @@ async def get_patient(
     """One of the actor's own 就诊人; anyone else's is reported as not found (audited).
     ``for_update`` locks the row (PostgreSQL) so that a domain checking rules per 就诊人 (one
     booking per doctor and day …) serialises concurrent requests for the same 就诊人."""
-    patient = await _owned(session, actor, patient_id, for_update=for_update)
+    patient = await _owned(session, actor.account_id, patient_id, for_update=for_update)
+    await _audit(session, actor, "patient.read", patient)
+    return patient
+
+
+async def get_patient_on_behalf(
+    session: AsyncSession, actor: Actor, *, account_id: int, patient_id: int
+) -> Patient:
+    """One 就诊人 of ``account_id``, read and locked by the system acting for that account (a
+    waitlist offer made when a place frees), as :func:`get_patient` with ``for_update`` does
+    for the account itself (audited)."""
+    patient = await _owned(session, account_id, patient_id, for_update=True)
     await _audit(session, actor, "patient.read", patient)
     return patient
 
@@ -223,7 +234,7 @@ async def update_patient(
             else _valid(validate_mobile, mobile, field="mobile", code="identity.mobile_invalid")
         )
     await _lock_account(session, actor)
-    patient = await _owned(session, actor, patient_id)
+    patient = await _owned(session, actor.account_id, patient_id)
     _ensure_active(patient)
     changes = {key: value for key, value in changes.items() if getattr(patient, key) != value}
     if not changes:
@@ -244,7 +255,7 @@ async def update_patient(
 
 async def deactivate_patient(session: AsyncSession, actor: Actor, *, patient_id: int) -> Patient:
     """Remove a 就诊人 from the account's list; the record and its history stay (R12)."""
-    patient = await _owned(session, actor, patient_id)
+    patient = await _owned(session, actor.account_id, patient_id)
     if patient.is_active:
         patient.is_active = False
         await session.flush()
@@ -261,7 +272,7 @@ async def retry_realname_verification(
     provider: RealNameProvider,
 ) -> Patient:
     """Ask the real-name provider again, e.g. after it timed out (R03)."""
-    patient = await _owned(session, actor, patient_id)
+    patient = await _owned(session, actor.account_id, patient_id)
     _ensure_active(patient)
     if patient.realname_status == "verified":
         raise Conflict(
@@ -304,12 +315,12 @@ async def _lock_account(session: AsyncSession, actor: Actor) -> None:
 
 
 async def _owned(
-    session: AsyncSession, actor: Actor, patient_id: int, *, for_update: bool = False
+    session: AsyncSession, account_id: int | None, patient_id: int, *, for_update: bool = False
 ) -> Patient:
     patient = None
-    if actor.account_id is not None:
+    if account_id is not None:
         statement = select(Patient).where(
-            Patient.id == patient_id, Patient.account_id == actor.account_id
+            Patient.id == patient_id, Patient.account_id == account_id
         )
         if for_update:
             statement = statement.with_for_update()

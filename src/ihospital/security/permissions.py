@@ -35,6 +35,7 @@ class Permission(StrEnum):
     SCHEDULES_MANAGE = "schedules:manage"  # an institution's sessions (出诊) and booking rules
     APPOINTMENTS_OWN = "appointments:own"  # book, cancel and check in for one's own 就诊人
     APPOINTMENTS_ATTEND = "appointments:attend"  # a doctor's day list and attendance marks
+    SCHEDULE_OWN = "schedule:own"  # a doctor's own sessions, where the institution allows it
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -49,7 +50,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.DOCTOR: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.PRACTITIONER_SELF, Permission.APPOINTMENTS_ATTEND}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.PRACTITIONER_SELF,
+            Permission.APPOINTMENTS_ATTEND,
+            Permission.SCHEDULE_OWN,
+        }
     ),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF}),

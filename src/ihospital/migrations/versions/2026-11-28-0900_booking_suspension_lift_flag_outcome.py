@@ -1,7 +1,7 @@
 """booking suspension lift and flag review outcome
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-11-28 09:00:00
 
 An institution admin may lift a booking suspension (爽约) early, with the reason and who lifted
@@ -16,7 +16,7 @@ from alembic import op
 import ihospital.db
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
