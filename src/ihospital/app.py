@@ -30,7 +30,7 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
-    from ihospital.booking import dayof_api
+    from ihospital.booking import dayof_api, resources_api, service_pages
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.directory import api as directory_api
@@ -55,6 +55,7 @@ def _routers() -> list[Any]:
         booking_api.router,
         dayof_api.router,
         booking_fairness_api.router,
+        resources_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -63,6 +64,7 @@ def _routers() -> list[Any]:
         finance_pages.router,
         insurance_pages.router,
         booking_pages.router,
+        service_pages.router,
     ]
 
 

@@ -12,18 +12,25 @@ import itertools
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import (
+    AppointmentView,
+    book_slot,
+    cancel_appointment,
+    list_appointments,
+)
 from ihospital.booking.availability import doctor_schedule, slot_offer
 from ihospital.booking.fairness.flags import note_booking
 from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
 from ihospital.booking.payment import HOLD_MINUTES
+from ihospital.booking.resources import list_resources
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
     SessionPlan,
@@ -39,6 +46,7 @@ from ihospital.core.i18n import translate
 from ihospital.core.money import InvalidAmount, format_yuan, parse_yuan
 from ihospital.deps import DbSession, check_csrf, optional_actor, require
 from ihospital.directory import institutions, practitioners
+from ihospital.directory.institutions import institution_names
 from ihospital.directory.pages_support import form_text, redirect_after, scope_query
 from ihospital.directory.search import get_doctor_profile
 from ihospital.directory.views import PractitionerView
@@ -74,6 +82,7 @@ SESSION_FIELDS = (
 WEEKLY_FIELDS = ("start", "until")
 RULE_FIELDS = tuple(RulesSet.model_fields)
 EDITOR_DAYS = 30
+M = TypeVar("M", bound=BaseModel)
 FEE_FORMAT_MESSAGE = "Enter the fee in yuan, e.g. 50 or 12.50."
 
 
@@ -171,6 +180,12 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
     await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
+    return booked_redirect(request, view)
+
+
+def booked_redirect(request: Request, view: AppointmentView) -> RedirectResponse:
+    """Where a booking made on a page leads: the bill while the place is held for its fee,
+    else the appointments."""
     if view.appointment.status == "pending_payment" and view.appointment.order_id:
         # the place is held for the registration fee: pay it now, on the bill
         response = RedirectResponse(f"/bills/{view.appointment.order_id}", status_code=303)
@@ -207,7 +222,13 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
     """The account's appointments: time, place, queue order, status, and cancel until the
     institution's cutoff."""
     views = await list_appointments(session, actor)
-    doctors = await _doctors(session, actor, (view.schedule.practitioner_id for view in views))
+    doctors = await _doctors(
+        session, actor, (view.schedule.practitioner_id for view in views if not view.resource)
+    )
+    # a vaccination's or check-up's place is its institution
+    institutions = await institution_names(
+        session, institution_ids={view.schedule.institution_id for view in views if view.resource}
+    )
     rules = {
         institution_id: await rules_of(session, institution_id)
         for institution_id in {view.schedule.institution_id for view in views}
@@ -222,6 +243,7 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
             )
             if view.schedule.practitioner_id in doctors
             else None,
+            "institution_name": institutions.get(view.schedule.institution_id),
             "time_label": slot_label(view.slot),
             "cancellable": view.queue_number is not None
             and now < cancel_deadline(rules[view.schedule.institution_id], view.schedule.day),
@@ -290,8 +312,10 @@ async def _editor_page(
         session, actor, institution_id=institution_id, status="verified", page_size=100
     )
     rules = await get_rules(session, actor, institution_id=institution_id)
+    resources = await list_resources(session, actor, institution_id=institution_id)
     context = {
         "institution": institution,
+        "resource_names": {resource.id: resource.name for resource in resources},
         "scope": scope_query(institution_id),
         "days": [
             (day, list(group))
@@ -322,27 +346,42 @@ async def editor_page(
     return await _editor_page(request, session, actor, institution_id=scope)
 
 
-async def _session_form(request: Request) -> tuple[dict[str, Any], SessionCreate | None, FormState]:
-    """The new-session form as the page shows it again, and as the API schema validates it: a
-    one-off session has a day, a weekly one a period and weekdays; the fee comes in yuan."""
+async def session_form_values(
+    request: Request, fields: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new-session form (of a doctor's or a resource's sessions) as the page shows it again,
+    and its ``fields`` as the API schema takes them: a one-off session has a day, a weekly one
+    a period and weekdays."""
     form = await request.form()
-    values: dict[str, Any] = await form_text(request, (*SESSION_FIELDS, *WEEKLY_FIELDS, "kind"))
+    values: dict[str, Any] = await form_text(request, (*fields, *WEEKLY_FIELDS, "kind"))
     values["weekdays"] = [str(day) for day in form.getlist("weekdays")]
-    data: dict[str, Any] = {name: values[name] for name in SESSION_FIELDS}
+    data: dict[str, Any] = {name: values[name] for name in fields}
     if values["kind"] == "weekly":
         data["day"] = None
         recurrence = {name: values[name] for name in WEEKLY_FIELDS}
         data["recurrence"] = {**recurrence, "weekdays": values["weekdays"]}
+    return values, data
+
+
+def parse_session_form(schema: type[M], data: dict[str, Any]) -> tuple[M | None, FormState]:
+    """Validate a new-session form, with the errors of its days next to the fields shown."""
+    parsed, state = parse_form(schema, data)
+    if "recurrence" in state.errors:
+        state.errors["weekdays"] = state.errors.pop("recurrence")
+    if "" in state.errors:  # neither a day nor a weekly period
+        state.errors["day"] = state.errors.pop("")
+    return parsed, state
+
+
+async def _session_form(request: Request) -> tuple[dict[str, Any], SessionCreate | None, FormState]:
+    """The new doctor's session form; the fee comes in yuan."""
+    values, data = await session_form_values(request, SESSION_FIELDS)
     fee_error = None
     try:
         data["fee_fen"] = parse_yuan(values["fee_fen"])
     except InvalidAmount:
         fee_error = FEE_FORMAT_MESSAGE
-    parsed, state = parse_form(SessionCreate, data)
-    if "recurrence" in state.errors:
-        state.errors["weekdays"] = state.errors.pop("recurrence")
-    if "" in state.errors:  # neither a day nor a weekly period
-        state.errors["day"] = state.errors.pop("")
+    parsed, state = parse_session_form(SessionCreate, data)
     if fee_error:
         state = FormState({**state.errors, "fee_fen": translate(fee_error)}, status_code=422)
         parsed = None

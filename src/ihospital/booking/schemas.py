@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from ihospital.booking.appointments import AppointmentView, local_label
 from ihospital.booking.availability import OpenSession
 from ihospital.booking.models import Slot
-from ihospital.booking.schedules import SessionView
+from ihospital.booking.schedules import SessionView, recurring_days
 from ihospital.core.clock import to_local
 from ihospital.core.schemas import Schema
 
@@ -33,11 +33,28 @@ class Recurrence(Schema):
     weekdays: Annotated[list[int], Field(min_length=1, max_length=7)]
 
 
-class SessionCreate(Schema):
-    practitioner_id: Id
-    department_code: Annotated[str, Field(min_length=1, max_length=8)]
+class SessionDays(Schema):
+    """The days of new sessions: one ``day``, or each chosen weekday of a ``recurrence``."""
+
     day: date | None = None
     recurrence: Recurrence | None = None
+
+    @model_validator(mode="after")
+    def _one_day_or_weekly(self) -> SessionDays:
+        if (self.day is None) == (self.recurrence is None):
+            raise ValueError(ONE_DAY_OR_WEEKLY_MESSAGE)
+        return self
+
+    def chosen_days(self) -> list[date]:
+        if self.day is not None:
+            return [self.day]
+        recurrence = self.recurrence
+        return recurring_days(recurrence.start, recurrence.until, recurrence.weekdays)
+
+
+class SessionCreate(SessionDays):
+    practitioner_id: Id
+    department_code: Annotated[str, Field(min_length=1, max_length=8)]
     half_day: HalfDay
     start_time: time
     end_time: time
@@ -46,12 +63,6 @@ class SessionCreate(Schema):
     fee_fen: Count
     capacity: Count
     slot_minutes: Count
-
-    @model_validator(mode="after")
-    def _one_day_or_weekly(self) -> SessionCreate:
-        if (self.day is None) == (self.recurrence is None):
-            raise ValueError(ONE_DAY_OR_WEEKLY_MESSAGE)
-        return self
 
 
 class SlotRead(Schema):
@@ -81,7 +92,8 @@ class SlotRead(Schema):
 class SessionRead(Schema):
     id: int
     institution_id: int
-    practitioner_id: int
+    practitioner_id: int | None
+    resource_id: int | None  # a vaccination or check-up session has a resource, not a doctor
     department_code: str
     day: date
     half_day: str
@@ -126,6 +138,7 @@ _SESSION_COLUMNS = (
     "id",
     "institution_id",
     "practitioner_id",
+    "resource_id",
     "department_code",
     "day",
     "half_day",
@@ -166,7 +179,10 @@ class AppointmentRead(Schema):
     status: str
     patient_id: int
     institution_id: int
-    practitioner_id: int
+    practitioner_id: int | None
+    resource_id: int | None
+    resource_name: str | None  # the vaccination or check-up booked
+    preparation: str | None  # what to do before it (体检需空腹)
     department_code: str
     visit_type: str
     session_id: int
@@ -191,6 +207,9 @@ class AppointmentRead(Schema):
             patient_id=appointment.patient_id,
             institution_id=appointment.institution_id,
             practitioner_id=appointment.practitioner_id,
+            resource_id=appointment.resource_id,
+            resource_name=view.resource.name if view.resource else None,
+            preparation=view.resource.preparation if view.resource else None,
             department_code=schedule.department_code,
             visit_type=schedule.visit_type,
             session_id=schedule.id,
