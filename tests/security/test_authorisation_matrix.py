@@ -178,6 +178,18 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
     ),
+    ("POST", "/api/institutions/{institution_id}/booking-resources"): Call(
+        P.SCHEDULES_MANAGE, json={}
+    ),
+    ("GET", "/api/institutions/{institution_id}/booking-resources"): Call(P.SCHEDULES_MANAGE),
+    ("PATCH", "/api/institutions/{institution_id}/booking-resources/{resource_id}"): Call(
+        P.SCHEDULES_MANAGE, json={"name": "流感疫苗接种"}
+    ),
+    ("POST", "/api/institutions/{institution_id}/booking-resources/{resource_id}/sessions"): Call(
+        P.SCHEDULES_MANAGE, json={}
+    ),
+    ("GET", "/api/institutions/{institution_id}/services"): Call(PUBLIC),
+    ("GET", "/api/services/{resource_id}/schedule"): Call(PUBLIC),
     ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE
@@ -269,6 +281,20 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/schedule/rules"): Call(P.SCHEDULES_MANAGE, form={"release_days_ahead": "7"}),
     ("GET", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULES_MANAGE, form={}),
+    # vaccination and check-up pages
+    ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
+    ("GET", "/services/{resource_id}"): Call(PUBLIC),
+    ("GET", "/services/windows/{slot_id}"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/services/windows/{slot_id}"): Call(
+        P.APPOINTMENTS_OWN, form={"patient_id": "1", "idempotency_key": "m"}
+    ),
+    ("GET", "/admin/services"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/services"): Call(P.SCHEDULES_MANAGE, form={"kind": "vaccination"}),
+    ("GET", "/admin/services/{resource_id}"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/services/{resource_id}"): Call(P.SCHEDULES_MANAGE, form={"name": "流感"}),
+    ("POST", "/admin/services/{resource_id}/sessions"): Call(
+        P.SCHEDULES_MANAGE, form={"kind": "once"}
+    ),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
@@ -297,6 +323,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "appointment_id": 1,
         "entry_id": 1,
         "flag_id": 1,
+        "resource_id": world.resource_id,
+        "slot_id": world.slot_id,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

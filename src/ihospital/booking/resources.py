@@ -89,7 +89,7 @@ async def _check(
     if resource.kind == "checkup" and not resource.package_items.strip():
         raise _invalid("package_items", "List the items of the check-up package.")
     if resource.fee_fen < 0:
-        raise _invalid("fee_fen", "The fee cannot be negative.")
+        raise _invalid("fee_fen", "The fee of the service cannot be negative.")
     for name in ("min_age_years", "max_age_years"):
         age = getattr(resource, name)
         if age is not None and not 0 <= age <= MAX_AGE_YEARS:

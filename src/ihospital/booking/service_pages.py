@@ -425,7 +425,12 @@ async def create_service_sessions_submit(
         else:
             location = f"/admin/services/{resource_id}" + scope_query(institution_id)
             response = RedirectResponse(location, status_code=303)
-            flash(request, response, "{count} sessions were scheduled.", count=len(created))
+            flash(
+                request,
+                response,
+                "{count} sessions of the service were scheduled.",
+                count=len(created),
+            )
             return response
     return await _service_page(
         request,
