@@ -71,7 +71,7 @@ RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 TEXT_FIELDS = tuple(name for name in RESOURCE_FIELDS if name != "is_active")
 OPTIONAL_FIELDS = ("min_age_years", "max_age_years", "sex")  # left empty: no limit
-WINDOW_FIELDS = ("half_day", "start_time", "end_time", "slot_minutes", "places_per_slot")
+WINDOW_FIELDS = ("day", "half_day", "start_time", "end_time", "slot_minutes", "places_per_slot")
 EDITOR_DAYS = 30
 
 
@@ -421,7 +421,7 @@ async def create_service_sessions_submit(
         except NotFound:
             raise
         except AppError as error:
-            state = refused(error, fields=(*WINDOW_FIELDS, "day", "start", "until", "weekdays"))
+            state = refused(error, fields=(*WINDOW_FIELDS, "start", "until", "weekdays"))
         else:
             location = f"/admin/services/{resource_id}" + scope_query(institution_id)
             response = RedirectResponse(location, status_code=303)
