@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
-from ihospital.billing.models import Order
+from ihospital.billing.models import Order, OrderLine
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.dayof import check_in, record_missed_visit
 from ihospital.booking.models import ScheduleSession, WaitlistEntry
 from ihospital.booking.resources import update_resource
+from ihospital.booking.schedules import stop_session
 from ihospital.booking.waitlist import join_waitlist
 from ihospital.errors import Conflict, NotFound, Unprocessable
-from tests.billing.builders import reloaded
+from ihospital.notifications.models import InboxMessage
+from tests.billing.builders import reloaded, run_outbox
 from tests.booking.builders import (
     CHECKUP,
     booker,
@@ -339,3 +341,31 @@ async def test_editing_keeps_the_rules_and_a_refused_edit_changes_nothing(sessio
         changes={"min_age_years": None, "preparation": "接种前请勿空腹"},
     )
     assert (changed.min_age_years, changed.preparation) == (None, "接种前请勿空腹")
+
+
+async def test_stopping_a_session_tells_the_patient_without_naming_a_doctor(
+    session, session_factory, clock
+):
+    clinic = await make_clinic(session, clock=clock)
+    resource = await make_resource(session, clinic, clock=clock, values=CHECKUP)
+    view = await make_resource_session(session, clinic, resource, clock=clock, day=DAY)
+    woman = await make_patient(session, clock=clock, sex="female")
+    booked = (await _book(session, clock, woman, view.slots[0])).appointment
+    order = await session.get(Order, booked.order_id)
+    [line] = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all()
+    assert line.description == "妇科体检套餐"  # the bill names what is paid for
+    await stop_session(
+        session,
+        clinic.admin_actor(clock),
+        institution_id=clinic.institution.id,
+        session_id=view.session.id,
+    )
+    await session.commit()
+    await run_outbox(session_factory, clock, {})
+    async with session_factory() as check:
+        [message] = (
+            await check.scalars(
+                select(InboxMessage).where(InboxMessage.account_id == woman.account_id)
+            )
+        ).all()
+    assert message.body == "The session at {time} was stopped; your appointment is cancelled."

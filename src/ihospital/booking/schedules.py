@@ -361,6 +361,7 @@ async def stop_session(
                 "patient_id": appointment.patient_id,
                 "reason": "session_stopped",
                 "starts_at": row.starts_at.isoformat(),
+                "resource_id": row.resource_id,
             },
             dedupe_key=f"{APPOINTMENT_CANCELLED}:{appointment.id}",
         )
