@@ -11,11 +11,14 @@ from ihospital.audit.models import AuditEntry
 from ihospital.billing.models import Order, OrderLine
 from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
 from ihospital.booking.dayof import check_in, record_missed_visit
+from ihospital.booking.fairness.flags import PATIENTS_PER_DOCTOR, note_booking
+from ihospital.booking.fairness.models import BookingFlag
 from ihospital.booking.models import ScheduleSession, WaitlistEntry
 from ihospital.booking.resources import update_resource
 from ihospital.booking.schedules import stop_session
 from ihospital.booking.waitlist import join_waitlist
 from ihospital.errors import Conflict, NotFound, Unprocessable
+from ihospital.identity.models import Account
 from ihospital.notifications.models import InboxMessage
 from tests.billing.builders import reloaded, run_outbox
 from tests.booking.builders import (
@@ -369,3 +372,21 @@ async def test_stopping_a_session_tells_the_patient_without_naming_a_doctor(
             )
         ).all()
     assert message.body == "The session at {time} was stopped; your appointment is cancelled."
+
+
+async def test_a_family_booking_one_vaccination_raises_no_scalper_flag(session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    resource = await make_resource(session, clinic, clock=clock)
+    view = await make_resource_session(session, clinic, resource, clock=clock, day=DAY)
+    first = await make_patient(session, clock=clock)
+    account = await session.get(Account, first.account_id)
+    family = [first] + [
+        await make_patient(session, clock=clock, account=account, relationship="child", age=10)
+        for _ in range(PATIENTS_PER_DOCTOR)
+    ]
+    for patient in family:
+        appointment = (await _book(session, clock, patient, view.slots[0])).appointment
+        await note_booking(
+            session, booker(clock, patient), appointment=appointment, device_hash="d"
+        )
+    assert await session.scalar(select(BookingFlag.id)) is None

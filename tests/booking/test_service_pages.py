@@ -13,6 +13,7 @@ from tests.booking.builders import (
     make_clinic,
     make_resource,
     make_resource_session,
+    make_session,
 )
 from tests.booking.test_resources import DAY
 from tests.identity.builders import csrf_token, make_patient
@@ -156,13 +157,16 @@ async def test_a_patient_books_a_check_up_and_sees_how_to_prepare(client, sessio
     assert clinic.institution.name in mine.text
 
 
-async def test_a_doctors_slot_is_not_booked_on_the_service_pages(client, session, clock):
-    from tests.booking.builders import make_session
-
+async def test_doctors_slots_and_service_windows_each_have_their_own_page(client, session, clock):
     clinic = await make_clinic(session, clock=clock)
     view = await make_session(session, clinic, clock=clock, day=DAY)
+    resource = await make_resource(session, clinic, clock=clock)
+    windows = await make_resource_session(session, clinic, resource, clock=clock, day=DAY)
     await _signed_in_patient(session, client, clock)
     assert (await client.get(f"/services/windows/{view.slots[0].id}")).status_code == 404
+    sent = await client.get(f"/appointments/new?slot_id={windows.slots[0].id}")
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/services/windows/{windows.slots[0].id}"
 
 
 async def test_elder_mode_renders_the_service_pages_with_one_primary_action(client, session, clock):

@@ -119,6 +119,8 @@ async def _confirm_page(
     state: FormState,
 ) -> Response:
     offer = await slot_offer(session, actor, slot_id=slot_id)
+    if offer.schedule.resource_id is not None:  # a vaccination's or check-up's time window
+        return RedirectResponse(f"/services/windows/{slot_id}", status_code=303)
     doctor = await get_doctor_profile(
         session, actor, practitioner_id=offer.schedule.practitioner_id
     )
