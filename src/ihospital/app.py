@@ -30,7 +30,7 @@ def _routers() -> list[Any]:
     from ihospital.billing.insurance import api as insurance_api
     from ihospital.billing.insurance import pages as insurance_pages
     from ihospital.booking import api as booking_api
-    from ihospital.booking import dayof_api, resources_api, service_pages
+    from ihospital.booking import dayof_api, resources_api, service_admin_pages, service_pages
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.directory import api as directory_api
@@ -65,6 +65,7 @@ def _routers() -> list[Any]:
         insurance_pages.router,
         booking_pages.router,
         service_pages.router,
+        service_admin_pages.router,
     ]
 
 
