@@ -4,7 +4,9 @@ stopping a session (停诊) cancels its appointments.
 
 Capacity per slot: a session's capacity must be a whole multiple of its number of slots, and
 each slot takes ``capacity / slots`` patients, so every slot of a session is alike and a patient's
-time is exact. A capacity that does not divide is refused rather than spread unevenly.
+time is exact. A capacity that does not divide is refused rather than spread unevenly. A
+resource's session is asked for by the places of each window instead
+(:mod:`ihospital.booking.resource_schedules`), which always divides.
 """
 
 from __future__ import annotations
