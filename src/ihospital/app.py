@@ -35,6 +35,9 @@ def _routers() -> list[Any]:
         dayof_pages,
         own_schedule_pages,
         reschedule_pages,
+        resources_api,
+        service_admin_pages,
+        service_pages,
         suspension_pages,
         waitlist_pages,
     )
@@ -63,6 +66,7 @@ def _routers() -> list[Any]:
         booking_api.router,
         dayof_api.router,
         booking_fairness_api.router,
+        resources_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -77,6 +81,8 @@ def _routers() -> list[Any]:
         booking_fairness_pages.router,
         own_schedule_pages.router,
         reschedule_pages.router,
+        service_pages.router,
+        service_admin_pages.router,
     ]
 
 

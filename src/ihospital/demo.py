@@ -3,7 +3,7 @@ their departments, 36 doctors through the credential review, patients with famil
 one account for every other role; medical insurance for two 就诊人, bills waiting to be paid
 (with insurance, at checkout) and a paid one, so the bills, checkout and finance pages have
 something to show; and a week of morning sessions (出诊排班) for the doctors of 武汉江城医院, open
-for booking.
+for booking, with a week of its vaccinations (流感疫苗) and check-ups (体检套餐) in time windows.
 
 Everything goes through the domain services, acting as the system, so validation and audit apply
 as they would to real input. The data are fixed: the same logins on every machine.
@@ -21,6 +21,8 @@ from ihospital.billing.insurance.coverage import add_coverage
 from ihospital.billing.orders import MAX_HOLD_MINUTES, LineItem, create_order
 from ihospital.billing.payments import apply_trade, start_payment
 from ihospital.billing.providers import make_payment_providers
+from ihospital.booking.resource_schedules import WindowPlan, create_resource_sessions
+from ihospital.booking.resources import ResourceInput, create_resource
 from ihospital.booking.schedules import SessionPlan, create_sessions
 from ihospital.config import Settings
 from ihospital.core.context import Actor
@@ -312,6 +314,7 @@ async def load_demo_data(session: AsyncSession, actor: Actor, *, settings: Setti
     summary.logins += patients
     await _bills(session, actor, settings, institutions, people)
     await _schedules(session, actor, institutions["wh-a"], today)
+    await _services(session, actor, institutions["wh-a"], today)
     return summary
 
 
@@ -621,5 +624,70 @@ async def _schedules(
                 capacity=20,
                 slot_minutes=10,
             ),
+            days=days,
+        )
+
+
+# 武汉江城医院's vaccinations and check-ups, each with the morning or afternoon it runs on
+SERVICES = (
+    (
+        ResourceInput(
+            kind="vaccination",
+            name="流感疫苗接种",
+            department_code="01",
+            vaccine="四价流感疫苗 第1剂",
+            fee_fen=12800,
+            min_age_years=3,
+            preparation="请携带身份证或户口本；接种后需留观 30 分钟。",
+        ),
+        WindowPlan("morning", time(8, 0), time(11, 30), slot_minutes=30, places_per_slot=20),
+    ),
+    (
+        ResourceInput(
+            kind="checkup",
+            name="入职体检套餐",
+            department_code="01",
+            package_items="一般检查、内科、外科、血常规、尿常规、肝功能、胸部正位片、心电图",
+            fee_fen=19900,
+            min_age_years=16,
+            preparation="体检前一天清淡饮食，当天需空腹（禁食 8 小时以上）。",
+        ),
+        WindowPlan("morning", time(7, 30), time(10, 30), slot_minutes=30, places_per_slot=10),
+    ),
+    (
+        ResourceInput(
+            kind="checkup",
+            name="女性健康体检套餐",
+            department_code="05.01",
+            package_items="妇科检查、宫颈TCT、HPV检测、乳腺彩超、盆腔彩超",
+            fee_fen=48000,
+            min_age_years=18,
+            sex="female",
+            preparation="请避开月经期；检查前 3 天避免阴道用药。",
+        ),
+        WindowPlan("afternoon", time(14, 0), time(16, 0), slot_minutes=60, places_per_slot=5),
+    ),
+)
+
+
+async def _services(
+    session: AsyncSession, actor: Actor, institution: Institution, today: date
+) -> None:
+    """The hospital's 预防保健科 and its vaccinations and check-up packages, with sessions from
+    tomorrow for a week (like the doctors')."""
+    await add_department(
+        session, actor, institution_id=institution.id, department_code="01", local_name="预防保健科"
+    )
+    days = [today + timedelta(days=offset) for offset in range(1, SCHEDULE_DAYS + 1)]
+    for values, window in SERVICES:
+        resource = await create_resource(
+            session, actor, institution_id=institution.id, values=values
+        )
+        await create_resource_sessions(
+            session,
+            actor,
+            institution_id=institution.id,
+            resource_id=resource.id,
+            window=window,
             days=days,
         )

@@ -1,5 +1,6 @@
 """A flash crowd on a real, committed database: 200 simultaneous bookings for a session of 20
-slots give exactly 20 appointments, no slot twice and no 就诊人 twice."""
+slots give exactly 20 appointments, no slot twice and no 就诊人 twice; a vaccination window is
+never booked over its places."""
 
 import asyncio
 from collections import Counter
@@ -12,7 +13,13 @@ from ihospital.booking.models import Appointment, Slot
 from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import Conflict
-from tests.booking.builders import booker, make_clinic, make_session
+from tests.booking.builders import (
+    booker,
+    make_clinic,
+    make_resource,
+    make_resource_session,
+    make_session,
+)
 from tests.booking.test_schedules import DAY
 from tests.conftest import START
 from tests.identity.builders import make_patient
@@ -69,5 +76,53 @@ async def test_two_hundred_simultaneous_bookings_fill_twenty_slots_exactly(datab
         assert len(appointments) == 20 and booked == 20 and full == 20
         assert len({a.slot_id for a in appointments}) == 20
         assert len({a.patient_id for a in appointments}) == 20
+    finally:
+        await engine.dispose()
+
+
+async def test_a_flash_crowd_never_takes_more_than_a_vaccination_windows_places(databases):
+    """100 simultaneous bookings of one 20-place window of a vaccination session: exactly 20
+    appointments, the window never over its places and no 就诊人 twice that day."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = FrozenClock(START)
+    try:
+        async with factory() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+            resource = await make_resource(session, clinic, clock=clock)
+            view = await make_resource_session(session, clinic, resource, clock=clock, day=DAY)
+            patients = [
+                await make_patient(
+                    session, clock=clock, birth_date=date(1990, 1, 1) + timedelta(days=i)
+                )
+                for i in range(60)
+            ]
+        window, other = view.slots[0], view.slots[1]
+
+        async def book(index: int) -> str:
+            # Patients 0–39 try twice: the crowded window, and another window the same day.
+            patient = patients[index % 60]
+            try:
+                async with factory() as session, session.begin():
+                    await book_slot(
+                        session,
+                        booker(clock, patient),
+                        slot_id=(window if index < 60 else other).id,
+                        patient_id=patient.id,
+                        idempotency_key=f"window-{index}",
+                    )
+            except Conflict as refused:
+                return refused.code
+            return "booked"
+
+        outcomes = await asyncio.wait_for(asyncio.gather(*(book(i) for i in range(100))), 300)
+        assert set(outcomes) <= {"booked", "booking.slot_full", "booking.resource_day_limit"}
+        async with factory() as session:
+            appointments = (await session.scalars(select(Appointment))).all()
+            crowded = await session.get(Slot, window.id)
+        assert crowded.booked == crowded.capacity == 20
+        assert sum(1 for a in appointments if a.slot_id == window.id) == 20
+        assert len({a.patient_id for a in appointments}) == len(appointments)
+        assert Counter(outcomes)["booked"] == len(appointments)
     finally:
         await engine.dispose()

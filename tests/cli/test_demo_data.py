@@ -11,7 +11,7 @@ from ihospital.audit.chain import seal_all, verify_chain
 from ihospital.billing.insurance.models import Coverage
 from ihospital.billing.ledger import ledger_total
 from ihospital.billing.models import Order, Payment
-from ihospital.booking.models import ScheduleSession, Slot
+from ihospital.booking.models import BookingResource, ScheduleSession, Slot
 from ihospital.cli.demo import load_demo, print_demo
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
@@ -161,8 +161,31 @@ async def test_bills_wait_for_checkout_with_insurance_and_one_is_paid(db):
 
 
 async def test_a_week_of_sessions_is_open_for_booking_at_the_main_hospital(db):
-    sessions = (await db.scalars(select(ScheduleSession))).all()
+    sessions = (
+        await db.scalars(
+            select(ScheduleSession).where(ScheduleSession.practitioner_id.is_not(None))
+        )
+    ).all()
     assert len({s.day for s in sessions}) == 7
     assert {s.fee_class for s in sessions} == {"expert", "general"}
-    slots = await db.scalar(select(func.count()).select_from(Slot))
+    slots = await db.scalar(
+        select(func.count()).select_from(Slot).where(Slot.session_id.in_([s.id for s in sessions]))
+    )
     assert slots == 20 * len(sessions)
+
+
+async def test_a_week_of_vaccinations_and_check_ups_is_open_at_the_main_hospital(db):
+    resources = (await db.scalars(select(BookingResource).order_by(BookingResource.id))).all()
+    assert [(r.kind, r.sex) for r in resources] == [
+        ("vaccination", None),
+        ("checkup", None),
+        ("checkup", "female"),
+    ]
+    main = await db.scalar(select(Institution).where(Institution.name == "武汉江城医院"))
+    assert {r.institution_id for r in resources} == {main.id}
+    sessions = (
+        await db.scalars(select(ScheduleSession).where(ScheduleSession.resource_id.is_not(None)))
+    ).all()
+    assert len(sessions) == 7 * len(resources)
+    flu = [s for s in sessions if s.resource_id == resources[0].id]
+    assert {(s.capacity, s.slot_minutes) for s in flu} == {(140, 30)}

@@ -188,6 +188,18 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN),
     ("POST", "/api/doctor/sessions"): Call(P.SCHEDULE_OWN, json={}),
     ("POST", "/api/doctor/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
+    ("POST", "/api/institutions/{institution_id}/booking-resources"): Call(
+        P.SCHEDULES_MANAGE, json={}
+    ),
+    ("GET", "/api/institutions/{institution_id}/booking-resources"): Call(P.SCHEDULES_MANAGE),
+    ("PATCH", "/api/institutions/{institution_id}/booking-resources/{resource_id}"): Call(
+        P.SCHEDULES_MANAGE, json={"name": "流感疫苗接种"}
+    ),
+    ("POST", "/api/institutions/{institution_id}/booking-resources/{resource_id}/sessions"): Call(
+        P.SCHEDULES_MANAGE, json={}
+    ),
+    ("GET", "/api/institutions/{institution_id}/services"): Call(PUBLIC),
+    ("GET", "/api/services/{resource_id}/schedule"): Call(PUBLIC),
     ("GET", "/api/institutions/{institution_id}/booking-flags"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE, json={"outcome": "legitimate"}
@@ -307,6 +319,20 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/schedule/sessions"): Call(P.SCHEDULE_OWN, form={"kind": "once"}),
     ("GET", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
     ("POST", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN, form={}),
+    # vaccination and check-up pages
+    ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
+    ("GET", "/services/{resource_id}"): Call(PUBLIC),
+    ("GET", "/services/windows/{slot_id}"): Call(P.APPOINTMENTS_OWN),
+    ("POST", "/services/windows/{slot_id}"): Call(
+        P.APPOINTMENTS_OWN, form={"patient_id": "1", "idempotency_key": "m"}
+    ),
+    ("GET", "/admin/services"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/services"): Call(P.SCHEDULES_MANAGE, form={"kind": "vaccination"}),
+    ("GET", "/admin/services/{resource_id}"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/services/{resource_id}"): Call(P.SCHEDULES_MANAGE, form={"name": "流感"}),
+    ("POST", "/admin/services/{resource_id}/sessions"): Call(
+        P.SCHEDULES_MANAGE, form={"kind": "once"}
+    ),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
@@ -336,6 +362,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "entry_id": 1,
         "flag_id": 1,
         "suspension_id": 1,
+        "resource_id": world.resource_id,
+        "slot_id": world.slot_id,
         "channel": "sandbox",
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",

@@ -18,9 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.booking.models import ACTIVE_STATUSES, Appointment, ScheduleSession, Slot
+from ihospital.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    BookingResource,
+    ScheduleSession,
+    Slot,
+)
 from ihospital.booking.payment import HOLD_MINUTES, bill_registration
 from ihospital.booking.reminders import schedule_appointment_timers
+from ihospital.booking.resources import check_resource_rules, resources_by_id
 from ihospital.booking.rules import Rules, release_moment, rules_of
 from ihospital.booking.suspensions import ensure_booking_allowed
 from ihospital.core.clock import to_local
@@ -39,6 +46,7 @@ class AppointmentView:
     slot: Slot
     schedule: ScheduleSession
     queue_number: int | None  # None once cancelled
+    resource: BookingResource | None = None  # the vaccination or check-up booked, if not a doctor
 
 
 def local_label(moment: datetime) -> str:
@@ -85,8 +93,17 @@ async def _views(
     for appointment_id, session_id in queue:
         counters[session_id] = counters.get(session_id, 0) + 1
         numbers[appointment_id] = counters[session_id]
+    resources = await resources_by_id(
+        session, {a.resource_id for a in appointments if a.resource_id is not None}
+    )
     return [
-        AppointmentView(a, slots[a.slot_id], schedules[a.session_id], numbers.get(a.id))
+        AppointmentView(
+            a,
+            slots[a.slot_id],
+            schedules[a.session_id],
+            numbers.get(a.id),
+            resources.get(a.resource_id) if a.resource_id is not None else None,
+        )
         for a in appointments
     ]
 
@@ -145,19 +162,23 @@ async def check_rules(
             age=rules.child_age_limit,
             field="patient_id",
         )
-    same_doctor = await _active_count(
-        session,
-        Appointment.patient_id == patient.id,
-        Appointment.practitioner_id == schedule.practitioner_id,
-        Appointment.day == schedule.day,
-        *others,
-    )
-    if same_doctor >= rules.max_per_doctor_per_day:
-        raise Conflict(
-            "booking.doctor_day_limit",
-            "This patient already has an appointment with this doctor on this day.",
-            limit=rules.max_per_doctor_per_day,
+    if schedule.resource_id is not None:
+        # a resource's own limits take the place of the per-doctor one
+        await check_resource_rules(session, patient=patient, schedule=schedule, others=others)
+    else:
+        same_doctor = await _active_count(
+            session,
+            Appointment.patient_id == patient.id,
+            Appointment.practitioner_id == schedule.practitioner_id,
+            Appointment.day == schedule.day,
+            *others,
         )
+        if same_doctor >= rules.max_per_doctor_per_day:
+            raise Conflict(
+                "booking.doctor_day_limit",
+                "This patient already has an appointment with this doctor on this day.",
+                limit=rules.max_per_doctor_per_day,
+            )
     at_institution = await _active_count(
         session,
         Appointment.patient_id == patient.id,
@@ -211,6 +232,7 @@ async def take_place(
         session_id=schedule.id,
         institution_id=schedule.institution_id,
         practitioner_id=schedule.practitioner_id,
+        resource_id=schedule.resource_id,
         patient_id=patient_id,
         account_id=account_id,
         day=schedule.day,
@@ -254,6 +276,8 @@ async def book_slot(
     same idempotency key answers the same appointment. Rules: the session is open, the slot
     not begun and released (放号), a children's department only for children, at most N per
     doctor and day and M active per institution (the institution's rules), and a free place.
+    A resource's session (vaccination, check-up) has the resource's rules instead of the
+    per-doctor one (:func:`ihospital.booking.resources.check_resource_rules`).
 
     A slot already full is refused first, before the 就诊人 is locked and read: in a flash crowd
     most requests are refused, and they must not queue behind the bookings (the count is read

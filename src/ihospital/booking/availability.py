@@ -1,11 +1,12 @@
-"""What the public sees: a doctor's released sessions with the free places of each slot."""
+"""What the public sees: a doctor's (or a bookable resource's) released sessions with the free
+places of each slot."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.models import ScheduleSession, Slot
@@ -37,12 +38,22 @@ async def doctor_schedule(
 ) -> list[OpenSession]:
     """The doctor's open sessions from today whose slots are released (放号) — each institution
     releases by its own rules — by time, with free places (begun slots have none)."""
+    return await released_sessions(
+        session, actor, ScheduleSession.practitioner_id == practitioner_id
+    )
+
+
+async def released_sessions(
+    session: AsyncSession, actor: Actor, whose: ColumnElement[bool]
+) -> list[OpenSession]:
+    """The open sessions matching ``whose`` from today whose slots are released, by time, with
+    free places."""
     today = actor.clock.today_local()
     rows = (
         await session.scalars(
             select(ScheduleSession)
             .where(
-                ScheduleSession.practitioner_id == practitioner_id,
+                whose,
                 ScheduleSession.status == "open",
                 ScheduleSession.day >= today,
                 ScheduleSession.day <= today + timedelta(days=MAX_DAYS_AHEAD),

@@ -1,7 +1,8 @@
 """Tables of booking: an institution's booking rules, sessions (出诊), their slots and the
 appointments made in them.
 
-A session is one half-day of one doctor at one practice site; it is cut into slots of equal
+A session is one half-day of one doctor at one practice site, or of one bookable non-doctor
+resource (a vaccination or a check-up package); it is cut into slots (time windows) of equal
 length, each taking the same number of patients (``capacity``). ``booked`` counts the active
 appointments of a slot; a check constraint keeps it within ``capacity`` and a partial unique
 index keeps one 就诊人 to one active appointment per slot, so the database itself refuses an
@@ -33,6 +34,13 @@ APPOINTMENT_STATUSES = ("pending_payment", "confirmed", "cancelled")
 ACTIVE_STATUSES = ("pending_payment", "confirmed")
 CANCEL_REASONS = ("patient", "session_stopped", "unpaid")
 WAITLIST_STATUSES = ("waiting", "offered", "left", "lapsed")
+RESOURCE_KINDS = ("vaccination", "checkup")  # 疫苗接种 / 体检
+RESOURCE_SEXES = ("male", "female")
+# a session or an appointment belongs to a doctor or to a resource, never both
+DOCTOR_OR_RESOURCE = (
+    "(practitioner_id IS NOT NULL AND resource_id IS NULL)"
+    " OR (practitioner_id IS NULL AND resource_id IS NOT NULL)"
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -75,7 +83,9 @@ class ScheduleSession(IdMixin, Base):
     """出诊: one doctor at one of their practice sites (``institution_id`` and
     ``department_code``; the site rows of the directory are replaced whenever a doctor's sites
     change, so they are not referenced), on one local ``day`` and half-day, from ``starts_at`` to
-    ``ends_at`` (UTC). ``fee_fen`` is the registration fee."""
+    ``ends_at`` (UTC). ``fee_fen`` is the registration fee. A session of a bookable resource
+    (``resource_id``, a vaccination or check-up) has no doctor; its department and fee are the
+    resource's when the session was created."""
 
     __tablename__ = "booking_sessions"
     __table_args__ = (
@@ -87,12 +97,15 @@ class ScheduleSession(IdMixin, Base):
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
         CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
+        CheckConstraint(DOCTOR_OR_RESOURCE, name="doctor_or_resource"),
         Index("ix_booking_sessions_practitioner_day", "practitioner_id", "day"),
         Index("ix_booking_sessions_institution_day", "institution_id", "day"),
+        Index("ix_booking_sessions_resource_day", "resource_id", "day"),
     )
 
     institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
-    practitioner_id: Mapped[int] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    practitioner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    resource_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("booking_resources.id"))
     department_code: Mapped[str] = mapped_column(String(8), ForeignKey("department_codes.code"))
     day: Mapped[date]
     half_day: Mapped[str] = mapped_column(String(16))
@@ -133,7 +146,9 @@ class Appointment(IdMixin, Base):
     ``pending_payment`` holds the slot until ``hold_expires_at``, the expiry of the registration
     fee's billing order ``order_id``; ``confirmed`` and ``pending_payment`` are active and count
     towards the slot's ``booked`` and the booking rules. The same account and
-    ``idempotency_key`` always name the same appointment."""
+    ``idempotency_key`` always name the same appointment. An appointment of a resource's session
+    has its ``resource_id`` instead of a doctor; a 就诊人 holds at most one active appointment
+    per resource and day (a unique index backs the rule)."""
 
     __tablename__ = "booking_appointments"
     __table_args__ = (
@@ -154,6 +169,16 @@ class Appointment(IdMixin, Base):
             sqlite_where=text("status IN ('pending_payment','confirmed')"),
             postgresql_where=text("status IN ('pending_payment','confirmed')"),
         ),
+        CheckConstraint(DOCTOR_OR_RESOURCE, name="doctor_or_resource"),
+        Index(
+            "uq_booking_appointments_one_active_per_resource_day",
+            "resource_id",
+            "patient_id",
+            "day",
+            unique=True,
+            sqlite_where=text("status IN ('pending_payment','confirmed')"),
+            postgresql_where=text("status IN ('pending_payment','confirmed')"),
+        ),
         Index("ix_booking_appointments_patient_day", "patient_id", "day"),
         Index("ix_booking_appointments_session", "session_id"),
     )
@@ -161,7 +186,8 @@ class Appointment(IdMixin, Base):
     slot_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_slots.id"))
     session_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_sessions.id"))
     institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
-    practitioner_id: Mapped[int] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    practitioner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("practitioners.id"))
+    resource_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("booking_resources.id"))
     patient_id: Mapped[int] = mapped_column(BigId, ForeignKey("patients.id"))
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
     day: Mapped[date]
@@ -224,3 +250,43 @@ class WaitlistEntry(IdMixin, Base):
     appointment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("booking_appointments.id"))
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class BookingResource(IdMixin, Base):
+    """A bookable non-doctor resource of an institution: a vaccination (疫苗接种, ``vaccine``
+    names the product and dose, "九价HPV疫苗 第1剂") or a check-up package (体检套餐,
+    ``package_items`` lists what it includes). ``name`` is the institution's own, as institution
+    names are. ``fee_fen`` is charged per booking; ``min_age_years``/``max_age_years`` (inclusive,
+    age on the day of the visit) and ``sex`` restrict who may book; ``preparation`` is shown on
+    the appointment (体检需空腹). An inactive resource takes no new sessions or bookings."""
+
+    __tablename__ = "booking_resources"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", RESOURCE_KINDS), name="kind_known"),
+        CheckConstraint("sex IS NULL OR " + _one_of("sex", RESOURCE_SEXES), name="sex_known"),
+        CheckConstraint("fee_fen >= 0", name="fee_not_negative"),
+        CheckConstraint("min_age_years IS NULL OR min_age_years >= 0", name="min_age_range"),
+        CheckConstraint("max_age_years IS NULL OR max_age_years <= 150", name="max_age_range"),
+        CheckConstraint(
+            "min_age_years IS NULL OR max_age_years IS NULL OR min_age_years <= max_age_years",
+            name="ages_ordered",
+        ),
+        CheckConstraint("kind <> 'vaccination' OR vaccine <> ''", name="vaccination_has_vaccine"),
+        CheckConstraint("kind <> 'checkup' OR package_items <> ''", name="checkup_has_items"),
+        Index("ix_booking_resources_institution_kind", "institution_id", "kind"),
+    )
+
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    department_code: Mapped[str] = mapped_column(String(8), ForeignKey("department_codes.code"))
+    vaccine: Mapped[str] = mapped_column(String(128), default="")
+    package_items: Mapped[str] = mapped_column(String(2000), default="")
+    fee_fen: Mapped[int] = mapped_column(BigInteger)
+    min_age_years: Mapped[int | None]
+    max_age_years: Mapped[int | None]
+    sex: Mapped[str | None] = mapped_column(String(8))
+    preparation: Mapped[str] = mapped_column(String(500), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

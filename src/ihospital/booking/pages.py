@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.appointments import book_slot, list_appointments
+from ihospital.booking.appointments import AppointmentView, book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule, slot_offer
 from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.dayof import check_in_states
@@ -27,6 +27,7 @@ from ihospital.booking.fairness.limits import admit_booking
 from ihospital.booking.models import FEE_CLASSES, HALF_DAYS, VISIT_TYPES
 from ihospital.booking.page_support import institution_chooser, practice_sites, public_doctors
 from ihospital.booking.payment import HOLD_MINUTES
+from ihospital.booking.resources import list_resources
 from ihospital.booking.rules import Rules, cancel_deadline, get_rules, rules_of, set_rules
 from ihospital.booking.schedules import (
     create_sessions,
@@ -40,6 +41,7 @@ from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
 from ihospital.deps import DbSession, check_csrf, optional_actor, require
 from ihospital.directory import institutions, practitioners
+from ihospital.directory.institutions import institution_names
 from ihospital.directory.pages_support import checkbox, form_text, redirect_after, scope_query
 from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound
@@ -89,6 +91,8 @@ async def _confirm_page(
     state: FormState,
 ) -> Response:
     offer = await slot_offer(session, actor, slot_id=slot_id)
+    if offer.schedule.resource_id is not None:  # a vaccination's or check-up's time window
+        return RedirectResponse(f"/services/windows/{slot_id}", status_code=303)
     doctor = await get_doctor_profile(
         session, actor, practitioner_id=offer.schedule.practitioner_id
     )
@@ -152,6 +156,12 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
     await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
+    return booked_redirect(request, view)
+
+
+def booked_redirect(request: Request, view: AppointmentView) -> RedirectResponse:
+    """Where a booking made on a page leads: the bill while the place is held for its fee,
+    else the appointments."""
     if view.appointment.status == "pending_payment" and view.appointment.order_id:
         # the place is held for the registration fee: pay it now, on the bill
         response = RedirectResponse(f"/bills/{view.appointment.order_id}", status_code=303)
@@ -174,7 +184,11 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
     institution's cutoff."""
     views = await list_appointments(session, actor)
     doctors = await public_doctors(
-        session, actor, (view.schedule.practitioner_id for view in views)
+        session, actor, (view.schedule.practitioner_id for view in views if not view.resource)
+    )
+    # a vaccination's or check-up's place is its institution
+    institutions = await institution_names(
+        session, institution_ids={view.schedule.institution_id for view in views if view.resource}
     )
     rules = {
         institution_id: await rules_of(session, institution_id)
@@ -190,6 +204,7 @@ async def my_appointments_page(request: Request, session: DbSession, actor: Book
             )
             if view.schedule.practitioner_id in doctors
             else None,
+            "institution_name": institutions.get(view.schedule.institution_id),
             "time_label": slot_label(view.slot),
             "cancellable": view.queue_number is not None
             and now < cancel_deadline(rules[view.schedule.institution_id], view.schedule.day),
@@ -259,8 +274,10 @@ async def _editor_page(
         session, actor, institution_id=institution_id, status="verified", page_size=100
     )
     rules = await get_rules(session, actor, institution_id=institution_id)
+    resources = await list_resources(session, actor, institution_id=institution_id)
     context = {
         "institution": institution,
+        "resource_names": {resource.id: resource.name for resource in resources},
         "scope": scope_query(institution_id),
         "days": [
             (day, list(group))

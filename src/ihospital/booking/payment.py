@@ -20,7 +20,7 @@ from ihospital.audit.service import record
 from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.orders import LineItem, create_order
 from ihospital.billing.refunds import request_refund
-from ihospital.booking.models import Appointment, ScheduleSession
+from ihospital.booking.models import Appointment, BookingResource, ScheduleSession
 from ihospital.core.context import Actor
 from ihospital.outbox.service import emit
 from ihospital.security.crypto import FieldCipher
@@ -35,7 +35,10 @@ async def bill_registration(
     session: AsyncSession, actor: Actor, *, appointment: Appointment, schedule: ScheduleSession
 ) -> None:
     """Bill the session's fee for a just-made ``pending_payment`` appointment; its hold ends
-    when the order expires."""
+    when the order expires. A vaccination or check-up is billed by its name."""
+    description = "挂号费"  # shown on the bill as written
+    if schedule.resource_id is not None:
+        description = (await session.get_one(BookingResource, schedule.resource_id)).name
     order = await create_order(
         session,
         actor,
@@ -46,7 +49,7 @@ async def bill_registration(
                 kind=LINE_KIND,
                 subject_type=SUBJECT_TYPE,
                 subject_id=str(appointment.id),
-                description="挂号费",  # shown on the bill as written
+                description=description,
                 unit_price_fen=schedule.fee_fen,
             )
         ],

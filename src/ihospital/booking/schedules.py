@@ -1,10 +1,13 @@
-"""Schedules (出诊排班): institution admins create sessions for their doctors, one-off or weekly,
-each cut into exact slots; stopping a session (停诊) cancels its appointments. Where the
-institution allows it, doctors create and stop their own sessions too (:mod:`.schedulers`).
+"""Schedules (出诊排班): institution admins create sessions for their doctors and their bookable
+resources (:mod:`ihospital.booking.resources`), one-off or weekly, each cut into exact slots;
+stopping a session (停诊) cancels its appointments. Where the institution allows it, doctors
+create and stop their own sessions too (:mod:`.schedulers`).
 
 Capacity per slot: a session's capacity must be a whole multiple of its number of slots, and
 each slot takes ``capacity / slots`` patients, so every slot of a session is alike and a patient's
-time is exact. A capacity that does not divide is refused rather than spread unevenly.
+time is exact. A capacity that does not divide is refused rather than spread unevenly. A
+resource's session is asked for by the places of each window instead
+(:mod:`ihospital.booking.resource_schedules`), which always divides.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ihospital.booking.models import (
     WaitlistEntry,
 )
 from ihospital.booking.payment import refund_later
+from ihospital.booking.resources import schedulable_resource
 from ihospital.booking.rules import local_moment
 from ihospital.booking.schedulers import authorise_scheduling
 from ihospital.core.context import Actor
@@ -46,9 +50,10 @@ HALF_DAY_STARTS = {
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """What an admin asks for: the doctor, place, hours, kind of visit, fee and capacity."""
+    """What an admin asks for: the doctor (or the resource), place, hours, kind of visit, fee
+    and capacity."""
 
-    practitioner_id: int
+    practitioner_id: int | None
     department_code: str
     half_day: str
     start_time: time
@@ -58,6 +63,7 @@ class SessionPlan:
     fee_fen: int
     capacity: int
     slot_minutes: int
+    resource_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,19 @@ def slot_count(plan: SessionPlan) -> int:
     """How many slots the plan's hours make, after checking hours, capacity and slot length."""
     if plan.capacity <= 0:
         raise _invalid("capacity", "The capacity must be at least 1.")
+    slots = window_count(plan)
+    if plan.capacity % slots:
+        raise _invalid(
+            "capacity",
+            "The capacity must be a multiple of the {slots} slots of the session.",
+            slots=slots,
+        )
+    return slots
+
+
+def window_count(plan: SessionPlan) -> int:
+    """How many slots (time windows) the plan's hours make, after checking the hours, the fee
+    and the slot length (not the capacity)."""
     if plan.fee_fen < 0:
         raise _invalid("fee_fen", "The fee cannot be negative.")
     if plan.slot_minutes <= 0:
@@ -98,14 +117,7 @@ def slot_count(plan: SessionPlan) -> int:
             "Slots of {minutes} minutes do not divide the session evenly.",
             minutes=plan.slot_minutes,
         )
-    slots = (end - start) // plan.slot_minutes
-    if plan.capacity % slots:
-        raise _invalid(
-            "capacity",
-            "The capacity must be a multiple of the {slots} slots of the session.",
-            slots=slots,
-        )
-    return slots
+    return (end - start) // plan.slot_minutes
 
 
 def cut_slots(plan: SessionPlan, day: date) -> list[Slot]:
@@ -141,15 +153,23 @@ def recurring_days(start: date, until: date, weekdays: Sequence[int]) -> list[da
     return chosen
 
 
-async def _ensure_free(session: AsyncSession, practitioner_id: int, slots: list[Slot]) -> None:
+async def _ensure_free(session: AsyncSession, plan: SessionPlan, slots: list[Slot]) -> None:
     overlapping = await session.scalar(
         select(ScheduleSession.id).where(
-            ScheduleSession.practitioner_id == practitioner_id,
+            ScheduleSession.practitioner_id == plan.practitioner_id
+            if plan.resource_id is None
+            else ScheduleSession.resource_id == plan.resource_id,
             ScheduleSession.status == "open",
             ScheduleSession.starts_at < slots[-1].ends_at,
             ScheduleSession.ends_at > slots[0].starts_at,
         )
     )
+    if overlapping is not None and plan.resource_id is not None:
+        raise Conflict(
+            "booking.session_overlap",
+            "This service already has session {session_id} at this time.",
+            session_id=overlapping,
+        )
     if overlapping is not None:
         raise Conflict(
             "booking.session_overlap",
@@ -168,36 +188,30 @@ async def create_sessions(
 ) -> list[SessionView]:
     """Create one session of ``plan`` on each of ``days`` (one day: a one-off session; the days
     of :func:`recurring_days`: a weekly schedule). All or none: an overlap with the doctor's
-    other sessions, a past day or a doctor not practising here refuses the whole request."""
+    (or resource's) other sessions, a past day, a doctor not practising here or a resource not
+    offered here refuses the whole request. A resource's plan comes from
+    :func:`ihospital.booking.resource_schedules.window_plan`."""
     await authorise_scheduling(
         session, actor, institution_id=institution_id, practitioner_id=plan.practitioner_id
     )
     slot_count(plan)
     if min(days) < actor.clock.today_local():
         raise _invalid("day", "A session cannot be scheduled on a past day.")
-    site = await schedulable_site(
-        session,
-        practitioner_id=plan.practitioner_id,
-        institution_id=institution_id,
-        department_code=plan.department_code,
-    )
-    if site is None:
-        raise _invalid(
-            "practitioner_id", "This doctor is not a verified doctor of this department here."
+    if plan.resource_id is not None:
+        await schedulable_resource(
+            session, institution_id=institution_id, resource_id=plan.resource_id
         )
-    # one request at a time schedules a doctor, so two cannot both find no overlap (SQLite needs
-    # no row lock: each transaction holds the database's write lock from BEGIN IMMEDIATE)
-    await session.execute(
-        select(Practitioner.id).where(Practitioner.id == plan.practitioner_id).with_for_update()
-    )
+    else:
+        await _lock_doctor(session, institution_id=institution_id, plan=plan)
     now = actor.clock.now()
     views = []
     for day in sorted(set(days)):
         slots = cut_slots(plan, day)
-        await _ensure_free(session, plan.practitioner_id, slots)
+        await _ensure_free(session, plan, slots)
         row = ScheduleSession(
             institution_id=institution_id,
             practitioner_id=plan.practitioner_id,
+            resource_id=plan.resource_id,
             department_code=plan.department_code,
             day=day,
             half_day=plan.half_day,
@@ -223,11 +237,31 @@ async def create_sessions(
         session,
         actor,
         action="booking.sessions.create",
-        subject_type="practitioner",
-        subject_id=plan.practitioner_id,
+        subject_type="practitioner" if plan.resource_id is None else "booking_resource",
+        subject_id=plan.practitioner_id if plan.resource_id is None else plan.resource_id,
         details={"session_ids": [view.session.id for view in views]},
     )
     return views
+
+
+async def _lock_doctor(session: AsyncSession, *, institution_id: int, plan: SessionPlan) -> None:
+    """Check that the plan's doctor is a verified doctor of its department here, and lock the
+    doctor's row."""
+    site = await schedulable_site(
+        session,
+        practitioner_id=plan.practitioner_id,
+        institution_id=institution_id,
+        department_code=plan.department_code,
+    )
+    if site is None:
+        raise _invalid(
+            "practitioner_id", "This doctor is not a verified doctor of this department here."
+        )
+    # one request at a time schedules a doctor, so two cannot both find no overlap (SQLite needs
+    # no row lock: each transaction holds the database's write lock from BEGIN IMMEDIATE)
+    await session.execute(
+        select(Practitioner.id).where(Practitioner.id == plan.practitioner_id).with_for_update()
+    )
 
 
 async def session_views(
@@ -255,8 +289,10 @@ async def list_sessions(
     start: date,
     until: date,
     practitioner_id: int | None = None,
+    resource_id: int | None = None,
 ) -> list[SessionView]:
-    """An institution's sessions from ``start`` to ``until``, by time (for its admins)."""
+    """An institution's sessions from ``start`` to ``until``, by time (for its admins); only
+    one doctor's or one resource's when asked."""
     await managed_institution(session, actor, institution_id)
     statement = select(ScheduleSession).where(
         ScheduleSession.institution_id == institution_id,
@@ -265,6 +301,8 @@ async def list_sessions(
     )
     if practitioner_id is not None:
         statement = statement.where(ScheduleSession.practitioner_id == practitioner_id)
+    if resource_id is not None:
+        statement = statement.where(ScheduleSession.resource_id == resource_id)
     rows = (await session.scalars(statement.order_by(ScheduleSession.starts_at))).all()
     return await session_views(session, rows)
 
@@ -332,6 +370,7 @@ async def stop_session(
                 "patient_id": appointment.patient_id,
                 "reason": "session_stopped",
                 "starts_at": row.starts_at.isoformat(),
+                "resource_id": row.resource_id,
             },
             dedupe_key=f"{APPOINTMENT_CANCELLED}:{appointment.id}",
         )

@@ -33,23 +33,14 @@ class Recurrence(Schema):
     weekdays: Annotated[list[int], Field(min_length=1, max_length=7)]
 
 
-class SessionFields(Schema):
-    """A session's place, hours, visit, fee and capacity, on one day or weekly."""
+class SessionDays(Schema):
+    """The days of new sessions: one ``day``, or each chosen weekday of a ``recurrence``."""
 
-    department_code: Annotated[str, Field(min_length=1, max_length=8)]
     day: date | None = None
     recurrence: Recurrence | None = None
-    half_day: HalfDay
-    start_time: time
-    end_time: time
-    visit_type: VisitType = "in_person"
-    fee_class: FeeClass = "general"
-    fee_fen: Count
-    capacity: Count
-    slot_minutes: Count
 
     @model_validator(mode="after")
-    def _one_day_or_weekly(self) -> SessionFields:
+    def _one_day_or_weekly(self) -> SessionDays:
         if (self.day is None) == (self.recurrence is None):
             raise ValueError(ONE_DAY_OR_WEEKLY_MESSAGE)
         return self
@@ -60,6 +51,20 @@ class SessionFields(Schema):
             return [self.day]
         weekly = self.recurrence
         return recurring_days(weekly.start, weekly.until, weekly.weekdays)
+
+
+class SessionFields(SessionDays):
+    """A doctor's session: place, hours, visit, fee and capacity, on one day or weekly."""
+
+    department_code: Annotated[str, Field(min_length=1, max_length=8)]
+    half_day: HalfDay
+    start_time: time
+    end_time: time
+    visit_type: VisitType = "in_person"
+    fee_class: FeeClass = "general"
+    fee_fen: Count
+    capacity: Count
+    slot_minutes: Count
 
     def plan(self, practitioner_id: int) -> SessionPlan:
         return SessionPlan(
@@ -107,7 +112,8 @@ class SlotRead(Schema):
 class SessionRead(Schema):
     id: int
     institution_id: int
-    practitioner_id: int
+    practitioner_id: int | None
+    resource_id: int | None  # a vaccination or check-up session has a resource, not a doctor
     department_code: str
     day: date
     half_day: str
@@ -152,6 +158,7 @@ _SESSION_COLUMNS = (
     "id",
     "institution_id",
     "practitioner_id",
+    "resource_id",
     "department_code",
     "day",
     "half_day",
@@ -198,7 +205,10 @@ class AppointmentRead(Schema):
     status: str
     patient_id: int
     institution_id: int
-    practitioner_id: int
+    practitioner_id: int | None
+    resource_id: int | None
+    resource_name: str | None  # the vaccination or check-up booked
+    preparation: str | None  # what to do before it (体检需空腹)
     department_code: str
     visit_type: str
     session_id: int
@@ -223,6 +233,9 @@ class AppointmentRead(Schema):
             patient_id=appointment.patient_id,
             institution_id=appointment.institution_id,
             practitioner_id=appointment.practitioner_id,
+            resource_id=appointment.resource_id,
+            resource_name=view.resource.name if view.resource else None,
+            preparation=view.resource.preparation if view.resource else None,
             department_code=schedule.department_code,
             visit_type=schedule.visit_type,
             session_id=schedule.id,

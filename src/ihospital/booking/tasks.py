@@ -31,14 +31,19 @@ async def handle_cancelled(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """A stopped session (停诊) cancelled the appointment: a 站内信 and an SMS to the account."""
+    text = (
+        "The session at {time} was stopped; your appointment is cancelled."
+        if payload.get("resource_id")  # a vaccination or check-up, not a doctor
+        else "The doctor's session at {time} was stopped; your appointment is cancelled."
+    )
     await notify(
         session,
         actor,
         account_id=payload["account_id"],
         kind="appointment",
         title="Your appointment was cancelled",
-        body="The doctor's session at {time} was stopped; your appointment is cancelled.",
-        sms_text="The doctor's session at {time} was stopped; your appointment is cancelled.",
+        body=text,
+        sms_text=text,
         link="/appointments",
         fields={"time": local_label(datetime.fromisoformat(payload["starts_at"]))},
     )

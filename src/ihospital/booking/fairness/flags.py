@@ -48,7 +48,8 @@ async def note_booking(
         )
     )
     await session.flush()
-    patients = await session.scalar(
+    # a family booking one vaccination or check-up for several 就诊人 is usual: doctors only
+    patients = appointment.practitioner_id and await session.scalar(
         select(func.count(func.distinct(Appointment.patient_id))).where(
             Appointment.account_id == appointment.account_id,
             Appointment.practitioner_id == appointment.practitioner_id,
