@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.billing.models import Order, OrderLine
-from ihospital.booking.appointments import book_slot, cancel_appointment, list_appointments
+from ihospital.booking.appointments import book_slot, list_appointments
+from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.dayof import check_in, record_missed_visit
 from ihospital.booking.fairness.flags import PATIENTS_PER_DOCTOR, note_booking
 from ihospital.booking.fairness.models import BookingFlag

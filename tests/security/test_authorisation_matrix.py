@@ -357,7 +357,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "department_code": "03.04",
         "order_id": 1,
         "run_id": 1,
-        "session_id": 1,
+        "session_id": 999_999,  # no such session (1 is the vaccination's, which no doctor may stop)
         "appointment_id": 1,
         "entry_id": 1,
         "flag_id": 1,
