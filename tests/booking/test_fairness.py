@@ -150,13 +150,14 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
     assert missing.status_code == 404 and missing.json()["code"] == "booking.flag_not_found"
 
 
-async def test_busy_device_is_flagged_at_the_threshold_and_only_once_a_day(session, clock):
+async def test_busy_device_is_flagged_at_the_threshold_and_counted_at_its_multiples(session, clock):
     clinic = await make_clinic(session, clock=clock)
     view = await make_session(
         session, clinic, clock=clock, day=DAY, end_time=time(11, 0), slot_minutes=5, capacity=24
     )
     slots = view.slots
-    for index in range(BOOKINGS_PER_DEVICE_DAY + 1):
+    counts = []
+    for index in range(2 * BOOKINGS_PER_DEVICE_DAY + 1):
         patient = await make_patient(session, clock=clock)
         actor = booker(clock, patient)
         appointment = (
@@ -172,7 +173,9 @@ async def test_busy_device_is_flagged_at_the_threshold_and_only_once_a_day(sessi
         await note_booking(session, actor, appointment=appointment, device_hash="phone")  # replay
         flags = (await session.scalars(select(BookingFlag))).all()
         assert len(flags) == (1 if index + 1 >= BOOKINGS_PER_DEVICE_DAY else 0)
+        counts.extend(flag.count for flag in flags)
     [flag] = flags
     assert flag.reason == "busy_device" and flag.subject == "device:phone"
-    assert flag.count == BOOKINGS_PER_DEVICE_DAY + 1
-    assert await _count(session, BookingOrigin.id) == BOOKINGS_PER_DEVICE_DAY + 1
+    threshold = BOOKINGS_PER_DEVICE_DAY
+    assert counts == [threshold] * threshold + [2 * threshold] * 2
+    assert await _count(session, BookingOrigin.id) == 2 * threshold + 1
