@@ -689,9 +689,17 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Statement:
+    """One statement; ``many``: sent once with several rows of parameters (``executemany``)."""
+
     sql: str
-    parameters: tuple[Parameter, ...]
+    rows: tuple[tuple[Parameter, ...], ...]
+    many: bool
     returns_appointment: bool  # the appointment INSERT: its RETURNING id is a role
+
+    def values(
+        self, roles: dict[str, object], texts: dict[str, str], shift: timedelta
+    ) -> list[list[object]]:
+        return [[p.make(roles, texts, shift) for p in row] for row in self.rows]
 
 
 @dataclass(frozen=True)
@@ -809,10 +817,11 @@ async def capture_booking(
             text("SELECT setval(pg_get_serial_sequence('booking_appointments', 'id'), :at)"),
             {"at": FIRST_APPOINTMENT_ID - 1},
         )
-    captured: list[list[tuple[str, tuple[object, ...]]]] = []
+    captured: list[list[tuple[str, bool, list[tuple[object, ...]]]]] = []
 
     def recorder(conn, cursor, statement, parameters, context, executemany) -> None:
-        captured[-1].append((statement, tuple(parameters or ())))
+        rows = parameters if executemany else [parameters or ()]
+        captured[-1].append((statement, executemany, [tuple(row) for row in rows]))
 
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(Settings(database_url=url, data_dir=Path(folder), **keys), engine=engine)
@@ -848,23 +857,26 @@ async def capture_booking(
             event.remove(engine.sync_engine, "before_cursor_execute", recorder)
             await engine.dispose()
     (first, second), (first_roles, second_roles) = captured, bookings
-    if [sql for sql, _ in first] != [sql for sql, _ in second]:
+    shape = [(sql, many, len(rows)) for sql, many, rows in first]
+    if shape != [(sql, many, len(rows)) for sql, many, rows in second]:
         raise SystemExit("two bookings through the app sent different statements")
     statements = []
-    for (sql, values), (_, other_values) in zip(first, second, strict=True):
-        parameters = tuple(
-            _template(value, first_roles, other, second_roles)
-            for value, other in zip(values, other_values, strict=True)
-        )
-        for parameter, value in zip(parameters, other_values, strict=True):
-            if not _check(parameter, value, second_roles):
-                raise SystemExit(f"cannot replay {sql!r}: {parameter} gave not {value!r}")
-        statements.append(
-            Statement(sql, parameters, sql.startswith("INSERT INTO booking_appointments "))
-        )
+    for (sql, many, rows), (_, _, other_rows) in zip(first, second, strict=True):
+        templates = []
+        for values, other_values in zip(rows, other_rows, strict=True):
+            parameters = tuple(
+                _template(value, first_roles, other, second_roles)
+                for value, other in zip(values, other_values, strict=True)
+            )
+            for parameter, value in zip(parameters, other_values, strict=True):
+                if not _check(parameter, value, second_roles):
+                    raise SystemExit(f"cannot replay {sql!r}: {parameter} gave not {value!r}")
+            templates.append(parameters)
+        appointment = sql.startswith("INSERT INTO booking_appointments ")
+        statements.append(Statement(sql, tuple(templates), many, appointment))
     if sum(statement.returns_appointment for statement in statements) != 1:
         raise SystemExit("a booking through the app did not insert one appointment")
-    written = [m.group(1) for sql, _ in first if (m := re.match(r"INSERT INTO (\w+)", sql))]
+    written = [m.group(1) for sql, _, _ in first if (m := re.match(r"INSERT INTO (\w+)", sql))]
     return BookingScript(tuple(statements), captured_at, tuple(dict.fromkeys(written)))
 
 
@@ -897,14 +909,16 @@ async def floor_db(
                 started = time.perf_counter()
                 async with connection.transaction():
                     for statement in script.statements:
-                        values = [p.make(roles, texts, shift) for p in statement.parameters]
-                        if statement.returns_appointment:
+                        rows = statement.values(roles, texts, shift)
+                        if statement.many:
+                            await connection.executemany(statement.sql, rows)
+                        elif statement.returns_appointment:
                             roles["appointment_id"] = await connection.fetchval(
-                                statement.sql, *values
+                                statement.sql, *rows[0]
                             )
                             texts["appointment_id"] = str(roles["appointment_id"])
                         else:
-                            await connection.fetch(statement.sql, *values)
+                            await connection.fetch(statement.sql, *rows[0])
                 latencies.append(time.perf_counter() - started)
 
     try:
