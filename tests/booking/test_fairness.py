@@ -5,7 +5,7 @@ institution's admins see and review them."""
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.booking.appointments import book_slot
@@ -179,3 +179,31 @@ async def test_busy_device_is_flagged_at_the_threshold_and_counted_at_its_multip
     threshold = BOOKINGS_PER_DEVICE_DAY
     assert counts == [threshold] * threshold + [2 * threshold] * 2
     assert await _count(session, BookingOrigin.id) == 2 * threshold + 1
+
+
+async def test_a_busy_device_whose_threshold_passed_unflagged_is_flagged_by_its_next_booking(
+    session, clock
+):
+    """Simultaneous bookings may each count below the threshold and all commit: the next
+    booking of the device raises the flag with its count."""
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(
+        session, clinic, clock=clock, day=DAY, end_time=time(11, 0), slot_minutes=5, capacity=24
+    )
+    for index in range(BOOKINGS_PER_DEVICE_DAY + 2):
+        patient = await make_patient(session, clock=clock)
+        actor = booker(clock, patient)
+        appointment = (
+            await book_slot(
+                session,
+                actor,
+                slot_id=view.slots[index].id,
+                patient_id=patient.id,
+                idempotency_key=new_key(),
+            )
+        ).appointment
+        if index == BOOKINGS_PER_DEVICE_DAY + 1:  # as if the threshold had passed unnoticed
+            await session.execute(delete(BookingFlag))
+        await note_booking(session, actor, appointment=appointment, device_hash="phone")
+    [flag] = (await session.scalars(select(BookingFlag))).all()
+    assert flag.reason == "busy_device" and flag.count == BOOKINGS_PER_DEVICE_DAY + 2

@@ -84,9 +84,7 @@ async def note_booking(
                 count=patients,
             ),
         )
-    # raised at the threshold and brought up to date at each multiple of it, not on every
-    # booking: a busy device's flag row is then not written (and locked) by each of its bookings
-    if bookings >= BOOKINGS_PER_DEVICE_DAY and bookings % BOOKINGS_PER_DEVICE_DAY == 0:
+    if bookings >= BOOKINGS_PER_DEVICE_DAY:
         await _raise(
             session,
             actor,
@@ -97,11 +95,17 @@ async def note_booking(
                 device_hash=device_hash,
                 count=bookings,
             ),
+            # brought up to date at each multiple of the threshold, not by every booking: a busy
+            # device's flag row is then not written (and locked until commit) by each of them
+            update_count=bookings % BOOKINGS_PER_DEVICE_DAY == 0,
         )
 
 
-async def _raise(session: AsyncSession, actor: Actor, *, flag: BookingFlag) -> None:
-    """Insert ``flag`` for today, or bring today's flag of the same subject up to its count."""
+async def _raise(
+    session: AsyncSession, actor: Actor, *, flag: BookingFlag, update_count: bool = True
+) -> None:
+    """Insert ``flag`` for today, or (if ``update_count``) bring today's flag of the same subject
+    up to its count."""
     now = actor.clock.now()
     flag.day = actor.clock.today_local()
     flag.status = "open"
@@ -123,7 +127,7 @@ async def _raise(session: AsyncSession, actor: Actor, *, flag: BookingFlag) -> N
                 details={"reason": flag.reason, "subject": flag.subject, "count": flag.count},
             )
             return
-    if existing is not None and existing.count < flag.count:
+    if existing is not None and update_count and existing.count < flag.count:
         existing.count = flag.count
         existing.updated_at = now
         await session.flush()
