@@ -124,26 +124,18 @@ class KeyedEvent:
 
 
 async def emit_keyed(session: AsyncSession, actor: Actor, events: Sequence[KeyedEvent]) -> None:
-    """Write several events with dedupe keys as :func:`emit` writes each, in fewer statements:
-    the keys are looked up at once, and the events not written yet are inserted together in one
-    savepoint (one INSERT). If a concurrent transaction wins the race for one of the keys, the
-    savepoint is undone and the events are written one by one by :func:`emit`."""
-    new = {
-        event.dedupe_key: _event_row(
-            actor, event.topic, event.payload, event.available_at, event.dedupe_key
-        )
+    """Write several events with dedupe keys as :func:`emit` writes each, in one INSERT in a
+    savepoint: events for a new appointment or move have new keys, so the keys are not looked
+    up first. If one of them was already written (by this transaction or a concurrent one), the
+    savepoint is undone and the events are written one by one by :func:`emit`, which keeps the
+    events already written."""
+    rows = [
+        _event_row(actor, event.topic, event.payload, event.available_at, event.dedupe_key)
         for event in events
-    }
-    written = await session.scalars(
-        select(OutboxEvent.dedupe_key).where(OutboxEvent.dedupe_key.in_(new))
-    )
-    for key in written:
-        del new[key]
-    if not new:
-        return
+    ]
     try:
         async with session.begin_nested():
-            await session.execute(insert(OutboxEvent), list(new.values()))
+            await session.execute(insert(OutboxEvent), rows)
     except IntegrityError:
         for event in events:
             await emit(
