@@ -669,7 +669,7 @@ class Floor:
 
 # --- floor F_db: the app's own booking SQL, replayed -------------------------------------------
 
-ROLE_OF_TEXT = re.compile(r"\{|\}")
+BRACES = re.compile(r"\{|\}")  # doubled in the constant parts of a text template
 
 
 @dataclass(frozen=True)
@@ -771,11 +771,11 @@ def _template(
         by_text = {text: name for name, text in found}
         parts, last = [], 0
         for match in pattern.finditer(value):
-            parts.append(ROLE_OF_TEXT.sub(lambda m: m.group() * 2, value[last : match.start()]))
+            parts.append(BRACES.sub(lambda m: m.group() * 2, value[last : match.start()]))
             parts.append("{" + by_text[match.group()] + "}")
             last = match.end()
         if parts:
-            parts.append(ROLE_OF_TEXT.sub(lambda m: m.group() * 2, value[last:]))
+            parts.append(BRACES.sub(lambda m: m.group() * 2, value[last:]))
             return Parameter("text", "".join(parts))
     return Parameter("constant", value)
 
