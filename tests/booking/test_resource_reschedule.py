@@ -27,6 +27,9 @@ from tests.booking.test_resources import _book
 from tests.identity.builders import csrf_token, make_patient
 from tests.web.builders import sign_in_as
 
+# a Practitioner looked up by a service's missing doctor warns: fail on it
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+
 DAY = date(2026, 11, 30)
 NEXT_DAY = date(2026, 12, 1)  # released at 2026-11-24 08:00 local
 

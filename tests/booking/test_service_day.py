@@ -22,6 +22,9 @@ from tests.directory.builders import bearer, make_staff
 from tests.identity.builders import csrf_token, make_patient
 from tests.web.builders import sign_in_as
 
+# a Practitioner looked up by a service's missing doctor warns: fail on it
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+
 DAY = date(2026, 11, 24)
 HTMX = {"HX-Request": "true"}
 
