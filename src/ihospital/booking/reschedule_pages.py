@@ -14,15 +14,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.availability import OpenSession, SlotOffer, slot_offer
+from ihospital.booking.availability import OpenSession, slot_offer
 from ihospital.booking.fairness.limits import admit_booking
-from ihospital.booking.page_support import practice_sites
+from ihospital.booking.page_support import practice_sites, session_provider
 from ihospital.booking.reschedule import (
     RescheduleChoices,
     reschedule_appointment,
     reschedule_choices,
 )
-from ihospital.booking.resources import resources_by_id
 from ihospital.booking.schemas import RescheduleCreate, slot_label
 from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
@@ -76,24 +75,6 @@ async def _calendar(
     return render(request, "booking/schedule.html", context)
 
 
-async def _provider(session: AsyncSession, actor: Actor, offer: SlotOffer) -> dict[str, object]:
-    """Who or what the offered slot is with, for its facts: the doctor and practice site, or the
-    vaccination or check-up and its institution."""
-    schedule = offer.schedule
-    if schedule.resource_id is not None:
-        resources = await resources_by_id(session, [schedule.resource_id])
-        names = await institutions.institution_names(
-            session, institution_ids=[schedule.institution_id]
-        )
-        return {
-            "resource": resources[schedule.resource_id],
-            "institution_name": names.get(schedule.institution_id, ""),
-        }
-    doctor = await get_doctor_profile(session, actor, practitioner_id=schedule.practitioner_id)
-    site = practice_sites(doctor).get((schedule.institution_id, schedule.department_code))
-    return {"doctor": doctor, "site": site}
-
-
 async def _confirm(
     request: Request,
     session: AsyncSession,
@@ -110,7 +91,7 @@ async def _confirm(
     context = {
         "appointment_id": appointment_id,
         "offer": offer,
-        **await _provider(session, actor, offer),
+        **await session_provider(session, actor, offer.schedule),
         "time_label": slot_label(offer.slot),
         "released": offer.released_at <= actor.clock.now(),
         "current_label": slot_label(choices.current.slot),

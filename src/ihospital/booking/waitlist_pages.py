@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.availability import open_session
-from ihospital.booking.page_support import practice_sites, public_doctors
+from ihospital.booking.page_support import public_doctors, session_provider
 from ihospital.booking.resources import resources_by_id
 from ihospital.booking.schemas import WaitlistJoin
 from ihospital.booking.waitlist import (
@@ -22,9 +22,7 @@ from ihospital.booking.waitlist import (
 )
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, check_csrf, require
-from ihospital.directory import institutions
 from ihospital.directory.pages_support import form_text
-from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.identity.patients import list_patients
@@ -81,22 +79,9 @@ async def _join_page(
 ) -> Response:
     offered = await open_session(session, actor, session_id=session_id)
     schedule = offered.view.session
-    if schedule.resource_id is not None:
-        names = await institutions.institution_names(
-            session, institution_ids=[schedule.institution_id]
-        )
-        resources = await resources_by_id(session, [schedule.resource_id])
-        provider = {
-            "resource": resources[schedule.resource_id],
-            "institution_name": names.get(schedule.institution_id, ""),
-        }
-    else:
-        doctor = await get_doctor_profile(session, actor, practitioner_id=schedule.practitioner_id)
-        site = practice_sites(doctor).get((schedule.institution_id, schedule.department_code))
-        provider = {"doctor": doctor, "site": site}
     context = {
         "offered": offered,
-        **provider,
+        **await session_provider(session, actor, schedule),
         "patients": await list_patients(session, actor),
         "values": values,
         **state.context(),
