@@ -37,6 +37,7 @@ def _routers() -> list[Any]:
         reschedule_pages,
         resources_api,
         service_admin_pages,
+        service_day_pages,
         service_pages,
         suspension_pages,
         waitlist_pages,
@@ -82,6 +83,7 @@ def _routers() -> list[Any]:
         own_schedule_pages.router,
         reschedule_pages.router,
         service_pages.router,
+        service_day_pages.router,
         service_admin_pages.router,
     ]
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from ihospital.booking.models import Appointment, BookingResource, ScheduleSession
 from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
-from tests.booking.builders import make_clinic, make_resource, make_resource_session
+from tests.booking.builders import make_clinic, make_resource, make_resource_session, make_session
 from tests.booking.test_resources import DAY
 from tests.directory.builders import bearer
 from tests.identity.builders import make_patient
@@ -167,3 +167,24 @@ async def test_the_new_endpoints_are_in_the_openapi_schema(client):
     assert {"ResourceCreate", "ResourceRead", "ResourceSessionCreate", "OfferRead"} <= set(
         schema["components"]["schemas"]
     )
+
+
+async def test_an_admin_lists_one_services_sessions(client, session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    resource = await make_resource(session, clinic, clock=clock)
+    windows = await make_resource_session(session, clinic, resource, clock=clock, day=DAY)
+    doctor = await make_session(session, clinic, clock=clock, day=DAY)
+    admin = await bearer(session, clock=clock, account=clinic.admin)
+    url = f"/api/institutions/{clinic.institution.id}/sessions"
+    every = await client.get(url, headers=admin)
+    assert {row["id"] for row in every.json()} == {windows.session.id, doctor.session.id}
+    only = await client.get(url, params={"resource_id": resource.id}, headers=admin)
+    assert [(row["id"], row["resource_id"]) for row in only.json()] == [
+        (windows.session.id, resource.id)
+    ]
+    doctors = await client.get(
+        url, params={"practitioner_id": clinic.practitioner_id}, headers=admin
+    )
+    assert [row["id"] for row in doctors.json()] == [doctor.session.id]
+    invalid = await client.get(url, params={"resource_id": 0}, headers=admin)
+    assert invalid.status_code == 422 and invalid.headers["content-type"].startswith(PROBLEM_JSON)

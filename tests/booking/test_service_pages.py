@@ -3,7 +3,9 @@ its windows; a patient finds it at the hospital, books a window and sees the app
 its preparation notes; refusals show next to their fields; 长辈模式 renders them."""
 
 import re
+from datetime import time
 
+import pytest
 from sqlalchemy import func, select
 
 from ihospital.booking.models import Appointment, BookingResource, ScheduleSession
@@ -18,6 +20,9 @@ from tests.booking.builders import (
 from tests.booking.test_resources import DAY
 from tests.identity.builders import csrf_token, make_patient
 from tests.web.builders import sign_in_as
+
+# a Practitioner looked up by a service's missing doctor warns: fail on it
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 
 SERVICE_FORM = {
     "kind": "vaccination",
@@ -183,3 +188,34 @@ async def test_elder_mode_renders_the_service_pages_with_one_primary_action(clie
     assert confirm.text.count("btn-primary") == 1
     offers = await client.get(f"/institutions/{clinic.institution.id}/services")
     assert '<body class="elder">' in offers.text and "HPV疫苗接种" in offers.text
+
+
+async def test_a_patient_waits_for_a_full_vaccination_window_and_sees_the_service(
+    client, session, clock
+):
+
+    clinic = await make_clinic(session, clock=clock)
+    resource = await make_resource(session, clinic, clock=clock)
+    view = await make_resource_session(
+        session, clinic, resource, clock=clock, day=DAY, end_time=time(8, 30), places_per_slot=1
+    )
+    first, _ = await _signed_in_patient(session, client, clock)
+    form = {"patient_id": str(first.id), "idempotency_key": "first"}
+    form["csrf_token"] = await csrf_token(client)
+    assert (await client.post(f"/services/windows/{view.slots[0].id}", data=form)).is_redirect
+
+    patient, _ = await _signed_in_patient(session, client, clock, name="吴十")
+    join_link = f"/waitlist/new?session_id={view.session.id}"
+    assert join_link in (await client.get(f"/services/{resource.id}")).text
+    page = await client.get(join_link)
+    assert page.status_code == 200 and resource.name in page.text
+    assert f'href="/services/{resource.id}"' in page.text and "<dt>医生</dt>" not in page.text
+    form = {
+        "csrf_token": await csrf_token(client),
+        "session_id": str(view.session.id),
+        "patient_id": str(patient.id),
+    }
+    joined = await client.post("/waitlist/new", data=form)
+    assert joined.status_code == 303 and joined.headers["location"] == "/waitlist"
+    mine = await client.get("/waitlist")
+    assert f"上午 · {resource.name}" in mine.text and "吴十" in mine.text

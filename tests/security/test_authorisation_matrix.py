@@ -181,6 +181,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, json={"outcome": "attended"}
     ),
+    ("GET", "/api/institutions/{institution_id}/service-day"): Call(P.SERVICES_ATTEND),
+    (
+        "POST",
+        "/api/institutions/{institution_id}/service-day/appointments/{appointment_id}/attendance",
+    ): Call(P.SERVICES_ATTEND, json={"outcome": "attended"}),
     ("GET", "/api/institutions/{institution_id}/no-shows"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/api/institutions/{institution_id}/booking-suspensions/{suspension_id}/lift"): Call(
         P.SCHEDULES_MANAGE, json={"reason": "核实为系统故障"}
@@ -299,6 +304,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/doctor/day"): Call(P.APPOINTMENTS_ATTEND),
     ("POST", "/doctor/day/appointments/{appointment_id}/attendance"): Call(
         P.APPOINTMENTS_ATTEND, form={"outcome": "attended", "day": "2026-11-23"}
+    ),
+    ("GET", "/staff/service-day"): Call(P.SERVICES_ATTEND),
+    ("POST", "/staff/service-day/appointments/{appointment_id}/attendance"): Call(
+        P.SERVICES_ATTEND, form={"outcome": "attended", "day": "2026-11-23"}
     ),
     ("POST", "/appointments/{appointment_id}/check-in"): Call(P.APPOINTMENTS_OWN, form={}),
     ("GET", "/waitlist"): Call(P.APPOINTMENTS_OWN),

@@ -95,8 +95,11 @@ async def institution_sessions(
     start: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
     practitioner_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    resource_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> list[SessionRead]:
-    """The institution's sessions between two days (by default the next 30 days)."""
+    """The institution's sessions between two days (by default the next 30 days); only one
+    doctor's (``practitioner_id``) or one vaccination's or check-up's (``resource_id``) when
+    asked."""
     start = start or actor.clock.today_local()
     views = await list_sessions(
         session,
@@ -105,6 +108,7 @@ async def institution_sessions(
         start=start,
         until=until or start + timedelta(days=30),
         practitioner_id=practitioner_id,
+        resource_id=resource_id,
     )
     return [SessionRead.of(view) for view in views]
 

@@ -1,5 +1,6 @@
 """The day of the visit: the patient checks in (签到), the doctor sees the day's list and marks
-attendance, and appointments never checked in become no-shows (爽约).
+attendance (for a vaccination or check-up, the institution's staff:
+:mod:`ihospital.booking.service_day`), and appointments never checked in become no-shows (爽约).
 
 Queue numbers follow the order of check-in: the first patient of a session to check in gets 1.
 They belong to the session, and a session belongs to one local day (Asia/Shanghai), so a number
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -210,6 +211,29 @@ async def doctor_day(
             .order_by(ScheduleSession.starts_at)
         )
     ).all()
+    return await day_sessions(
+        session,
+        actor,
+        schedules,
+        subject_type="practitioner",
+        subject_id=practitioner.id,
+        masked=False,
+    )
+
+
+async def day_sessions(
+    session: AsyncSession,
+    actor: Actor,
+    schedules: Sequence[ScheduleSession],
+    *,
+    subject_type: str,
+    subject_id: int,
+    masked: bool,
+) -> list[DaySession]:
+    """``schedules`` (of one day, whose reader the caller has authorised) with their confirmed
+    appointments in slot order, the status of each and the patient's card (``masked`` names for
+    staff who do not treat the patients). The read is audited as one of ``subject_type``'s day
+    list."""
     rows = (
         await session.execute(
             select(Appointment, Slot, Visit)
@@ -231,8 +255,8 @@ async def doctor_day(
         session,
         actor,
         action="booking.day_list.read",
-        subject_type="practitioner",
-        subject_id=practitioner.id,
+        subject_type=subject_type,
+        subject_id=subject_id,
         details={"appointment_ids": [row[0].id for row in rows]},
     )
     cards = await patient_cards(
@@ -240,7 +264,7 @@ async def doctor_day(
         actor,
         patient_ids=(row[0].patient_id for row in rows),
         purpose=DAY_LIST_PURPOSE,
-        masked=False,
+        masked=masked,
     )
     days = {schedule.id: DaySession(schedule, []) for schedule in schedules}
     for appointment, slot, visit in rows:
@@ -251,7 +275,7 @@ async def doctor_day(
     return list(days.values())
 
 
-async def _close_visit(
+async def _record_outcome(
     session: AsyncSession, actor: Actor, appointment: Appointment, visit: Visit, outcome: str
 ) -> None:
     visit.outcome = outcome
@@ -274,13 +298,26 @@ async def mark_attendance(
     session: AsyncSession, actor: Actor, *, appointment_id: int, outcome: str
 ) -> VisitView:
     """The doctor marks a confirmed appointment of their own sessions (another doctor's is not
-    found): ``attended`` ends the visit, from the opening of check-in; ``no_show`` once the slot
-    has begun, for a patient not checked in. Marking the same outcome again changes nothing; a
-    visit already closed otherwise is refused."""
+    found), by the rules of :func:`close_visit`."""
     practitioner = await own_practitioner(session, actor)
-    appointment = await _locked_appointment(
-        session, Appointment.id == appointment_id, Appointment.practitioner_id == practitioner.id
+    return await close_visit(
+        session,
+        actor,
+        Appointment.id == appointment_id,
+        Appointment.practitioner_id == practitioner.id,
+        outcome=outcome,
     )
+
+
+async def close_visit(
+    session: AsyncSession, actor: Actor, *conditions: ColumnElement[bool], outcome: str
+) -> VisitView:
+    """Mark the confirmed appointment matching ``conditions`` (the caller's relation to it; none
+    found is 404): ``attended`` ends the visit, from the opening of check-in; ``no_show`` once
+    the slot has begun, for a patient not checked in, and counts towards the no-show rule.
+    Marking the same outcome again changes nothing; a visit already closed otherwise is
+    refused."""
+    appointment = await _locked_appointment(session, *conditions)
     _ensure_confirmed(appointment)
     slot = await session.get_one(Slot, appointment.slot_id)
     visit = await _visit_of(session, appointment)
@@ -300,7 +337,7 @@ async def mark_attendance(
                 "booking.checked_in_not_no_show",
                 "This patient has checked in and cannot be marked as a no-show.",
             )
-    await _close_visit(session, actor, appointment, visit, outcome)
+    await _record_outcome(session, actor, appointment, visit, outcome)
     return VisitView(appointment, slot, visit, outcome)
 
 
@@ -317,5 +354,5 @@ async def record_missed_visit(
     visit = await _visit_of(session, appointment)
     if visit.checked_in_at is not None or visit.outcome is not None:
         return None
-    await _close_visit(session, actor, appointment, visit, "no_show")
+    await _record_outcome(session, actor, appointment, visit, "no_show")
     return visit

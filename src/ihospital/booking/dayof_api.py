@@ -1,6 +1,7 @@
 """JSON routes of the day of the visit: a patient checks in (签到); a doctor reads the day list
-of their own sessions and marks attendance; an institution admin lists no-shows (爽约) and lifts
-a booking suspension early."""
+of their own sessions and marks attendance, the institution's nurses and admins those of its
+vaccinations and check-ups; an institution admin lists no-shows (爽约) and lifts a booking
+suspension early."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ihospital.booking.dayof_schemas import (
     SuspensionRead,
     VisitRead,
 )
+from ihospital.booking.service_day import mark_service_attendance, service_day
 from ihospital.booking.suspensions import lift_suspension, no_show_list
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
@@ -28,6 +30,7 @@ router = APIRouter(prefix="/api", tags=["booking"])
 Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
 Doctor = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_ATTEND))]
 Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
+ServiceStaff = Annotated[Actor, Depends(require(Permission.SERVICES_ATTEND))]
 AppointmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 SuspensionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -59,6 +62,44 @@ async def mark_appointment_attendance(
     """Mark an appointment of one's own sessions as attended (ends the visit) or no-show."""
     view = await mark_attendance(
         session, actor, appointment_id=appointment_id, outcome=body.outcome
+    )
+    return VisitRead.of(view)
+
+
+@router.get("/institutions/{institution_id}/service-day")
+async def service_day_list(
+    institution_id: InstitutionId,
+    session: DbSession,
+    actor: ServiceStaff,
+    day: Annotated[date | None, Query()] = None,
+    resource_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> list[DaySessionRead]:
+    """The sessions of the institution's vaccinations and check-ups (or one's, ``resource_id``)
+    of ``day`` (default today) with each appointment's status, check-in and queue number and the
+    patient's name (masked for admins), sex and age; staff of the institution only, an audited
+    read of health data."""
+    listed = await service_day(
+        session, actor, institution_id=institution_id, day=day, resource_id=resource_id
+    )
+    return [DaySessionRead.of(day_session) for day_session in listed]
+
+
+@router.post("/institutions/{institution_id}/service-day/appointments/{appointment_id}/attendance")
+async def mark_service_appointment_attendance(
+    institution_id: InstitutionId,
+    appointment_id: AppointmentId,
+    body: AttendanceSet,
+    session: DbSession,
+    actor: ServiceStaff,
+) -> VisitRead:
+    """Mark a vaccination or check-up appointment of the institution attended (ends the visit)
+    or a no-show; a doctor's appointment or another institution's is not found."""
+    view = await mark_service_attendance(
+        session,
+        actor,
+        institution_id=institution_id,
+        appointment_id=appointment_id,
+        outcome=body.outcome,
     )
     return VisitRead.of(view)
 

@@ -8,6 +8,7 @@ and attendance marked in place (htmx; a plain form without JavaScript). Patients
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.booking.dayof import check_in, doctor_day, mark_attendance
+from ihospital.booking.dayof import VisitView, check_in, doctor_day, mark_attendance
 from ihospital.booking.dayof_schemas import AttendanceSet
 from ihospital.booking.schemas import slot_label
 from ihospital.core.context import Actor
@@ -52,6 +53,7 @@ async def _day_page(
         "sessions": sessions,
         "day_notices": notices,
         "refresh_seconds": REFRESH_SECONDS,
+        "list_path": "/doctor/day",
     }
     template = "booking/_day_list.html" if partial else "booking/doctor_day.html"
     return render(request, template, context)
@@ -82,6 +84,30 @@ async def attendance_submit(
 ) -> Response:
     """Mark a patient of one's own sessions attended or a no-show (another doctor's is not
     found). htmx gets the day list again with the outcome; a plain form goes back to it."""
+
+    async def mark(outcome: str) -> VisitView:
+        return await mark_attendance(session, actor, appointment_id=appointment_id, outcome=outcome)
+
+    async def day_list(day: date, notices: list[Notice]) -> Response:
+        return await _day_page(request, session, actor, day=day, notices=notices, partial=True)
+
+    return await attendance_response(
+        request, session, actor, mark=mark, day_list=day_list, page="/doctor/day"
+    )
+
+
+async def attendance_response(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    mark: Callable[[str], Awaitable[VisitView]],
+    day_list: Callable[[date, list[Notice]], Awaitable[Response]],
+    page: str,
+) -> Response:
+    """The answer to an attendance form of a day list: ``mark`` the outcome posted (a refusal
+    leaves nothing behind and becomes a notice; not found stays 404), then for htmx the
+    ``day_list`` of the day with the notice, else a redirect to the day's ``page``."""
     values = await form_text(request, ("outcome", "day"))
     form, _ = parse_form(AttendanceSet, {"outcome": values["outcome"]})
     try:
@@ -93,9 +119,7 @@ async def attendance_submit(
     else:
         try:
             async with session.begin_nested():  # a refusal leaves nothing behind
-                view = await mark_attendance(
-                    session, actor, appointment_id=appointment_id, outcome=form.outcome
-                )
+                view = await mark(form.outcome)
         except NotFound:
             raise
         except AppError as error:
@@ -109,8 +133,8 @@ async def attendance_submit(
             }[form.outcome]
             notice = Notice(done, "success", {"time": slot_label(view.slot)})
     if request.headers.get("HX-Request") == "true":
-        return await _day_page(request, session, actor, day=day, notices=[notice], partial=True)
-    response = RedirectResponse(f"/doctor/day?day={day.isoformat()}", status_code=303)
+        return await day_list(day, [notice])
+    response = RedirectResponse(f"{page}?day={day.isoformat()}", status_code=303)
     flash(request, response, notice.message, kind=notice.kind, **notice.fields)
     return response
 

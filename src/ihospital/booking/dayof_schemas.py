@@ -1,4 +1,5 @@
-"""API shapes of the day of the visit: a check-in, the doctor's day list, attendance marks."""
+"""API shapes of the day of the visit: a check-in, the day lists (a doctor's, an institution's
+vaccinations and check-ups), attendance marks."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class AttendanceSet(Schema):
 
 
 class PatientCardRead(Schema):
-    """The patient as the treating doctor's day list shows them."""
+    """The patient as a day list shows them (the name masked for staff who do not treat them)."""
 
     name: str
     sex: Literal["male", "female"]
@@ -28,7 +29,7 @@ class PatientCardRead(Schema):
 class VisitRead(Schema):
     appointment_id: int
     patient_id: int
-    patient: PatientCardRead | None  # on the treating doctor's day list only
+    patient: PatientCardRead | None  # on a day list only
     session_id: int
     slot_id: int
     starts_at: datetime
@@ -59,6 +60,7 @@ class VisitRead(Schema):
 class DaySessionRead(Schema):
     session_id: int
     institution_id: int
+    resource_id: int | None  # a vaccination's or check-up's session
     department_code: str
     day: date
     half_day: str
@@ -73,6 +75,7 @@ class DaySessionRead(Schema):
         return cls(
             session_id=row.id,
             institution_id=row.institution_id,
+            resource_id=row.resource_id,
             department_code=row.department_code,
             day=row.day,
             half_day=row.half_day,

@@ -1,5 +1,5 @@
-"""What several booking pages share: the doctors' public profiles and practice sites, and the
-institution picker a platform admin sees on the admin pages."""
+"""What several booking pages share: the doctors' public profiles and practice sites, who or
+what a session is with, and the institution picker a platform admin sees on the admin pages."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.booking.models import ScheduleSession
+from ihospital.booking.resources import resources_by_id
 from ihospital.core.context import Actor
 from ihospital.directory import institutions
 from ihospital.directory.search import get_doctor_profile
@@ -36,6 +38,26 @@ async def public_doctors(
         except NotFound:
             continue
     return found
+
+
+async def session_provider(
+    session: AsyncSession, actor: Actor, schedule: ScheduleSession
+) -> dict[str, Any]:
+    """Who or what ``schedule`` is with, for the facts of its slots: the doctor and the practice
+    site (``doctor``, ``site``), or the vaccination or check-up and the name of its institution
+    (``resource``, ``institution_name``)."""
+    if schedule.resource_id is not None:
+        resources = await resources_by_id(session, [schedule.resource_id])
+        names = await institutions.institution_names(
+            session, institution_ids=[schedule.institution_id]
+        )
+        return {
+            "resource": resources[schedule.resource_id],
+            "institution_name": names.get(schedule.institution_id, ""),
+        }
+    doctor = await get_doctor_profile(session, actor, practitioner_id=schedule.practitioner_id)
+    site = practice_sites(doctor).get((schedule.institution_id, schedule.department_code))
+    return {"doctor": doctor, "site": site}
 
 
 async def institution_chooser(

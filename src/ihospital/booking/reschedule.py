@@ -2,7 +2,9 @@
 another time.
 
 Where to: a slot of the same doctor at the same institution and department, for the same kind of
-visit and the same registration fee (fee class and amount). The fee's billing order belongs to
+visit and the same registration fee (fee class and amount); a vaccination's or check-up's
+appointment, a time window of the same service for the same fee. A doctor's appointment never
+moves into a service's window, nor the other way round. The fee's billing order belongs to
 the institution and names this appointment, so it carries over untouched: a paid appointment
 stays paid (nothing charged, nothing refunded) and an unpaid one keeps its order and hold expiry.
 Anything else — another doctor, another fee — is a new booking: cancel and book instead.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +38,7 @@ from ihospital.booking.appointments import (
     claim_place,
     slot_full,
 )
-from ihospital.booking.availability import OpenSession, doctor_schedule
+from ihospital.booking.availability import OpenSession, released_sessions
 from ihospital.booking.cancellation import ensure_changeable, own_appointment
 from ihospital.booking.models import Appointment, Reschedule, ScheduleSession, Slot
 from ihospital.booking.reminders import schedule_appointment_timers
@@ -48,8 +50,15 @@ from ihospital.identity.patients import get_patient
 from ihospital.outbox.service import emit
 
 APPOINTMENT_RESCHEDULED = "booking.appointment_rescheduled"
-# What a new time must share with the old one: the doctor and place, and the kind of visit.
-SAME_SERVICE = ("practitioner_id", "institution_id", "department_code", "visit_type")
+# What a new time must share with the old one: the doctor (or the vaccination or check-up) and
+# place, and the kind of visit.
+SAME_SERVICE = (
+    "practitioner_id",
+    "resource_id",
+    "institution_id",
+    "department_code",
+    "visit_type",
+)
 
 
 async def _slot(session: AsyncSession, slot_id: int) -> tuple[Slot, ScheduleSession]:
@@ -75,6 +84,20 @@ def _same_fee(old: ScheduleSession, new: ScheduleSession) -> bool:
 
 
 def _ensure_alike(old: ScheduleSession, new: ScheduleSession) -> None:
+    if (old.resource_id is None) != (new.resource_id is None):
+        raise Unprocessable(
+            "booking.reschedule_other_kind",
+            "A doctor's appointment and a vaccination or check-up cannot take each other's "
+            "times; cancel this appointment and book the other one instead.",
+            field="slot_id",
+        )
+    if old.resource_id is not None and not _same_service(old, new):
+        raise Unprocessable(
+            "booking.reschedule_other_service",
+            "A vaccination or check-up moves only to another time window of the same service; "
+            "cancel it and book the other one instead.",
+            field="slot_id",
+        )
     if not _same_service(old, new):
         raise Unprocessable(
             "booking.reschedule_elsewhere",
@@ -91,9 +114,16 @@ def _ensure_alike(old: ScheduleSession, new: ScheduleSession) -> None:
         )
 
 
+def _same_provider(appointment: Appointment) -> ColumnElement[bool]:
+    """The sessions of the appointment's doctor, or of its vaccination or check-up."""
+    if appointment.resource_id is not None:
+        return ScheduleSession.resource_id == appointment.resource_id
+    return ScheduleSession.practitioner_id == appointment.practitioner_id
+
+
 @dataclass(frozen=True)
 class RescheduleChoices:
-    """An appointment and the doctor's released sessions it may move to."""
+    """An appointment and the released sessions of its doctor (or service) it may move to."""
 
     current: AppointmentView
     sessions: list[OpenSession]
@@ -103,8 +133,8 @@ async def reschedule_choices(
     session: AsyncSession, actor: Actor, *, appointment_id: int
 ) -> RescheduleChoices:
     """One of the account's appointments (another account's is not found; the read is audited)
-    with the doctor's released sessions of the same department, kind of visit and fee — where
-    :func:`reschedule_appointment` may move it."""
+    with the released sessions of its doctor (or of its vaccination or check-up) of the same
+    department, kind of visit and fee — where :func:`reschedule_appointment` may move it."""
     appointment = await session.scalar(
         select(Appointment).where(
             Appointment.id == appointment_id, Appointment.account_id == actor.account_id
@@ -121,7 +151,7 @@ async def reschedule_choices(
         subject_id=appointment.id,
         patient_id=appointment.patient_id,
     )
-    released = await doctor_schedule(session, actor, practitioner_id=appointment.practitioner_id)
+    released = await released_sessions(session, actor, _same_provider(appointment))
     alike = [
         offer
         for offer in released
@@ -157,10 +187,11 @@ async def reschedule_appointment(
     idempotency_key: str,
 ) -> AppointmentView:
     """改约: move an active appointment of one of the account's 就诊人 (another account's is not
-    found) to ``slot_id``, a free slot of the same doctor, department, kind of visit and fee, until
-    the cutoff of its day. The booking rules hold on the new day (the appointment itself left
-    out); the payment carries over; the freed place goes to the waitlist (候补) or back to its
-    slot. The same idempotency key answers the same move."""
+    found) to ``slot_id``, a free slot of the same doctor, department, kind of visit and fee (a
+    vaccination's or check-up's: a window of the same service and fee), until the cutoff of its
+    day. The booking rules hold on the new day (the appointment itself left out; a service's age
+    and sex limits on the new day too); the payment carries over; the freed place goes to the
+    waitlist (候补) or back to its slot. The same idempotency key answers the same move."""
     slot, schedule = await _slot(session, slot_id)
     appointment = await own_appointment(
         session, actor, appointment_id=appointment_id, also_session_id=schedule.id

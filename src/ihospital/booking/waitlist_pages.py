@@ -1,5 +1,6 @@
-"""Pages of the waitlist (候补): join a full session from the doctor's schedule, see the
-account's entries with their status, and leave one."""
+"""Pages of the waitlist (候补): join a full session from the doctor's schedule (or a
+vaccination's or check-up's calendar), see the account's entries with their status, and leave
+one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.availability import open_session
-from ihospital.booking.page_support import practice_sites, public_doctors
+from ihospital.booking.page_support import public_doctors, session_provider
+from ihospital.booking.resources import resources_by_id
 from ihospital.booking.schemas import WaitlistJoin
 from ihospital.booking.waitlist import (
     join_waitlist,
@@ -21,7 +23,6 @@ from ihospital.booking.waitlist import (
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, check_csrf, require
 from ihospital.directory.pages_support import form_text
-from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.identity.patients import list_patients
@@ -39,21 +40,30 @@ JOIN_FIELDS = ("session_id", "patient_id")
 
 @router.get("/waitlist")
 async def my_waitlist_page(request: Request, session: DbSession, actor: Booker) -> Response:
-    """The account's waitlist entries, newest first, with their status; leave while waiting."""
+    """The account's waitlist entries, newest first, with their status and the doctor or the
+    service waited for; leave while waiting."""
     entries = await list_waitlist(session, actor)
     schedules = await waitlist_sessions(session, entries)
     doctors = await public_doctors(
-        session, actor, (schedule.practitioner_id for schedule in schedules.values())
+        session,
+        actor,
+        (row.practitioner_id for row in schedules.values() if row.practitioner_id is not None),
+    )
+    resources = await resources_by_id(
+        session, {row.resource_id for row in schedules.values() if row.resource_id is not None}
     )
     patients = {patient.id: patient for patient in await list_patients(session, actor)}
-    rows = [
-        {
-            "entry": entry,
-            "schedule": schedules[entry.session_id],
-            "doctor": doctors.get(schedules[entry.session_id].practitioner_id),
-        }
-        for entry in entries
-    ]
+    rows = []
+    for entry in entries:
+        schedule = schedules[entry.session_id]
+        rows.append(
+            {
+                "entry": entry,
+                "schedule": schedule,
+                "doctor": doctors.get(schedule.practitioner_id),
+                "resource": resources.get(schedule.resource_id),
+            }
+        )
     context = {"rows": rows, "patients": patients}
     return render(request, "booking/waitlist.html", context)
 
@@ -69,11 +79,9 @@ async def _join_page(
 ) -> Response:
     offered = await open_session(session, actor, session_id=session_id)
     schedule = offered.view.session
-    doctor = await get_doctor_profile(session, actor, practitioner_id=schedule.practitioner_id)
     context = {
         "offered": offered,
-        "doctor": doctor,
-        "site": practice_sites(doctor).get((schedule.institution_id, schedule.department_code)),
+        **await session_provider(session, actor, schedule),
         "patients": await list_patients(session, actor),
         "values": values,
         **state.context(),
@@ -88,7 +96,8 @@ async def join_page(
     actor: Booker,
     session_id: Annotated[int, Query(ge=1, le=2**63 - 1)],
 ) -> Response:
-    """候补 for a full session: the session and the 就诊人 to wait for a place."""
+    """候补 for a full session of a doctor or of a vaccination or check-up: the session and the
+    就诊人 to wait for a place."""
     return await _join_page(
         request, session, actor, session_id=session_id, values={}, state=FormState()
     )

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     APPOINTMENTS_OWN = "appointments:own"  # book, cancel and check in for one's own 就诊人
     APPOINTMENTS_ATTEND = "appointments:attend"  # a doctor's day list and attendance marks
     SCHEDULE_OWN = "schedule:own"  # a doctor's own sessions, where the institution allows it
+    # the day list and attendance marks of an institution's vaccinations and check-ups
+    SERVICES_ATTEND = "services:attend"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -58,7 +60,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
-    Role.NURSE: frozenset({Permission.ACCOUNT_SELF}),
+    Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
         {
             Permission.ACCOUNT_SELF,
@@ -66,6 +68,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.INSTITUTION_MANAGE,
             Permission.BILLING_MANAGE,
             Permission.SCHEDULES_MANAGE,
+            Permission.SERVICES_ATTEND,
         }
     ),
     Role.REGULATOR: frozenset(
