@@ -5,21 +5,35 @@ The benchmark creates the database named by ``--url`` (it must not exist yet), m
 fills it in bulk: institutions, verified doctors with their practice sites, sessions with fee 0
 (created through :func:`ihospital.booking.schedules.create_sessions`, so bookings confirm at
 once), and one patient account per 就诊人 with a real-named 就诊人 and an API token minted as
-the app mints them (only the token's digest stored), instead of thousands of logins. It then
-serves the app with uvicorn in ``--workers`` processes on a free port and measures:
+the app mints them (only the token's digest stored), instead of thousands of logins. Each
+account books from its own phone: its own user agent and a client address of its own in
+127.0.0.0/8 (which Linux routes to loopback; httpx binds it), ordinary accounts four to an
+address, the scalpers' few accounts on two addresses, so the app's per-IP and per-account
+limits and its per-device scalper flags act as in production, with the app's default limits.
+It then serves the app with uvicorn in ``--workers`` processes on a free port and measures:
 
-- Floor F_db: the app's booking SQL (the conditional ``UPDATE booking_slots … booked <
-  capacity`` and the appointment ``INSERT``, one transaction) sent straight to PostgreSQL with
-  asyncpg over as many connections as the app's pools hold (workers × pool size); the rows it
-  writes are removed before B1.
+- Floor F_db: the app's own booking SQL sent straight to PostgreSQL with asyncpg over as many
+  connections as the app's pools hold (workers × pool size). The SQL is not written by hand: two
+  bookings are first made through the app in this process (over ASGI, from the bookers'
+  addresses) while a SQLAlchemy ``before_cursor_execute`` hook records every statement they send
+  (authentication, rules, the places, audit, outbox, fairness); the first booking's statements
+  become templates whose values are placed by role (slot, session, doctor, day, 就诊人,
+  account, token digest, address, device hash, idempotency key, request id, and the appointment
+  id the INSERT returns; moments move with the clock), and the second booking must give back
+  exactly its own statements from them, or the bench stops. The floor replays the templates, one
+  transaction per booking, for other bookers and slots, so it follows the app's SQL as that
+  changes. What it wrote is removed before B1 (the audit trail is append-only and keeps its
+  entries).
 - Floor F_http: ``/healthz`` (no database) of the same server under the same HTTP client.
 - B1: doctor-days × 50 slots booked by distinct 就诊人 at a fixed arrival rate (an open model:
   latency counts from the moment a request was due, so queueing is not hidden), stepped up until
   the bookings per second stop following the offered rate, then one step at half the best rate.
 - B2: one doctor-day of 300 slots released at one instant; 6,000 distinct 就诊人 arrive within
   one second, each asking for a slot of the published day, with 500 retries of a few scalper
-  accounts among them. Afterwards the database is checked: every slot sold once, no 就诊人
-  twice, every refusal a 4xx problem with a code, no 5xx. 429s (rate limits) are counted.
+  accounts among them (at least 25 per account in a quick run, over the per-account limit).
+  Afterwards the database is checked: every slot sold once, no 就诊人 twice, every refusal a
+  4xx problem with a code, no 5xx, and the scalpers got 429s (rate limits); the 429s of the
+  crowd are counted.
 
 Nothing asserts a time: targets are printed with "met" or "not met". Run:
 ``python bench/booking_flash.py --url postgresql://postgres@127.0.0.1:5432/bench_booking
@@ -36,12 +50,15 @@ import base64
 import math
 import os
 import random
+import re
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -51,13 +68,16 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ihospital.app import create_app
+from ihospital.booking.fairness.limits import DEVICE_PURPOSE
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.schedules import SessionPlan, create_sessions
+from ihospital.config import Settings
 from ihospital.core.clock import Clock, to_local
 from ihospital.core.context import Actor
 from ihospital.core.ids import check_character, mask_resident_id
@@ -80,27 +100,34 @@ B2_PATIENTS = 6000
 B2_SCALPER_RETRIES = 500
 SCALPER_ACCOUNTS = 5
 SCALPER_PATIENTS_EACH = 10  # the most 就诊人 an account may hold
-HTTP_CONNECTIONS = 256
+SCALPER_RETRIES_AT_LEAST = 25  # per account, over the per-account limit even in a quick run
+SCALPER_IPS = 2  # the scalpers' accounts share a couple of addresses
+PATIENTS_PER_IP = 4  # ordinary 就诊人 behind one address (a household, a carrier's NAT)
+# Second octet of each crowd's client addresses: Linux routes all of 127.0.0.0/8 to loopback, so
+# every simulated phone can have its own address and the app's per-IP limits count as in
+# production.
+B1_NETWORK, B2_NETWORK, SCALPER_NETWORK = 1, 2, 3
+HTTP_CONNECTIONS = 256  # of the F_http client
+CONNECTIONS_PER_IP = 8
 HTTP_FLOOR_CONCURRENCY = 64
 SATURATED = 0.9  # a step is saturated when bookings/s fall below this share of the offered rate
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华建国玉志红文"
 
-FLOOR_UPDATE = "UPDATE booking_slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity"
-FLOOR_INSERT = (
-    "INSERT INTO booking_appointments (slot_id, session_id, institution_id, practitioner_id,"
-    " patient_id, account_id, day, status, idempotency_key, created_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, 'confirmed', $8, $9) RETURNING id"
-)
+APPEND_ONLY_TABLES = ("audit_entries", "audit_seals")
+FIRST_APPOINTMENT_ID = 1_000_001
 
 
 @dataclass(frozen=True)
 class Booker:
-    """A 就诊人 and the bearer token of its account."""
+    """A 就诊人, the bearer token of its account, and the client IP address and user agent of
+    the phone the account books from."""
 
     account_id: int
     patient_id: int
     token: str
+    ip: str
+    user_agent: str
 
 
 @dataclass(frozen=True)
@@ -179,6 +206,16 @@ async def drop_database(url: str) -> None:
 
 def _person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+
+
+def client_address(network: int, host: int) -> str:
+    """The ``host``-th client address (from 0) of ``network`` in 127.0.0.0/8."""
+    return f"127.{network}.{host // 250}.{host % 250 + 1}"
+
+
+def user_agent(account: int) -> str:
+    """The user agent of the ``account``-th account's phone (one phone per account)."""
+    return f"Mozilla/5.0 (Linux; Android 14; Phone {account:06d}) ihospital-app/1.0"
 
 
 def _resident_id(n: int) -> str:
@@ -281,11 +318,14 @@ async def add_bookers(
     *,
     first: int,
     per_account: int,
+    network: int,
+    accounts_per_ip: int,
     password_hash: str,
     rng: random.Random,
 ) -> list[Booker]:
     """``count`` real-named 就诊人, ``per_account`` to a patient account, each account with an
-    API token: the token is made and stored (as its digest) as signing in does."""
+    API token: the token is made and stored (as its digest) as signing in does. The accounts
+    book from ``network``'s addresses, ``accounts_per_ip`` accounts to an address."""
     clock = Clock()
     now = clock.now()
     bookers: list[Booker] = []
@@ -354,7 +394,13 @@ async def add_bookers(
                 )
             patient_ids = (await session.scalars(insert(Patient).returning(Patient.id), rows)).all()
             bookers.extend(
-                Booker(account_ids[owner], patient_id, tokens[owner])
+                Booker(
+                    account_ids[owner],
+                    patient_id,
+                    tokens[owner],
+                    client_address(network, (start // per_account + owner) // accounts_per_ip),
+                    user_agent(base // per_account + owner),
+                )
                 for owner, patient_id in zip(owners, patient_ids, strict=True)
             )
     return bookers
@@ -424,6 +470,8 @@ async def seed(
         len(world.b1_slots),
         first=0,
         per_account=1,
+        network=B1_NETWORK,
+        accounts_per_ip=PATIENTS_PER_IP,
         password_hash=password_hash,
         rng=rng,
     )
@@ -444,6 +492,8 @@ async def seed(
         max(b2_slots * 2, round(B2_PATIENTS * scale)),
         first=len(world.b1_bookers),
         per_account=1,
+        network=B2_NETWORK,
+        accounts_per_ip=PATIENTS_PER_IP,
         password_hash=password_hash,
         rng=rng,
     )
@@ -453,6 +503,8 @@ async def seed(
         SCALPER_ACCOUNTS * SCALPER_PATIENTS_EACH,
         first=len(world.b1_bookers) + len(world.b2_bookers),
         per_account=SCALPER_PATIENTS_EACH,
+        network=SCALPER_NETWORK,
+        accounts_per_ip=math.ceil(SCALPER_ACCOUNTS / SCALPER_IPS),
         password_hash=password_hash,
         rng=rng,
     )
@@ -539,19 +591,44 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 # --- load -----------------------------------------------------------------------------------
 
 
-async def post_booking(
-    client: httpx.AsyncClient, booker: Booker, slot_id: int, due: float
-) -> Outcome:
+class Phones:
+    """The simulated phones' HTTP clients: one per client address, made on first use, so each
+    request leaves from its booker's own address (httpx binds the local address)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        # one TLS context for all: httpx builds one per transport otherwise (about 20 ms of the
+        # bench's CPU per phone, seconds in a flash crowd), though the app is served over HTTP
+        self._tls = ssl.create_default_context()
+
+    def client(self, ip: str) -> httpx.AsyncClient:
+        if (client := self._clients.get(ip)) is None:
+            limits = httpx.Limits(
+                max_connections=CONNECTIONS_PER_IP, max_keepalive_connections=CONNECTIONS_PER_IP
+            )
+            transport = httpx.AsyncHTTPTransport(local_address=ip, limits=limits, verify=self._tls)
+            client = httpx.AsyncClient(base_url=self.base, transport=transport, timeout=120)
+            self._clients[ip] = client
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+async def post_booking(phones: Phones, booker: Booker, slot_id: int, due: float) -> Outcome:
     loop = asyncio.get_running_loop()
     try:
-        response = await client.post(
+        response = await phones.client(booker.ip).post(
             "/api/appointments",
             json={
                 "slot_id": slot_id,
                 "patient_id": booker.patient_id,
                 "idempotency_key": secrets.token_hex(8),
             },
-            headers={"Authorization": f"Bearer {booker.token}"},
+            headers={"Authorization": f"Bearer {booker.token}", "User-Agent": booker.user_agent},
         )
     except httpx.HTTPError as exc:
         return Outcome(due, loop.time(), 0, type(exc).__name__)
@@ -565,7 +642,7 @@ async def post_booking(
 
 
 async def open_load(
-    client: httpx.AsyncClient,
+    phones: Phones,
     requests: Sequence[tuple[Booker, int]],
     rate: float,
     start: float | None = None,
@@ -579,7 +656,7 @@ async def open_load(
         due = start + n / rate
         if (delay := due - loop.time()) > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(post_booking(client, booker, slot_id, due)))
+        tasks.append(asyncio.create_task(post_booking(phones, booker, slot_id, due)))
     return list(await asyncio.gather(*tasks))
 
 
@@ -590,37 +667,262 @@ class Floor:
     p99: float
 
 
-async def floor_db(dsn: str, connections: int, world: World, seconds: float) -> tuple[Floor, int]:
-    """The booking SQL alone over ``connections`` connections for up to ``seconds`` (or until
-    the B1 slots run out); the transactions done."""
-    pairs: Iterator[tuple[BookableSlot, Booker]] = iter(
-        zip(world.b1_slots, world.b1_bookers, strict=True)
-    )
+# --- floor F_db: the app's own booking SQL, replayed -------------------------------------------
+
+BRACES = re.compile(r"\{|\}")  # doubled in the constant parts of a text template
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """How one parameter of a captured statement is made for another booking: a constant, the
+    value of a role (``role``), a text with role values in it (``text``, a format string), or a
+    moment, moved by as much time as has passed since the capture (``moment``)."""
+
+    kind: str  # "constant", "role", "text" or "moment"
+    value: object
+
+    def make(self, roles: dict[str, object], texts: dict[str, str], shift: timedelta) -> object:
+        if self.kind == "role":
+            return roles[self.value]
+        if self.kind == "text":
+            return self.value.format_map(texts)
+        if self.kind == "moment":
+            return self.value + shift
+        return self.value
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement; ``many``: sent once with several rows of parameters (``executemany``)."""
+
+    sql: str
+    rows: tuple[tuple[Parameter, ...], ...]
+    many: bool
+    returns_appointment: bool  # the appointment INSERT: its RETURNING id is a role
+
+    def values(
+        self, roles: dict[str, object], texts: dict[str, str], shift: timedelta
+    ) -> list[list[object]]:
+        return [[p.make(roles, texts, shift) for p in row] for row in self.rows]
+
+
+@dataclass(frozen=True)
+class BookingScript:
+    """The statements one successful booking issues, captured from the app, as templates."""
+
+    statements: tuple[Statement, ...]
+    captured_at: datetime
+    written_tables: tuple[str, ...]  # in order of their first INSERT
+
+
+def booking_roles(
+    slot: BookableSlot, booker: Booker, cipher: FieldCipher, *, key: str, request_id: str
+) -> dict[str, object]:
+    """The values a booking's SQL depends on (the appointment id comes from its INSERT)."""
+    return {
+        "slot_id": slot.slot_id,
+        "session_id": slot.session_id,
+        "practitioner_id": slot.practitioner_id,
+        "day": slot.day,
+        "patient_id": booker.patient_id,
+        "account_id": booker.account_id,
+        "token_hash": token_digest(booker.token),
+        "ip": booker.ip,
+        "device_hash": cipher.blind_index(
+            f"{booker.ip}\n{booker.user_agent}", purpose=DEVICE_PURPOSE
+        ),
+        "idempotency_key": key,
+        "request_id": request_id,
+    }
+
+
+def role_texts(roles: dict[str, object]) -> dict[str, str]:
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in roles.items()
+    }
+
+
+def _template(
+    value: object, roles: dict[str, object], other: object, other_roles: dict[str, object]
+) -> Parameter:
+    """The parameter ``value`` of a booking with ``roles``, as a template, knowing that another
+    booking with ``other_roles`` sent ``other`` in its place."""
+    if isinstance(value, datetime):
+        return Parameter("moment", value)
+    if not isinstance(value, bool) and isinstance(value, int | date | str):
+        for name, role_value in roles.items():
+            if type(role_value) is type(value) and (role_value, other_roles[name]) == (
+                value,
+                other,
+            ):
+                return Parameter("role", name)
+    if isinstance(value, str):
+        texts = role_texts(roles)
+        found = sorted(texts.items(), key=lambda item: -len(item[1]))
+        pattern = re.compile(
+            "|".join(
+                rf"(?<![0-9]){re.escape(text)}(?![0-9])"
+                if isinstance(roles[name], int)
+                else re.escape(text)
+                for name, text in found
+            )
+        )
+        by_text = {text: name for name, text in found}
+        parts, last = [], 0
+        for match in pattern.finditer(value):
+            parts.append(BRACES.sub(lambda m: m.group() * 2, value[last : match.start()]))
+            parts.append("{" + by_text[match.group()] + "}")
+            last = match.end()
+        if parts:
+            parts.append(BRACES.sub(lambda m: m.group() * 2, value[last:]))
+            return Parameter("text", "".join(parts))
+    return Parameter("constant", value)
+
+
+def _check(parameter: Parameter, value: object, roles: dict[str, object]) -> bool:
+    """Whether ``parameter`` made for a booking with ``roles`` gives that booking's ``value``."""
+    if parameter.kind == "moment":
+        return isinstance(value, datetime)
+    return parameter.make(roles, role_texts(roles), timedelta()) == value
+
+
+def capture_pairs(
+    pairs: list[tuple[BookableSlot, Booker]],
+) -> tuple[list[tuple[BookableSlot, Booker]], list[tuple[BookableSlot, Booker]]]:
+    """Two bookings to capture, from the end of ``pairs``, of different doctor-days and each
+    with ids that differ from one another (so every value has one role), and the other pairs."""
+
+    def ids(pair: tuple[BookableSlot, Booker]) -> list[int]:
+        slot, booker = pair
+        return [slot.slot_id, slot.session_id, slot.practitioner_id, booker.patient_id]
+
+    usable = [n for n in range(len(pairs) - 1, -1, -1) if len(set(ids(pairs[n]))) == 4]
+    for first in usable:
+        for second in usable:
+            if set(ids(pairs[first])).isdisjoint(ids(pairs[second])):
+                chosen = [pairs[first], pairs[second]]
+                rest = [pair for n, pair in enumerate(pairs) if n not in (first, second)]
+                return chosen, rest
+    raise SystemExit("the bench needs at least two doctors to capture the booking SQL")
+
+
+async def capture_booking(
+    url: str, keys: dict[str, str], cipher: FieldCipher, pairs: list[tuple[BookableSlot, Booker]]
+) -> BookingScript:
+    """Book the first two of ``pairs`` through the app (in this process, over ASGI, from the
+    bookers' addresses) and record every statement each sends to PostgreSQL. The statements of
+    the first booking become templates; the second booking must be the same statements with its
+    own values, or the capture is refused (a value of the booking the templates cannot place)."""
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        # appointment ids no other value of a booking takes (an id of 1 would also be a count)
+        await connection.execute(
+            text("SELECT setval(pg_get_serial_sequence('booking_appointments', 'id'), :at)"),
+            {"at": FIRST_APPOINTMENT_ID - 1},
+        )
+    captured: list[list[tuple[str, bool, list[tuple[object, ...]]]]] = []
+
+    def recorder(conn, cursor, statement, parameters, context, executemany) -> None:
+        rows = parameters if executemany else [parameters or ()]
+        captured[-1].append((statement, executemany, [tuple(row) for row in rows]))
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(Settings(database_url=url, data_dir=Path(folder), **keys), engine=engine)
+        event.listen(engine.sync_engine, "before_cursor_execute", recorder)
+        bookings = []
+        captured_at = datetime.now(UTC)
+        try:
+            for slot, booker in pairs[:2]:
+                roles = booking_roles(
+                    slot, booker, cipher, key=secrets.token_hex(8), request_id=uuid.uuid4().hex
+                )
+                transport = httpx.ASGITransport(app=app, client=(booker.ip, 40000))
+                captured.append([])
+                async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                    response = await client.post(
+                        "/api/appointments",
+                        json={
+                            "slot_id": slot.slot_id,
+                            "patient_id": booker.patient_id,
+                            "idempotency_key": roles["idempotency_key"],
+                        },
+                        headers={
+                            "Authorization": f"Bearer {booker.token}",
+                            "User-Agent": booker.user_agent,
+                            "X-Request-ID": str(roles["request_id"]),
+                        },
+                    )
+                if response.status_code != 201:
+                    raise SystemExit(f"capturing a booking failed: {response.text}")
+                roles["appointment_id"] = response.json()["id"]
+                bookings.append(roles)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", recorder)
+            await engine.dispose()
+    (first, second), (first_roles, second_roles) = captured, bookings
+    shape = [(sql, many, len(rows)) for sql, many, rows in first]
+    if shape != [(sql, many, len(rows)) for sql, many, rows in second]:
+        raise SystemExit("two bookings through the app sent different statements")
+    statements = []
+    for (sql, many, rows), (_, _, other_rows) in zip(first, second, strict=True):
+        templates = []
+        for values, other_values in zip(rows, other_rows, strict=True):
+            parameters = tuple(
+                _template(value, first_roles, other, second_roles)
+                for value, other in zip(values, other_values, strict=True)
+            )
+            for parameter, value in zip(parameters, other_values, strict=True):
+                if not _check(parameter, value, second_roles):
+                    raise SystemExit(f"cannot replay {sql!r}: {parameter} gave not {value!r}")
+            templates.append(parameters)
+        appointment = sql.startswith("INSERT INTO booking_appointments ")
+        statements.append(Statement(sql, tuple(templates), many, appointment))
+    if sum(statement.returns_appointment for statement in statements) != 1:
+        raise SystemExit("a booking through the app did not insert one appointment")
+    written = [m.group(1) for sql, _, _ in first if (m := re.match(r"INSERT INTO (\w+)", sql))]
+    return BookingScript(tuple(statements), captured_at, tuple(dict.fromkeys(written)))
+
+
+async def floor_db(
+    dsn: str,
+    connections: int,
+    script: BookingScript,
+    cipher: FieldCipher,
+    pairs: list[tuple[BookableSlot, Booker]],
+    seconds: float,
+) -> tuple[Floor, int]:
+    """The app's booking SQL (``script``) alone over ``connections`` connections for up to
+    ``seconds`` (or until ``pairs`` run out), one transaction per booking as in the app; the
+    transactions done. What they wrote is removed afterwards (the audit trail, append-only,
+    keeps its entries), and the places they took are freed."""
+    remaining: Iterator[tuple[BookableSlot, Booker]] = iter(pairs)
     latencies: list[float] = []
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
-    now = datetime.now(UTC)
+    shift = datetime.now(UTC) - script.captured_at
 
     async def worker(deadline: float) -> None:
         async with pool.acquire() as connection:
-            update = await connection.prepare(FLOOR_UPDATE)
-            insert_row = await connection.prepare(FLOOR_INSERT)
-            for slot, booker in pairs:
+            for slot, booker in remaining:
                 if time.perf_counter() > deadline:
                     return
+                roles = booking_roles(
+                    slot, booker, cipher, key=secrets.token_hex(8), request_id=uuid.uuid4().hex
+                )
+                texts = role_texts(roles)
                 started = time.perf_counter()
                 async with connection.transaction():
-                    await update.fetch(slot.slot_id)
-                    await insert_row.fetchval(
-                        slot.slot_id,
-                        slot.session_id,
-                        slot.institution_id,
-                        slot.practitioner_id,
-                        booker.patient_id,
-                        booker.account_id,
-                        slot.day,
-                        secrets.token_hex(8),
-                        now,
-                    )
+                    for statement in script.statements:
+                        rows = statement.values(roles, texts, shift)
+                        if statement.many:
+                            await connection.executemany(statement.sql, rows)
+                        elif statement.returns_appointment:
+                            roles["appointment_id"] = await connection.fetchval(
+                                statement.sql, *rows[0]
+                            )
+                            texts["appointment_id"] = str(roles["appointment_id"])
+                        else:
+                            await connection.fetch(statement.sql, *rows[0])
                 latencies.append(time.perf_counter() - started)
 
     try:
@@ -628,9 +930,11 @@ async def floor_db(dsn: str, connections: int, world: World, seconds: float) -> 
         await asyncio.gather(*(worker(started + seconds) for _ in range(connections)))
         elapsed = time.perf_counter() - started
         async with pool.acquire() as connection:
-            await connection.execute("DELETE FROM booking_appointments")
+            for table in reversed(script.written_tables):
+                if table not in APPEND_ONLY_TABLES:
+                    await connection.execute(f"DELETE FROM {table}")
             await connection.execute("UPDATE booking_slots SET booked = 0 WHERE booked > 0")
-            await connection.execute("VACUUM ANALYZE booking_appointments, booking_slots")
+            await connection.execute("VACUUM ANALYZE")
     finally:
         await pool.close()
     floor = Floor(len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99))
@@ -684,7 +988,7 @@ class Step:
 
 
 async def throughput(
-    client: httpx.AsyncClient, world: World, f_db: Floor, start_rate: float, step_seconds: float
+    phones: Phones, world: World, f_db: Floor, start_rate: float, step_seconds: float
 ) -> None:
     pairs = [(b, s.slot_id) for s, b in zip(world.b1_slots, world.b1_bookers, strict=True)]
     reserve = len(pairs) // 5  # kept for the step at half the best rate
@@ -694,7 +998,7 @@ async def throughput(
     print(f"\nB1 throughput: {len(pairs)} slots, one 就诊人 each; rate ×1.5 per step")
     while used < len(pairs) - reserve:
         count = min(max(1, round(rate * step_seconds)), len(pairs) - reserve - used)
-        step = Step(rate, await open_load(client, pairs[used : used + count], rate))
+        step = Step(rate, await open_load(phones, pairs[used : used + count], rate))
         used += count
         steps.append(step)
         print(step.line(f"step {len(steps)}"))
@@ -707,7 +1011,7 @@ async def throughput(
     best = max(step.achieved for step in steps)
     half_rate = best / 2
     count = min(len(pairs) - used, max(1, round(half_rate * step_seconds)))
-    half = Step(half_rate, await open_load(client, pairs[used : used + count], half_rate))
+    half = Step(half_rate, await open_load(phones, pairs[used : used + count], half_rate))
     print(half.line("half rate"))
     half_p99 = percentile([outcome.latency for outcome in half.outcomes], 0.99)
     print(f"max bookings/s {best:.1f} = {best / f_db.rate:.0%} of F_db ({f_db.rate:.0f} tps)")
@@ -720,7 +1024,7 @@ async def throughput(
 
 
 async def burst(
-    client: httpx.AsyncClient,
+    phones: Phones,
     factory: async_sessionmaker[AsyncSession],
     world: World,
     f_db: Floor,
@@ -732,7 +1036,10 @@ async def burst(
     picks = [slots[n % len(slots)] for n in range(len(world.b2_bookers))]
     rng.shuffle(picks)
     crowd = list(zip(world.b2_bookers, picks, strict=True))
-    retries = round(B2_SCALPER_RETRIES * len(slots) / B2_SLOTS)
+    retries = max(
+        round(B2_SCALPER_RETRIES * len(slots) / B2_SLOTS),
+        SCALPER_ACCOUNTS * SCALPER_RETRIES_AT_LEAST,
+    )
     scalping = [
         (rng.choice(world.scalpers[n % len(world.scalpers)]), rng.choice(slots))
         for n in range(retries)
@@ -759,7 +1066,7 @@ async def burst(
         f"\nB2 burst: {len(slots)} slots released at {local:%H:%M:%S}; {len(crowd)} 就诊人 and "
         f"{len(scalping)} scalper retries ({len(world.scalpers)} accounts) within 1 s"
     )
-    outcomes = await open_load(client, arrivals, len(arrivals), start)
+    outcomes = await open_load(phones, arrivals, len(arrivals), start)
     sent_by = max(outcome.due for outcome in outcomes) - start
     won = [o for o in outcomes if o.status == 201]
     refused = [o for o in outcomes if o.status != 201]
@@ -776,10 +1083,12 @@ async def burst(
         for o, (booker, _) in zip(outcomes, arrivals, strict=True)
         if booker.account_id in scalper_accounts
     ]
+    scalpers_limited = sum(1 for o in scalper_outcomes if o.status == 429)
+    crowd_limited = sum(1 for o in outcomes if o.status == 429) - scalpers_limited
     print(
-        f"scalper retries: {len(scalper_outcomes)}, 429: "
-        f"{sum(1 for o in scalper_outcomes if o.status == 429)}, booked: "
-        f"{sum(1 for o in scalper_outcomes if o.status == 201)}"
+        f"scalper retries: {len(scalper_outcomes)}, 429: {scalpers_limited}, booked: "
+        f"{sum(1 for o in scalper_outcomes if o.status == 201)}; 429 for the crowd: "
+        f"{crowd_limited}"
     )
 
     async with factory() as session:
@@ -823,6 +1132,7 @@ async def burst(
         ("no 就诊人 twice", patients_twice == 0),
         (f"every refusal a 4xx problem with a code ({len(unclear)} not)", not unclear),
         (f"zero 5xx ({server_errors})", server_errors == 0),
+        ("the scalpers held back by the rate limits (429)", scalpers_limited > 0),
     ]
     for label, ok in checks:
         print(f"check {label}: {'ok' if ok else 'FAILED'}")
@@ -859,12 +1169,8 @@ async def run(args: argparse.Namespace) -> None:
         factory = make_sessionmaker(engine)
         doctor_days = max(1, round(args.doctor_days * args.scale))
         started = time.perf_counter()
-        world = await seed(
-            factory,
-            FieldCipher(keys["field_key"], keys["blind_index_key"]),
-            args.scale,
-            doctor_days,
-        )
+        cipher = FieldCipher(keys["field_key"], keys["blind_index_key"])
+        world = await seed(factory, cipher, args.scale, doctor_days)
         seeded = time.perf_counter() - started
         async with factory() as session:
             server_version = await session.scalar(select(func.version()))
@@ -879,9 +1185,17 @@ async def run(args: argparse.Namespace) -> None:
             f"{len(world.scalpers)} scalper accounts"
         )
         connections = args.workers * pool_size
-        f_db, done = await floor_db(plain_dsn(url), connections, world, args.floor_seconds)
+        captured, others = capture_pairs(list(zip(world.b1_slots, world.b1_bookers, strict=True)))
+        script = await capture_booking(url, keys, cipher, captured)
         print(
-            f"\nfloor F_db   booking SQL over {connections} connections: {f_db.rate:7.0f} tps  "
+            f"\nthe app's SQL of one booking, captured: {len(script.statements)} statements "
+            f"(writing {', '.join(script.written_tables)})"
+        )
+        f_db, done = await floor_db(
+            plain_dsn(url), connections, script, cipher, others, args.floor_seconds
+        )
+        print(
+            f"floor F_db   booking SQL over {connections} connections: {f_db.rate:7.0f} tps  "
             f"p50 {ms(f_db.p50)}  p99 {ms(f_db.p99)}  ({done} transactions)"
         )
         with tempfile.TemporaryDirectory() as folder:
@@ -896,8 +1210,12 @@ async def run(args: argparse.Namespace) -> None:
                     f"floor F_http /healthz, {HTTP_FLOOR_CONCURRENCY} in flight:  "
                     f"{f_http.rate:7.0f} rps  p50 {ms(f_http.p50)}  p99 {ms(f_http.p99)}"
                 )
-                await throughput(client, world, f_db, args.start_rate, args.step_seconds)
-                await burst(client, factory, world, f_db, f_http)
+            phones = Phones(base)
+            try:
+                await throughput(phones, world, f_db, args.start_rate, args.step_seconds)
+                await burst(phones, factory, world, f_db, f_http)
+            finally:
+                await phones.close()
             stop_server(process)
             process = None
         await engine.dispose()

@@ -5,7 +5,7 @@ institution's admins see and review them."""
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.booking.appointments import book_slot
@@ -23,6 +23,7 @@ from tests.booking.test_schedules import DAY
 from tests.conftest import make_settings
 from tests.directory.builders import bearer
 from tests.identity.builders import make_patient
+from tests.web.builders import sign_in_as
 
 
 @pytest.fixture
@@ -150,13 +151,14 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
     assert missing.status_code == 404 and missing.json()["code"] == "booking.flag_not_found"
 
 
-async def test_busy_device_is_flagged_at_the_threshold_and_only_once_a_day(session, clock):
+async def test_busy_device_is_flagged_at_the_threshold_and_counted_at_its_multiples(session, clock):
     clinic = await make_clinic(session, clock=clock)
     view = await make_session(
         session, clinic, clock=clock, day=DAY, end_time=time(11, 0), slot_minutes=5, capacity=24
     )
     slots = view.slots
-    for index in range(BOOKINGS_PER_DEVICE_DAY + 1):
+    counts = []
+    for index in range(2 * BOOKINGS_PER_DEVICE_DAY + 1):
         patient = await make_patient(session, clock=clock)
         actor = booker(clock, patient)
         appointment = (
@@ -172,7 +174,65 @@ async def test_busy_device_is_flagged_at_the_threshold_and_only_once_a_day(sessi
         await note_booking(session, actor, appointment=appointment, device_hash="phone")  # replay
         flags = (await session.scalars(select(BookingFlag))).all()
         assert len(flags) == (1 if index + 1 >= BOOKINGS_PER_DEVICE_DAY else 0)
+        counts.extend(flag.count for flag in flags)
     [flag] = flags
     assert flag.reason == "busy_device" and flag.subject == "device:phone"
-    assert flag.count == BOOKINGS_PER_DEVICE_DAY + 1
-    assert await _count(session, BookingOrigin.id) == BOOKINGS_PER_DEVICE_DAY + 1
+    threshold = BOOKINGS_PER_DEVICE_DAY
+    assert counts == [threshold] * threshold + [2 * threshold] * 2
+    assert await _count(session, BookingOrigin.id) == 2 * threshold + 1
+
+
+async def _book_from_device(session, clock, view, count: int, *, before_note=None) -> None:
+    """``count`` bookings of different 就诊人 from the device ``phone``, noted as the API does;
+    ``before_note(index)`` runs before each is noted."""
+    for index in range(count):
+        patient = await make_patient(session, clock=clock)
+        actor = booker(clock, patient)
+        appointment = (
+            await book_slot(
+                session,
+                actor,
+                slot_id=view.slots[index].id,
+                patient_id=patient.id,
+                idempotency_key=new_key(),
+            )
+        ).appointment
+        if before_note is not None:
+            await before_note(index)
+        await note_booking(session, actor, appointment=appointment, device_hash="phone")
+
+
+async def test_a_busy_device_whose_threshold_passed_unflagged_is_flagged_by_its_next_booking(
+    session, clock
+):
+    """Simultaneous bookings may each count below the threshold and all commit: the next
+    booking of the device raises the flag with its count."""
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(
+        session, clinic, clock=clock, day=DAY, end_time=time(11, 0), slot_minutes=5, capacity=24
+    )
+
+    async def unnoticed(index: int) -> None:
+        if index == BOOKINGS_PER_DEVICE_DAY + 1:  # as if the threshold had passed unnoticed
+            await session.execute(delete(BookingFlag))
+
+    await _book_from_device(
+        session, clock, view, BOOKINGS_PER_DEVICE_DAY + 2, before_note=unnoticed
+    )
+    [flag] = (await session.scalars(select(BookingFlag))).all()
+    assert flag.reason == "busy_device" and flag.count == BOOKINGS_PER_DEVICE_DAY + 2
+
+
+async def test_the_admin_page_shows_all_of_a_busy_devices_bookings_of_the_day(
+    client, session, clock
+):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(
+        session, clinic, clock=clock, day=DAY, end_time=time(11, 0), slot_minutes=5, capacity=24
+    )
+    await _book_from_device(session, clock, view, BOOKINGS_PER_DEVICE_DAY + 3)
+    await sign_in_as(session, client, account=clinic.admin, clock=clock)
+    page = await client.get("/admin/booking-flags")
+
+    assert f'<dd class="flag-count">{BOOKINGS_PER_DEVICE_DAY + 3}</dd>' in page.text
+    assert page.text.count("<tr><td>") == BOOKINGS_PER_DEVICE_DAY + 3

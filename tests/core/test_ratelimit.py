@@ -60,8 +60,9 @@ async def test_in_process_memory_is_bounded_by_the_open_windows():
         after = _held_by_limiter() - empty
     finally:
         tracemalloc.stop()
-    # The ended windows are let go at the next hit; what stays is the table's emptied slots
-    # (reused by later keys) and the objects the interpreter keeps for reuse.
+    # The ended windows are let go at the next hit (sweeps are a second apart at most); what
+    # stays is the table's emptied slots (reused by later keys) and the objects the interpreter
+    # keeps for reuse.
     assert burst > 1_000_000 and after < burst / 2
 
 

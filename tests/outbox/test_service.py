@@ -10,7 +10,15 @@ from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.notifications.models import InboxMessage
 from ihospital.outbox.models import OutboxEvent
-from ihospital.outbox.service import backoff, drain, emit, handle_one, worker_service
+from ihospital.outbox.service import (
+    KeyedEvent,
+    backoff,
+    drain,
+    emit,
+    emit_keyed,
+    handle_one,
+    worker_service,
+)
 from tests.identity.builders import make_account
 from tests.outbox.handlers import FLAKY, SLOW, WRITE_THEN_FAIL
 
@@ -67,6 +75,51 @@ async def test_racing_duplicate_dedupe_key_keeps_the_callers_transaction(databas
         async with factory() as session:
             ids = set((await session.scalars(select(OutboxEvent.id))).all())
         assert ids == {first.id, own_id}
+    finally:
+        await engine.dispose()
+
+
+def _keyed(clock, *keys: str) -> list[KeyedEvent]:
+    return [KeyedEvent(SLOW, {"key": key}, clock.now(), key) for key in keys]
+
+
+async def test_keyed_events_written_together_skip_the_keys_already_written(session, clock):
+    first = await emit(session, system(clock), topic=SLOW, payload={}, dedupe_key="timer:1")
+    await emit_keyed(session, system(clock), _keyed(clock, "timer:1", "timer:2", "timer:3"))
+    await emit_keyed(session, system(clock), _keyed(clock, "timer:2", "timer:3"))
+    rows = (await session.execute(select(OutboxEvent.dedupe_key, OutboxEvent.payload))).all()
+    assert sorted(rows) == [
+        ("timer:1", "{}"),
+        ("timer:2", '{"key": "timer:2"}'),
+        ("timer:3", '{"key": "timer:3"}'),
+    ]
+    assert first.dedupe_key == "timer:1"
+
+
+async def test_keyed_events_racing_a_key_keep_the_callers_transaction(databases):
+    """A transaction writes keyed events while another writes one of the keys: the others are
+    written one by one, and the caller's own work still commits."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = Clock()
+    actor = system(clock)
+    try:
+
+        async def second_caller():
+            async with factory() as session, session.begin():
+                own = await emit(session, actor, topic=SLOW, payload={"own": True})
+                await emit_keyed(session, actor, _keyed(clock, "race", "after-race"))
+                return own.id
+
+        async with factory() as session, session.begin():
+            first = await emit(session, actor, topic=SLOW, payload={}, dedupe_key="race")
+            racing = asyncio.create_task(second_caller())
+            await asyncio.sleep(0.3)  # the second caller now waits on the first's write
+        own_id = await asyncio.wait_for(racing, 30)
+        async with factory() as session:
+            rows = (await session.execute(select(OutboxEvent.id, OutboxEvent.dedupe_key))).all()
+        assert sorted(key or "" for _, key in rows) == ["", "after-race", "race"]
+        assert {first.id, own_id} < {row_id for row_id, _ in rows}
     finally:
         await engine.dispose()
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ihospital.audit.service import record
 from ihospital.booking.models import (
@@ -34,7 +35,7 @@ from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, TooEarly, Unprocessable
 from ihospital.identity.models import Patient
-from ihospital.identity.patients import get_patient, patient_age
+from ihospital.identity.patients import audit_patient_read, lock_patient_for_action, patient_age
 
 # 儿科, 小儿外科, 儿童保健科 (《医疗机构诊疗科目名录》 07, 08, 09) and their sub-departments.
 CHILDREN_DEPARTMENTS = ("07", "08", "09")
@@ -58,25 +59,31 @@ def is_children_department(code: str) -> bool:
 
 
 async def _views(
-    session: AsyncSession, appointments: Sequence[Appointment]
+    session: AsyncSession,
+    appointments: Sequence[Appointment],
+    *,
+    loaded: Sequence[Slot | ScheduleSession] = (),
 ) -> list[AppointmentView]:
     """Appointments with their slot, session and queue number: the order of the slot in the
-    session, then the order of booking, among the session's active appointments."""
+    session, then the order of booking, among the session's active appointments. The slots and
+    sessions in ``loaded`` (current) are not read again."""
     if not appointments:
         return []
     session_ids = {appointment.session_id for appointment in appointments}
-    slots = {
-        slot.id: slot
-        for slot in await session.scalars(
-            select(Slot).where(Slot.id.in_({a.slot_id for a in appointments}))
+    slots = {row.id: row for row in loaded if isinstance(row, Slot)}
+    schedules = {row.id: row for row in loaded if isinstance(row, ScheduleSession)}
+    if missing := {a.slot_id for a in appointments} - slots.keys():
+        slots.update(
+            (slot.id, slot)
+            for slot in await session.scalars(select(Slot).where(Slot.id.in_(missing)))
         )
-    }
-    schedules = {
-        row.id: row
-        for row in await session.scalars(
-            select(ScheduleSession).where(ScheduleSession.id.in_(session_ids))
+    if missing := session_ids - schedules.keys():
+        schedules.update(
+            (row.id, row)
+            for row in await session.scalars(
+                select(ScheduleSession).where(ScheduleSession.id.in_(missing))
+            )
         )
-    }
     queue = (
         await session.execute(
             select(Appointment.id, Appointment.session_id)
@@ -111,17 +118,6 @@ async def _views(
 async def appointment_view(session: AsyncSession, appointment: Appointment) -> AppointmentView:
     """One appointment with its slot, session and queue number."""
     return (await _views(session, [appointment]))[0]
-
-
-async def _active_count(session: AsyncSession, *conditions) -> int:
-    return (
-        await session.scalar(
-            select(func.count(Appointment.id)).where(
-                Appointment.status.in_(ACTIVE_STATUSES), *conditions
-            )
-        )
-        or 0
-    )
 
 
 async def check_rules(
@@ -162,30 +158,34 @@ async def check_rules(
             age=rules.child_age_limit,
             field="patient_id",
         )
+    # the 就诊人's active appointments with this doctor on this day, and at this institution
+    same_doctor, at_institution = (
+        await session.execute(
+            select(
+                func.count().filter(
+                    Appointment.practitioner_id == schedule.practitioner_id,
+                    Appointment.day == schedule.day,
+                ),
+                func.count().filter(
+                    Appointment.institution_id == schedule.institution_id,
+                    Appointment.day >= actor.clock.today_local(),
+                ),
+            ).where(
+                Appointment.patient_id == patient.id,
+                Appointment.status.in_(ACTIVE_STATUSES),
+                *others,
+            )
+        )
+    ).one()
     if schedule.resource_id is not None:
         # a resource's own limits take the place of the per-doctor one
         await check_resource_rules(session, patient=patient, schedule=schedule, others=others)
-    else:
-        same_doctor = await _active_count(
-            session,
-            Appointment.patient_id == patient.id,
-            Appointment.practitioner_id == schedule.practitioner_id,
-            Appointment.day == schedule.day,
-            *others,
+    elif same_doctor >= rules.max_per_doctor_per_day:
+        raise Conflict(
+            "booking.doctor_day_limit",
+            "This patient already has an appointment with this doctor on this day.",
+            limit=rules.max_per_doctor_per_day,
         )
-        if same_doctor >= rules.max_per_doctor_per_day:
-            raise Conflict(
-                "booking.doctor_day_limit",
-                "This patient already has an appointment with this doctor on this day.",
-                limit=rules.max_per_doctor_per_day,
-            )
-    at_institution = await _active_count(
-        session,
-        Appointment.patient_id == patient.id,
-        Appointment.institution_id == schedule.institution_id,
-        Appointment.day >= actor.clock.today_local(),
-        *others,
-    )
     if at_institution >= rules.max_active_per_institution:
         raise Conflict(
             "booking.institution_limit",
@@ -221,10 +221,12 @@ async def take_place(
     patient_id: int,
     account_id: int,
     idempotency_key: str,
+    rules: Rules | None = None,
 ) -> Appointment:
     """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
     confirmed appointment, or with a registration fee one held unpaid for its billing order
-    (R: a booking that needs payment holds the slot for 15 minutes)."""
+    (R: a booking that needs payment holds the slot for 15 minutes). ``rules``: the
+    institution's, if the caller has read them."""
     await claim_place(session, slot)
     now = actor.clock.now()
     appointment = Appointment(
@@ -247,7 +249,7 @@ async def take_place(
         await bill_registration(session, actor, appointment=appointment, schedule=schedule)
     # reminders and the no-show check (they skip an appointment cancelled or unpaid by then)
     await schedule_appointment_timers(
-        session, actor, appointment=appointment, slot=slot, schedule=schedule
+        session, actor, appointment=appointment, slot=slot, schedule=schedule, rules=rules
     )
     return appointment
 
@@ -258,15 +260,17 @@ def slot_full() -> Conflict:
 
 async def claim_place(session: AsyncSession, slot: Slot) -> None:
     """Count one more place of ``slot`` as taken, if one is free: one conditional UPDATE, so two
-    requests never both take the last place."""
-    taken = await session.execute(
+    requests never both take the last place; ``slot`` then holds the new count."""
+    booked = await session.scalar(
         update(Slot)
         .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
         .values(booked=Slot.booked + 1)
+        .returning(Slot.booked)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if booked is None:
         raise slot_full()
+    set_committed_value(slot, "booked", booked)
 
 
 async def book_slot(
@@ -282,9 +286,18 @@ async def book_slot(
     A slot already full is refused first, before the 就诊人 is locked and read: in a flash crowd
     most requests are refused, and they must not queue behind the bookings (the count is read
     again, atomically, when a place is taken)."""
+    # a key already used answers its appointment, even once the slot is full
+    used_key = (
+        select(Appointment.id)
+        .where(
+            Appointment.account_id == actor.account_id,
+            Appointment.idempotency_key == idempotency_key,
+        )
+        .scalar_subquery()
+    )
     found = (
         await session.execute(
-            select(Slot, ScheduleSession)
+            select(Slot, ScheduleSession, used_key)
             .join(ScheduleSession, ScheduleSession.id == Slot.session_id)
             .where(Slot.id == slot_id)
             .execution_options(populate_existing=True)
@@ -292,12 +305,14 @@ async def book_slot(
     ).first()
     if found is None:
         raise NotFound("booking.slot_not_found", "This slot does not exist.")
-    slot, schedule = found
-    if slot.booked >= slot.capacity and await _by_key(session, actor, idempotency_key) is None:
+    slot, schedule, replay_id = found
+    if slot.booked >= slot.capacity and replay_id is None:
         raise slot_full()
-    patient = await get_patient(session, actor, patient_id=patient_id, for_update=True)
+    # the booking's audit entry names the 就诊人 and stands for this read; a replay records it
+    patient = await lock_patient_for_action(session, actor, patient_id=patient_id)
     if (existing := await _by_key(session, actor, idempotency_key)) is not None:
         replayed = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
+        await audit_patient_read(session, actor, patient)
         return (await _views(session, [replayed]))[0]
     rules = await rules_of(session, schedule.institution_id)
     await check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
@@ -311,6 +326,7 @@ async def book_slot(
                 patient_id=patient.id,
                 account_id=actor.account_id,
                 idempotency_key=idempotency_key,
+                rules=rules,
             )
     except IntegrityError:
         if (existing := await _by_key(session, actor, idempotency_key)) is not None:
@@ -319,6 +335,8 @@ async def book_slot(
             raise Conflict(
                 "booking.already_booked", "This patient already holds a place in this slot."
             ) from None
+        await audit_patient_read(session, actor, patient)
+        await session.refresh(slot)
     else:
         await record(
             session,
@@ -329,8 +347,7 @@ async def book_slot(
             patient_id=patient.id,
             details={"slot_id": slot.id, "session_id": schedule.id},
         )
-    await session.refresh(slot)
-    return (await _views(session, [appointment]))[0]
+    return (await _views(session, [appointment], loaded=[slot, schedule]))[0]
 
 
 async def list_appointments(session: AsyncSession, actor: Actor) -> list[AppointmentView]:

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.models import Appointment, Reschedule, ScheduleSession, Slot
-from ihospital.booking.rules import local_moment, rules_of
+from ihospital.booking.rules import Rules, local_moment, rules_of
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
-from ihospital.outbox.service import emit
+from ihospital.outbox.service import KeyedEvent, emit_keyed
 
 REMINDER_TOPIC = "booking.reminder"
 NO_SHOW_TOPIC = "booking.no_show_check"
@@ -48,31 +48,33 @@ async def schedule_appointment_timers(
     slot: Slot,
     schedule: ScheduleSession,
     reschedule_id: int | None = None,
+    rules: Rules | None = None,
 ) -> None:
     """Called once an appointment is made, and again by each 改约 (``reschedule_id``): write its
     reminder timers and its no-show check to the outbox. Keyed by appointment and move, so
-    calling it again adds nothing."""
+    calling it again adds nothing. ``rules``: the institution's, if the caller has read them."""
     placed = {} if reschedule_id is None else {"reschedule_id": reschedule_id}
     moved = "" if reschedule_id is None else f":moved:{reschedule_id}"
-    for which, at in reminder_moments(slot.starts_at, actor.clock.now()).items():
-        await emit(
-            session,
-            actor,
+    timers = [
+        KeyedEvent(
             topic=REMINDER_TOPIC,
             payload={"appointment_id": appointment.id, "which": which, **placed},
             available_at=at,
             dedupe_key=f"{REMINDER_TOPIC}:{appointment.id}:{which}{moved}",
         )
-    rules = await rules_of(session, schedule.institution_id)
+        for which, at in reminder_moments(slot.starts_at, actor.clock.now()).items()
+    ]
+    rules = rules or await rules_of(session, schedule.institution_id)
     check_in_closes = slot.starts_at + timedelta(minutes=rules.check_in_closes_minutes)
-    await emit(
-        session,
-        actor,
-        topic=NO_SHOW_TOPIC,
-        payload={"appointment_id": appointment.id, **placed},
-        available_at=max(schedule.ends_at, check_in_closes),
-        dedupe_key=f"{NO_SHOW_TOPIC}:{appointment.id}{moved}",
+    timers.append(
+        KeyedEvent(
+            topic=NO_SHOW_TOPIC,
+            payload={"appointment_id": appointment.id, **placed},
+            available_at=max(schedule.ends_at, check_in_closes),
+            dedupe_key=f"{NO_SHOW_TOPIC}:{appointment.id}{moved}",
+        )
     )
+    await emit_keyed(session, actor, timers)
 
 
 async def timer_is_current(session: AsyncSession, payload: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from ihospital.config import Settings
 from ihospital.core.clock import Clock
 
 log = logging.getLogger("ihospital.ratelimit")
+SWEEP_EVERY = timedelta(seconds=1)
 
 # INCR and the window's expiry in one atomic step, so concurrent workers count every hit once.
 _HIT_SCRIPT = """
@@ -42,17 +43,22 @@ class RateLimiter(Protocol):
 
 class InProcessRateLimiter:
     """Windows kept in this process, on the app's clock (tests move it). ``hit`` never awaits,
-    so under asyncio it is one indivisible step."""
+    so under asyncio it is one indivisible step. Ended windows are let go by a sweep at most
+    every :data:`SWEEP_EVERY` (a sweep reads every window: sweeping at each new key would cost
+    a flash crowd of new callers time quadratic in their number)."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._windows: dict[str, tuple[datetime, int]] = {}
+        self._next_sweep = clock.now()
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict:
         now = self.clock.now()
+        if now >= self._next_sweep:
+            self._forget_ended(now)
+            self._next_sweep = now + SWEEP_EVERY
         ends_at, count = self._windows.get(key, (now, 0))
         if ends_at <= now:
-            self._forget_ended(now)
             ends_at, count = now + timedelta(seconds=window_seconds), 0
         count += 1
         self._windows[key] = (ends_at, count)

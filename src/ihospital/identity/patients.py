@@ -179,8 +179,23 @@ async def get_patient(
     ``for_update`` locks the row (PostgreSQL) so that a domain checking rules per 就诊人 (one
     booking per doctor and day …) serialises concurrent requests for the same 就诊人."""
     patient = await _owned(session, actor.account_id, patient_id, for_update=for_update)
-    await _audit(session, actor, "patient.read", patient)
+    await audit_patient_read(session, actor, patient)
     return patient
+
+
+async def lock_patient_for_action(
+    session: AsyncSession, actor: Actor, *, patient_id: int
+) -> Patient:
+    """One of the actor's own 就诊人, read and locked as :func:`get_patient` with ``for_update``
+    does, for an action whose own audit entry names the 就诊人 and so records this read too (one
+    entry per action, as a booking has). If the action ends without its entry but commits (a
+    replayed request), the caller records the read with :func:`audit_patient_read`."""
+    return await _owned(session, actor.account_id, patient_id, for_update=True)
+
+
+async def audit_patient_read(session: AsyncSession, actor: Actor, patient: Patient) -> None:
+    """Record that ``actor`` read the 就诊人's record (R13)."""
+    await _audit(session, actor, "patient.read", patient)
 
 
 async def get_patient_on_behalf(

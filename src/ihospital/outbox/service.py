@@ -19,14 +19,14 @@ import contextlib
 import importlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -88,6 +88,68 @@ async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> OutboxEvent 
     return await session.scalar(select(OutboxEvent).where(OutboxEvent.dedupe_key == dedupe_key))
 
 
+def _event_row(
+    actor: Actor,
+    topic: str,
+    payload: dict[str, Any],
+    available_at: datetime | None,
+    dedupe_key: str | None,
+) -> dict[str, Any]:
+    """The columns of a new pending event."""
+    if not topic or len(topic) > 64:
+        raise ValueError("an outbox topic is 1 to 64 characters")
+    if dedupe_key is not None and not 0 < len(dedupe_key) <= 128:
+        raise ValueError("an outbox dedupe key is 1 to 128 characters")
+    now = actor.clock.now()
+    return {
+        "topic": topic,
+        "payload": json.dumps(payload, ensure_ascii=False, default=str),
+        "status": "pending",
+        "attempts": 0,
+        "available_at": available_at or now,
+        "created_at": now,
+        "last_error": "",
+        "dedupe_key": dedupe_key,
+    }
+
+
+@dataclass(frozen=True)
+class KeyedEvent:
+    """An event for :func:`emit_keyed`: its topic, payload, moment and dedupe key."""
+
+    topic: str
+    payload: dict[str, Any]
+    available_at: datetime
+    dedupe_key: str
+
+
+async def emit_keyed(session: AsyncSession, actor: Actor, events: Sequence[KeyedEvent]) -> None:
+    """Write several events with dedupe keys as :func:`emit` writes each, in one INSERT in a
+    savepoint: events for a new appointment or move have new keys, so the keys are not looked
+    up first. If one of them was already written (by this transaction or a concurrent one), the
+    savepoint is undone and the events are written one by one by :func:`emit`, which keeps the
+    events already written."""
+    rows = [
+        _event_row(actor, event.topic, event.payload, event.available_at, event.dedupe_key)
+        for event in events
+    ]
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(OutboxEvent), rows)
+    except IntegrityError:
+        for event in events:
+            await emit(
+                session,
+                actor,
+                topic=event.topic,
+                payload=event.payload,
+                available_at=event.available_at,
+                dedupe_key=event.dedupe_key,
+            )
+        return
+    session.info[_EMITTED] = True
+
+
 async def emit(
     session: AsyncSession,
     actor: Actor,
@@ -105,25 +167,11 @@ async def emit(
     transaction that wins the race costs only that savepoint, never the caller's transaction.
     A key is never reused, so a timer that must fire again needs a new key.
     """
-    if not topic or len(topic) > 64:
-        raise ValueError("an outbox topic is 1 to 64 characters")
+    event = OutboxEvent(**_event_row(actor, topic, payload, available_at, dedupe_key))
     if dedupe_key is not None:
-        if not dedupe_key or len(dedupe_key) > 128:
-            raise ValueError("an outbox dedupe key is 1 to 128 characters")
         existing = await _by_dedupe_key(session, dedupe_key)
         if existing is not None:
             return existing
-    now = actor.clock.now()
-    event = OutboxEvent(
-        topic=topic,
-        payload=json.dumps(payload, ensure_ascii=False, default=str),
-        status="pending",
-        attempts=0,
-        available_at=available_at or now,
-        created_at=now,
-        last_error="",
-        dedupe_key=dedupe_key,
-    )
     if dedupe_key is None:
         session.add(event)
         await session.flush()

@@ -1,6 +1,7 @@
 """Scalper flags (号贩子嫌疑): raised after a booking when one account has booked one doctor for
-many 就诊人, or one device has booked many times in a day; institution admins list and review
-them. A flag never refuses a booking: the institution decides what to do."""
+many 就诊人, or one device has booked many times in a day (its count brought up to date at each
+multiple of the threshold); institution admins list and review them. A flag never refuses a
+booking: the institution decides what to do."""
 
 from __future__ import annotations
 
@@ -49,14 +50,28 @@ async def note_booking(
     )
     await session.flush()
     # a family booking one vaccination or check-up for several 就诊人 is usual: doctors only
-    patients = appointment.practitioner_id and await session.scalar(
-        select(func.count(func.distinct(Appointment.patient_id))).where(
+    patients_with_doctor = (
+        select(func.count(func.distinct(Appointment.patient_id)))
+        .where(
             Appointment.account_id == appointment.account_id,
             Appointment.practitioner_id == appointment.practitioner_id,
             Appointment.created_at > now - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
         )
+        .scalar_subquery()
     )
-    if patients and patients >= PATIENTS_PER_DOCTOR:
+    device_bookings = (
+        select(func.count(BookingOrigin.id))
+        .where(
+            BookingOrigin.institution_id == appointment.institution_id,
+            BookingOrigin.device_hash == device_hash,
+            BookingOrigin.day == today,
+        )
+        .scalar_subquery()
+    )
+    patients, bookings = (
+        await session.execute(select(patients_with_doctor, device_bookings))
+    ).one()
+    if appointment.practitioner_id and patients >= PATIENTS_PER_DOCTOR:
         await _raise(
             session,
             actor,
@@ -69,14 +84,7 @@ async def note_booking(
                 count=patients,
             ),
         )
-    bookings = await session.scalar(
-        select(func.count(BookingOrigin.id)).where(
-            BookingOrigin.institution_id == appointment.institution_id,
-            BookingOrigin.device_hash == device_hash,
-            BookingOrigin.day == today,
-        )
-    )
-    if bookings and bookings >= BOOKINGS_PER_DEVICE_DAY:
+    if bookings >= BOOKINGS_PER_DEVICE_DAY:
         await _raise(
             session,
             actor,
@@ -87,11 +95,17 @@ async def note_booking(
                 device_hash=device_hash,
                 count=bookings,
             ),
+            # brought up to date at each multiple of the threshold, not by every booking: a busy
+            # device's flag row is then not written (and locked until commit) by each of them
+            update_count=bookings % BOOKINGS_PER_DEVICE_DAY == 0,
         )
 
 
-async def _raise(session: AsyncSession, actor: Actor, *, flag: BookingFlag) -> None:
-    """Insert ``flag`` for today, or bring today's flag of the same subject up to its count."""
+async def _raise(
+    session: AsyncSession, actor: Actor, *, flag: BookingFlag, update_count: bool = True
+) -> None:
+    """Insert ``flag`` for today, or (if ``update_count``) bring today's flag of the same subject
+    up to its count."""
     now = actor.clock.now()
     flag.day = actor.clock.today_local()
     flag.status = "open"
@@ -113,7 +127,7 @@ async def _raise(session: AsyncSession, actor: Actor, *, flag: BookingFlag) -> N
                 details={"reason": flag.reason, "subject": flag.subject, "count": flag.count},
             )
             return
-    if existing is not None and existing.count < flag.count:
+    if existing is not None and update_count and existing.count < flag.count:
         existing.count = flag.count
         existing.updated_at = now
         await session.flush()

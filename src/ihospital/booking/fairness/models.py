@@ -38,8 +38,9 @@ class BookingFlag(IdMixin, Base):
     """A suspicion of scalping for the institution: one account booking one doctor for many
     就诊人, or many bookings from one device. ``subject`` names who (``account:7:doctor:3``,
     ``device:<hash>``); one flag per institution, reason, subject and local ``day``, whose
-    ``count`` follows the bookings of that day. The bookings themselves stand. A review records
-    the ``outcome`` (``legitimate`` or ``scalping``) and the reviewer's ``review_note``."""
+    ``count`` follows the bookings of that day (a device's at each multiple of its threshold).
+    The bookings themselves stand. A review records the ``outcome`` (``legitimate`` or
+    ``scalping``) and the reviewer's ``review_note``."""
 
     __tablename__ = "booking_flags"
     __table_args__ = (

@@ -23,7 +23,8 @@ class FlagReview(Schema):
 
 class BookingFlagRead(Schema):
     """One flag: ``many_patients_one_doctor`` counts the different 就诊人 the account booked
-    with the doctor in 7 days; ``busy_device`` counts the device's bookings on ``day``."""
+    with the doctor in 7 days; ``busy_device`` counts the device's bookings on ``day``, brought
+    up to date at each multiple of the threshold."""
 
     id: int
     institution_id: int
