@@ -101,13 +101,14 @@ async def own_session_submit(
         form, state = None, FormState({"site": translate(SITE_MESSAGE)}, status_code=422)
     if form is not None:
         try:
-            created = await create_sessions(
-                session,
-                actor,
-                institution_id=int(institution),
-                plan=form.plan(doctor.id),
-                days=form.days(),
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                created = await create_sessions(
+                    session,
+                    actor,
+                    institution_id=int(institution),
+                    plan=form.plan(doctor.id),
+                    days=form.days(),
+                )
         except NotFound:
             raise
         except AppError as error:
