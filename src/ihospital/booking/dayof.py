@@ -92,7 +92,8 @@ def _not_found() -> NotFound:
 
 
 async def _locked_appointment(session: AsyncSession, *conditions) -> Appointment:
-    appointment = await session.scalar(select(Appointment).where(*conditions).with_for_update())
+    """The appointment, locked after its session (the lock order of stopping and freeing)."""
+    appointment = await locked_appointment(session, *conditions)
     if appointment is None:
         raise _not_found()
     return appointment
@@ -135,12 +136,8 @@ async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) 
             opens=local_label(opens),
             closes=local_label(closes),
         )
-    # The session row's lock serialises check-ins of one session; the unique index backs it.
-    await session.scalar(
-        select(ScheduleSession.id)
-        .where(ScheduleSession.id == appointment.session_id)
-        .with_for_update()
-    )
+    # The session row's lock (taken first) serialises check-ins of one session; the unique
+    # index backs it.
     last = await session.scalar(
         select(func.max(Visit.queue_number)).where(Visit.session_id == appointment.session_id)
     )
