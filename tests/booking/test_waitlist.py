@@ -18,6 +18,7 @@ from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError, Conflict
 from ihospital.identity.models import Account
+from ihospital.identity.patients import deactivate_patient
 from ihospital.notifications.models import InboxMessage
 from tests.billing.builders import reloaded, run_outbox
 from tests.booking.builders import booker, make_clinic, make_session, new_key
@@ -189,6 +190,33 @@ async def test_the_offers_key_form_is_refused_to_clients(client, session, clock)
     )
     assert booked.status_code == 201, booked.text
     assert await session.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+async def test_a_removed_patient_can_neither_book_nor_wait(session, clock):
+    full, _ = await _full_session(session, clock)
+    clinic = await make_clinic(session, clock=clock)
+    free = await make_session(session, clinic, clock=clock, day=DAY)
+    patient = await make_patient(session, clock=clock)
+    await deactivate_patient(session, booker(clock, patient), patient_id=patient.id)
+    with pytest.raises(Conflict) as refused:
+        await book_slot(
+            session,
+            booker(clock, patient),
+            slot_id=free.slots[0].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
+        )
+    assert refused.value.code == "booking.patient_removed"
+    with pytest.raises(Conflict) as refused:
+        await join_waitlist(
+            session,
+            booker(clock, patient),
+            session_id=full.session.id,
+            patient_id=patient.id,
+            slot_id=None,
+        )
+    assert refused.value.code == "booking.patient_removed"
+    assert await session.scalar(select(func.count()).select_from(WaitlistEntry)) == 0
 
 
 async def test_waitlist_routes_over_http(client, session, clock):

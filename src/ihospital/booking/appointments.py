@@ -134,6 +134,12 @@ async def check_rules(
     appointment of theirs that the place replaces, as in 改约)."""
     now = actor.clock.now()
     others = () if excluding is None else (Appointment.id != excluding,)
+    if not patient.is_active:
+        raise Conflict(
+            "booking.patient_removed",
+            "This patient has been removed and cannot book.",
+            field="patient_id",
+        )
     if schedule.status != "open":
         raise session_stopped()
     if slot.starts_at <= now:
