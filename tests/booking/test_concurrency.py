@@ -4,12 +4,14 @@ never booked over its places."""
 
 import asyncio
 from collections import Counter
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from ihospital.booking.appointments import book_slot
+from ihospital.booking.appointments import book_slot, locked_appointment, locked_schedule
+from ihospital.booking.dayof import check_in
 from ihospital.booking.models import Appointment, Slot
+from ihospital.booking.schedules import stop_session
 from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import Conflict
@@ -23,6 +25,8 @@ from tests.booking.builders import (
 from tests.booking.test_schedules import DAY
 from tests.conftest import START
 from tests.identity.builders import make_patient
+
+CHECK_IN_DAY = date(2026, 11, 24)
 
 
 async def test_two_hundred_simultaneous_bookings_fill_twenty_slots_exactly(databases):
@@ -124,5 +128,89 @@ async def test_a_flash_crowd_never_takes_more_than_a_vaccination_windows_places(
         assert sum(1 for a in appointments if a.slot_id == window.id) == 20
         assert len({a.patient_id for a in appointments}) == len(appointments)
         assert Counter(outcomes)["booked"] == len(appointments)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_booking_racing_a_stop_is_refused_or_cancelled(databases):
+    """停诊 while a booking of the session is under way: the booking, having read the session
+    open, waits for the stop and is refused; the session keeps no active appointment."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = FrozenClock(START)
+    try:
+        async with factory() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+            view = await make_session(session, clinic, clock=clock, day=DAY)
+            patient = await make_patient(session, clock=clock)
+
+        async def book() -> str:
+            try:
+                async with factory() as session, session.begin():
+                    await book_slot(
+                        session,
+                        booker(clock, patient),
+                        slot_id=view.slots[0].id,
+                        patient_id=patient.id,
+                        idempotency_key="racing",
+                    )
+            except Conflict as refused:
+                return refused.code
+            return "booked"
+
+        async with factory() as session, session.begin():
+            await stop_session(
+                session,
+                clinic.admin_actor(clock),
+                institution_id=clinic.institution.id,
+                session_id=view.session.id,
+            )
+            booking = asyncio.create_task(book())
+            await asyncio.sleep(0.5)  # the booking reads the session open, then waits
+        assert await asyncio.wait_for(booking, 60) == "booking.session_stopped"
+        async with factory() as session:
+            active = await session.scalar(
+                select(func.count()).where(Appointment.status != "cancelled")
+            )
+            booked = await session.scalar(select(func.sum(Slot.booked)))
+        assert active == 0 and booked == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_check_in_queues_behind_a_session_lock_without_deadlock(databases):
+    """签到 takes the session's lock before the appointment's, as stopping and freeing do: a
+    transaction holding the session and then locking the appointment never deadlocks with it."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = FrozenClock(START)
+    try:
+        async with factory() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+            view = await make_session(session, clinic, clock=clock, day=CHECK_IN_DAY)
+            patient = await make_patient(session, clock=clock)
+            booked = await book_slot(
+                session,
+                booker(clock, patient),
+                slot_id=view.slots[0].id,
+                patient_id=patient.id,
+                idempotency_key="checking-in",
+            )
+        appointment_id = booked.appointment.id
+        clock.set(datetime(2026, 11, 24, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
+
+        async def arrive() -> int:
+            async with factory() as session, session.begin():
+                visit = await check_in(
+                    session, booker(clock, patient), appointment_id=appointment_id
+                )
+                return visit.visit.queue_number
+
+        async with factory() as session, session.begin():
+            await locked_schedule(session, view.session.id)
+            arriving = asyncio.create_task(arrive())
+            await asyncio.sleep(0.5)  # the check-in waits for the session
+            await locked_appointment(session, Appointment.id == appointment_id)
+        assert await asyncio.wait_for(arriving, 60) == 1
     finally:
         await engine.dispose()

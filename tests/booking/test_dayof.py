@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.booking.appointments import book_slot
-from ihospital.booking.dayof import check_in, doctor_day, mark_attendance
+from ihospital.booking.dayof import check_in, doctor_day, mark_attendance, record_missed_visit
 from ihospital.booking.dayof_models import Visit
 from ihospital.core.context import Actor
 from ihospital.directory.models import Practitioner
@@ -208,6 +208,21 @@ async def test_never_checked_in_becomes_a_no_show_after_the_session(
         select(AuditEntry).where(AuditEntry.action == "booking.appointment.no_show")
     )
     assert (entry.actor_role, entry.subject_id) == ("system", str(missed.id))
+
+
+async def test_no_show_is_not_recorded_in_a_stopped_session(session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=date(2026, 11, 24))
+    _, appointment = await _book(session, clock, view.slots[0])
+    # a confirmed appointment left in a stopped session (a booking that raced the 停诊)
+    view.session.status = "stopped"
+    await session.flush()
+    clock.set(shanghai(date(2026, 11, 24), time(10, 0)))
+    assert (
+        await record_missed_visit(session, Actor.system(clock), appointment_id=appointment.id)
+        is None
+    )
+    assert await session.scalar(select(Visit.outcome)) is None
 
 
 async def test_three_no_shows_suspend_booking_for_ninety_days(session, clock):

@@ -200,7 +200,7 @@ async def test_a_patient_joins_a_full_sessions_waitlist_sees_it_and_leaves(clien
     entry = await session.scalar(select(WaitlistEntry))
     assert (entry.patient_id, entry.status) == (patient.id, "waiting")
     mine = await client.get("/waitlist")
-    assert "候补中" in mine.text and "孙八" in mine.text
+    assert "候补中" in mine.text and "孙八" in mine.text and "已加入候补" in mine.text
     assert "Waiting" in (await client.get("/waitlist", headers=ENGLISH)).text
     missing = await client.post("/waitlist/new", data={**form, "patient_id": "x"})
     assert missing.status_code == 422 and 'id="error-patient_id"' in missing.text

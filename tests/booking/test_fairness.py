@@ -12,6 +12,7 @@ from ihospital.booking.appointments import book_slot
 from ihospital.booking.fairness.flags import (
     BOOKINGS_PER_DEVICE_DAY,
     PATIENTS_PER_DOCTOR,
+    flag_evidence,
     note_booking,
 )
 from ihospital.booking.fairness.models import BookingFlag, BookingOrigin
@@ -149,6 +150,46 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
     assert (await client.get(own, headers=stranger)).json() == []
     missing = await client.post(f"{own}/{flag.id}/review", json=review, headers=stranger)
     assert missing.status_code == 404 and missing.json()["code"] == "booking.flag_not_found"
+
+
+async def test_a_doctors_bookings_at_another_institution_are_not_counted_or_shown(session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    elsewhere = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=DAY)
+    first = await make_patient(session, clock=clock)
+    account = await session.get(Account, first.account_id)
+    patients = [first] + [
+        await make_patient(session, clock=clock, account=account, relationship="child")
+        for _ in range(PATIENTS_PER_DOCTOR + 1)
+    ]
+    appointments = []
+    for index, patient in enumerate(patients):
+        appointment = (
+            await book_slot(
+                session,
+                booker(clock, patient),
+                slot_id=view.slots[index].id,
+                patient_id=patient.id,
+                idempotency_key=new_key(),
+            )
+        ).appointment
+        if index < 2:  # as if booked at the doctor's other practice site
+            appointment.institution_id = elsewhere.institution.id
+            await session.flush()
+        await note_booking(
+            session, booker(clock, patient), appointment=appointment, device_hash=f"d{index}"
+        )
+        appointments.append(appointment)
+        flags = (await session.scalars(select(BookingFlag))).all()
+        assert len(flags) == (1 if index - 2 + 1 >= PATIENTS_PER_DOCTOR else 0)
+    [flag] = flags
+    assert flag.institution_id == clinic.institution.id and flag.count == PATIENTS_PER_DOCTOR
+    evidence = await flag_evidence(
+        session, clinic.admin_actor(clock), institution_id=clinic.institution.id, flags=[flag]
+    )
+    assert [booking.appointment.id for booking in evidence[flag.id]] == [
+        appointment.id for appointment in appointments[2:]
+    ]
 
 
 async def test_busy_device_is_flagged_at_the_threshold_and_counted_at_its_multiples(session, clock):

@@ -217,6 +217,36 @@ async def test_an_admin_sets_weekly_sessions_and_the_release_rules(client, sessi
     assert wrong.status_code == 422 and 'id="error-release_days_ahead"' in wrong.text
 
 
+async def test_a_refused_weekly_schedule_leaves_no_sessions(client, session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    taken = (await make_session(session, clinic, clock=clock, day=date(2026, 12, 9))).session.id
+    await session.commit()
+    await sign_in_as(session, client, account=clinic.admin, clock=clock)
+    refused = await client.post(
+        "/admin/schedule/sessions",
+        data={
+            "csrf_token": await csrf_token(client),
+            "practitioner_id": str(clinic.practitioner_id),
+            "department_code": "03.04",
+            "kind": "weekly",
+            "start": "2026-11-30",
+            "until": "2026-12-09",
+            "weekdays": ["1", "3"],
+            "half_day": "morning",
+            "start_time": "09:00",
+            "end_time": "10:00",
+            "visit_type": "in_person",
+            "fee_class": "expert",
+            "fee_fen": "50",
+            "capacity": "6",
+            "slot_minutes": "10",
+        },
+    )
+    assert refused.status_code == 409  # the last day overlaps the session already there
+    session.expire_all()
+    assert (await session.scalars(select(ScheduleSession.id))).all() == [taken]
+
+
 async def test_elder_mode_shows_the_schedule_with_one_primary_action(client, session, clock):
     clinic = await make_clinic(session, clock=clock)
     view = await make_session(session, clinic, clock=clock, day=DAY)

@@ -210,6 +210,11 @@ async def test_a_doctor_schedules_and_stops_through_the_pages(client, session, c
     assert refused.status_code == 422 and 'id="error-capacity"' in refused.text
     nowhere = await client.post("/doctor/schedule/sessions", data={**form, "site": "x/03.04"})
     assert nowhere.status_code == 422 and 'id="error-site"' in nowhere.text
+    for odd in ("²/03.04", "١/03.04", "1234567890123456789/03.04"):
+        strange = await client.post(
+            "/doctor/schedule/sessions", data={**form, "capacity": "6", "site": odd}
+        )
+        assert strange.status_code == 422 and 'id="error-site"' in strange.text, odd
     created = await client.post("/doctor/schedule/sessions", data={**form, "capacity": "6"})
     assert created.status_code == 303
     row = await session.scalar(select(ScheduleSession))

@@ -3,6 +3,7 @@ joining is idempotent and checked against the booking rules; many cancellations 
 once never give one place twice."""
 
 import asyncio
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -11,11 +12,13 @@ from sqlalchemy import func, select
 from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import Appointment, Slot, WaitlistEntry
+from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.waitlist import join_waitlist, leave_waitlist
 from ihospital.core.clock import FrozenClock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import AppError, Conflict
 from ihospital.identity.models import Account
+from ihospital.identity.patients import deactivate_patient
 from ihospital.notifications.models import InboxMessage
 from tests.billing.builders import reloaded, run_outbox
 from tests.booking.builders import booker, make_clinic, make_session, new_key
@@ -112,6 +115,108 @@ async def test_an_expired_hold_is_offered_to_the_next_waitlisted(session, sessio
     offered = await reloaded(session, Appointment, entry.appointment_id)
     assert offered.status == "pending_payment" and offered.order_id is not None
     assert offered.patient_id == waiting.id
+
+
+async def test_a_place_is_not_offered_to_a_patient_who_holds_it(session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    await set_rules(
+        session,
+        clinic.admin_actor(clock),
+        institution_id=clinic.institution.id,
+        rules=replace(DEFAULTS, max_per_doctor_per_day=2),
+    )
+    view = await make_session(session, clinic, clock=clock, day=DAY, capacity=2, slot_minutes=60)
+    holder, other = [await make_patient(session, clock=clock) for _ in range(2)]
+    for patient in (holder, other):
+        booked = await book_slot(
+            session,
+            booker(clock, patient),
+            slot_id=view.slots[0].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
+        )
+    appointment = booked.appointment
+    holding = await join_waitlist(
+        session,
+        booker(clock, holder),
+        session_id=view.session.id,
+        patient_id=holder.id,
+        slot_id=None,
+    )
+    _, entry = await _join(session, clock, view)
+    await cancel_appointment(session, booker(clock, other), appointment_id=appointment.id)
+    assert (await reloaded(session, WaitlistEntry, holding.id)).status == "waiting"
+    assert (await reloaded(session, WaitlistEntry, entry.id)).status == "offered"
+
+
+async def test_an_offer_that_cannot_be_taken_passes_to_the_next_in_line(session, clock):
+    view, [(holder, appointment)] = await _full_session(session, clock)
+    first, first_entry = await _join(session, clock, view)
+    second, second_entry = await _join(session, clock, view)
+    clinic = await make_clinic(session, clock=clock)
+    elsewhere = await make_session(session, clinic, clock=clock, day=DAY)
+    await book_slot(  # a key of the offer's form, taken before such keys were refused
+        session,
+        booker(clock, first),
+        slot_id=elsewhere.slots[0].id,
+        patient_id=first.id,
+        idempotency_key=f"waitlist:{first_entry.id}",
+    )
+    await cancel_appointment(session, booker(clock, holder), appointment_id=appointment.id)
+    assert (await reloaded(session, WaitlistEntry, first_entry.id)).status == "lapsed"
+    second_entry = await reloaded(session, WaitlistEntry, second_entry.id)
+    assert second_entry.status == "offered"
+    offered = await reloaded(session, Appointment, second_entry.appointment_id)
+    assert offered.patient_id == second.id and offered.status == "confirmed"
+    slot = await reloaded(session, Slot, view.slots[0].id)
+    assert slot.booked == 1
+
+
+async def test_the_offers_key_form_is_refused_to_clients(client, session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=DAY)
+    patient = await make_patient(session, clock=clock)
+    account = await session.get(Account, patient.account_id)
+    headers = await bearer(session, clock=clock, account=account)
+    body = {"slot_id": view.slots[0].id, "patient_id": patient.id}
+    for key in ("waitlist:1", "", "x" * 129, "a b"):
+        refused = await client.post(
+            "/api/appointments", json={**body, "idempotency_key": key}, headers=headers
+        )
+        assert refused.status_code == 422, key
+        assert refused.json()["field"] == "idempotency_key"
+    booked = await client.post(
+        "/api/appointments", json={**body, "idempotency_key": "0b1c-x_Z"}, headers=headers
+    )
+    assert booked.status_code == 201, booked.text
+    assert await session.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+async def test_a_removed_patient_can_neither_book_nor_wait(session, clock):
+    full, _ = await _full_session(session, clock)
+    clinic = await make_clinic(session, clock=clock)
+    free = await make_session(session, clinic, clock=clock, day=DAY)
+    patient = await make_patient(session, clock=clock)
+    await deactivate_patient(session, booker(clock, patient), patient_id=patient.id)
+    with pytest.raises(Conflict) as refused:
+        await book_slot(
+            session,
+            booker(clock, patient),
+            slot_id=free.slots[0].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
+        )
+    assert refused.value.code == "booking.patient_removed"
+    with pytest.raises(Conflict) as refused:
+        await join_waitlist(
+            session,
+            booker(clock, patient),
+            session_id=full.session.id,
+            patient_id=patient.id,
+            slot_id=None,
+        )
+    assert refused.value.code == "booking.patient_removed"
+    assert await session.scalar(select(func.count()).select_from(WaitlistEntry)) == 0
 
 
 async def test_waitlist_routes_over_http(client, session, clock):

@@ -134,8 +134,14 @@ async def check_rules(
     appointment of theirs that the place replaces, as in 改约)."""
     now = actor.clock.now()
     others = () if excluding is None else (Appointment.id != excluding,)
+    if not patient.is_active:
+        raise Conflict(
+            "booking.patient_removed",
+            "This patient has been removed and cannot book.",
+            field="patient_id",
+        )
     if schedule.status != "open":
-        raise Conflict("booking.session_stopped", "This session has been stopped.")
+        raise session_stopped()
     if slot.starts_at <= now:
         raise Unprocessable("booking.slot_in_past", "This slot has already begun.", field="slot_id")
     released_at = release_moment(rules, schedule.day)
@@ -226,7 +232,18 @@ async def take_place(
     """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
     confirmed appointment, or with a registration fee one held unpaid for its billing order
     (R: a booking that needs payment holds the slot for 15 minutes). ``rules``: the
-    institution's, if the caller has read them."""
+    institution's, if the caller has read them.
+
+    The session's status is read again under a key-share lock (the lock the appointment's
+    foreign key takes anyway) before the place is taken: a 停诊 committed since the session was
+    read is seen here, and one begun after waits for this booking to end and cancels it."""
+    status = await session.scalar(
+        select(ScheduleSession.status)
+        .where(ScheduleSession.id == schedule.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    if status != "open":
+        raise session_stopped()
     await claim_place(session, slot)
     now = actor.clock.now()
     appointment = Appointment(
@@ -256,6 +273,10 @@ async def take_place(
 
 def slot_full() -> Conflict:
     return Conflict("booking.slot_full", "This slot is fully booked.")
+
+
+def session_stopped() -> Conflict:
+    return Conflict("booking.session_stopped", "This session has been stopped.")
 
 
 async def claim_place(session: AsyncSession, slot: Slot) -> None:

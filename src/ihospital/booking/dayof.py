@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.booking.appointments import AppointmentView, local_label
+from ihospital.booking.appointments import AppointmentView, local_label, locked_appointment
 from ihospital.booking.dayof_models import Visit
 from ihospital.booking.models import Appointment, ScheduleSession, Slot
 from ihospital.booking.rules import Rules, rules_of
@@ -92,7 +92,8 @@ def _not_found() -> NotFound:
 
 
 async def _locked_appointment(session: AsyncSession, *conditions) -> Appointment:
-    appointment = await session.scalar(select(Appointment).where(*conditions).with_for_update())
+    """The appointment, locked after its session (the lock order of stopping and freeing)."""
+    appointment = await locked_appointment(session, *conditions)
     if appointment is None:
         raise _not_found()
     return appointment
@@ -135,12 +136,8 @@ async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) 
             opens=local_label(opens),
             closes=local_label(closes),
         )
-    # The session row's lock serialises check-ins of one session; the unique index backs it.
-    await session.scalar(
-        select(ScheduleSession.id)
-        .where(ScheduleSession.id == appointment.session_id)
-        .with_for_update()
-    )
+    # The session row's lock (taken first) serialises check-ins of one session; the unique
+    # index backs it.
     last = await session.scalar(
         select(func.max(Visit.queue_number)).where(Visit.session_id == appointment.session_id)
     )
@@ -345,11 +342,13 @@ async def record_missed_visit(
     session: AsyncSession, actor: Actor, *, appointment_id: int
 ) -> Visit | None:
     """After the session: record a no-show for a confirmed appointment never checked in and not
-    marked (the system's timer). Anything else is left as it is, so the timer is idempotent."""
-    appointment = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
-    )
+    marked (the system's timer), in a session not stopped (停诊). Anything else is left as it
+    is, so the timer is idempotent."""
+    appointment = await locked_appointment(session, Appointment.id == appointment_id)
     if appointment is None or appointment.status != "confirmed":
+        return None
+    schedule = await session.get_one(ScheduleSession, appointment.session_id)
+    if schedule.status != "open":
         return None
     visit = await _visit_of(session, appointment)
     if visit.checked_in_at is not None or visit.outcome is not None:

@@ -5,6 +5,7 @@ where an institution lets its doctors schedule themselves, the admins' new-sessi
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -97,17 +98,18 @@ async def own_session_submit(
         fixed={"practitioner_id": str(doctor.id), "department_code": department_code},
     )
     values["site"] = site
-    if form is not None and not institution.isdigit():
+    if form is not None and re.fullmatch(r"[0-9]{1,18}", institution) is None:
         form, state = None, FormState({"site": translate(SITE_MESSAGE)}, status_code=422)
     if form is not None:
         try:
-            created = await create_sessions(
-                session,
-                actor,
-                institution_id=int(institution),
-                plan=form.plan(doctor.id),
-                days=form.days(),
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                created = await create_sessions(
+                    session,
+                    actor,
+                    institution_id=int(institution),
+                    plan=form.plan(doctor.id),
+                    days=form.days(),
+                )
         except NotFound:
             raise
         except AppError as error:

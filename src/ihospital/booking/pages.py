@@ -317,13 +317,14 @@ async def create_session_submit(
     values, form, state = await session_form(request)
     if form is not None and scope is not None:
         try:
-            created = await create_sessions(
-                session,
-                actor,
-                institution_id=scope,
-                plan=form.plan(form.practitioner_id),
-                days=form.days(),
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                created = await create_sessions(
+                    session,
+                    actor,
+                    institution_id=scope,
+                    plan=form.plan(form.practitioner_id),
+                    days=form.days(),
+                )
         except NotFound:
             raise
         except AppError as error:

@@ -189,15 +189,20 @@ class RulesRead(RulesSet):
     institution_id: int
 
 
+# a client's key: letters, digits, '-' and '_' (a uuid, secrets.token_urlsafe), so it never
+# takes the form of the keys the service gives its own appointments (``waitlist:<entry>``)
+IdempotencyKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
+
+
 class AppointmentCreate(Schema):
     slot_id: Id
     patient_id: Id
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
+    idempotency_key: IdempotencyKey
 
 
 class RescheduleCreate(Schema):
     slot_id: Id
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)]
+    idempotency_key: IdempotencyKey
 
 
 class AppointmentRead(Schema):

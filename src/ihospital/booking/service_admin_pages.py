@@ -275,14 +275,15 @@ async def create_service_sessions_submit(
     form, state = parse_session_form(ResourceSessionCreate, data)
     if form is not None:
         try:
-            created = await create_resource_sessions(
-                session,
-                actor,
-                institution_id=scope,
-                resource_id=resource_id,
-                window=form.window(),
-                days=form.days(),
-            )
+            async with session.begin_nested():  # a refusal leaves nothing behind
+                created = await create_resource_sessions(
+                    session,
+                    actor,
+                    institution_id=scope,
+                    resource_id=resource_id,
+                    window=form.window(),
+                    days=form.days(),
+                )
         except NotFound:
             raise
         except AppError as error:

@@ -13,7 +13,8 @@ place is never offered twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,26 +44,34 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
     schedule = await locked_schedule(session, appointment.session_id)
     slot = await session.get(Slot, appointment.slot_id, populate_existing=True)
     system = Actor.system(actor.clock, request_id=actor.request_id)
-    chosen = None
-    if schedule.status == "open" and slot.starts_at > actor.clock.now():
-        chosen = await _next_in_line(session, system, schedule=schedule, slot=slot)
     await session.execute(
         update(Slot)
         .where(Slot.id == slot.id, Slot.booked > 0)
         .values(booked=Slot.booked - 1)
         .execution_options(synchronize_session=False)
     )
-    if chosen is None:
+    if schedule.status != "open" or slot.starts_at <= actor.clock.now():
         return
-    offered = await take_place(
-        session,
-        system,
-        slot=slot,
-        schedule=schedule,
-        patient_id=chosen.patient_id,
-        account_id=chosen.account_id,
-        idempotency_key=f"waitlist:{chosen.id}",
-    )
+    async with aclosing(_in_line(session, system, schedule=schedule, slot=slot)) as line:
+        async for chosen in line:
+            try:
+                async with session.begin_nested():
+                    offered = await take_place(
+                        session,
+                        system,
+                        slot=slot,
+                        schedule=schedule,
+                        patient_id=chosen.patient_id,
+                        account_id=chosen.account_id,
+                        idempotency_key=f"waitlist:{chosen.id}",
+                    )
+            except IntegrityError:  # the 就诊人 came to hold this place (or day) another way
+                _lapse(chosen, actor)
+                await session.refresh(slot)
+                continue
+            break
+        else:
+            return
     chosen.status = "offered"
     chosen.appointment_id = offered.id
     chosen.ended_at = actor.clock.now()
@@ -90,9 +99,12 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
     )
 
 
-async def _next_in_line(
+async def _in_line(
     session: AsyncSession, actor: Actor, *, schedule: ScheduleSession, slot: Slot
-) -> WaitlistEntry | None:
+) -> AsyncIterator[WaitlistEntry]:
+    """The waiting entries that could take ``slot``, in order; those whose 就诊人 no longer
+    passes the booking rules have ``lapsed`` on the way, those who already hold ``slot`` wait
+    on for another place of the session."""
     rules = await rules_of(session, schedule.institution_id)
     entries = (
         await session.scalars(
@@ -105,7 +117,19 @@ async def _next_in_line(
             .order_by(WaitlistEntry.id)
         )
     ).all()
+    holding = set(
+        (
+            await session.scalars(
+                select(Appointment.patient_id).where(
+                    Appointment.slot_id == slot.id,
+                    Appointment.status.in_(("pending_payment", "confirmed")),
+                )
+            )
+        ).all()
+    )
     for entry in entries:
+        if entry.patient_id in holding:
+            continue
         patient = await get_patient_on_behalf(
             session, actor, account_id=entry.account_id, patient_id=entry.patient_id
         )
@@ -114,11 +138,14 @@ async def _next_in_line(
                 session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules
             )
         except AppError:
-            entry.status = "lapsed"
-            entry.ended_at = actor.clock.now()
+            _lapse(entry, actor)
             continue
-        return entry
-    return None
+        yield entry
+
+
+def _lapse(entry: WaitlistEntry, actor: Actor) -> None:
+    entry.status = "lapsed"
+    entry.ended_at = actor.clock.now()
 
 
 async def release_unpaid(session: AsyncSession, actor: Actor, *, appointment_id: int) -> None:

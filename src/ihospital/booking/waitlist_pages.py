@@ -127,7 +127,7 @@ async def join_submit(request: Request, session: DbSession, actor: Booker) -> Re
         else:
             response = RedirectResponse("/waitlist", status_code=303)
             flash(
-                request, response, "You are on the waitlist. We will tell you when a place frees."
+                request, response, "You are on the waitlist; we will tell you when a place frees."
             )
             return response
     return await _join_page(

@@ -53,6 +53,7 @@ async def note_booking(
     patients_with_doctor = (
         select(func.count(func.distinct(Appointment.patient_id)))
         .where(
+            Appointment.institution_id == appointment.institution_id,
             Appointment.account_id == appointment.account_id,
             Appointment.practitioner_id == appointment.practitioner_id,
             Appointment.created_at > now - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
@@ -244,6 +245,7 @@ async def flag_evidence(
             )
         else:
             query = select(Appointment).where(
+                Appointment.institution_id == institution_id,
                 Appointment.account_id == flag.account_id,
                 Appointment.practitioner_id == flag.practitioner_id,
                 Appointment.created_at > flag.updated_at - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
