@@ -12,7 +12,7 @@ from tests.directory.builders import bearer
 from tests.directory.test_search import counted_queries
 from tests.identity.builders import make_patient
 
-BOOKING_STATEMENTS = 19  # token, slot, 就诊人, rules, counts, place, timers, audit, queue, device
+BOOKING_STATEMENTS = 20  # token, slot, 就诊人, rules, counts, session, place, timers, audit...
 HARNESS = 2  # the savepoint each request of the tests opens in the test's transaction, and its end
 
 
