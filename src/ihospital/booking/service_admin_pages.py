@@ -25,6 +25,7 @@ from ihospital.booking.resources import (
 )
 from ihospital.booking.schedules import list_sessions
 from ihospital.booking.session_form import (
+    EDITOR_DAYS,
     FEE_FORMAT_MESSAGE,
     parse_session_form,
     session_form_values,
@@ -50,7 +51,6 @@ InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 TEXT_FIELDS = tuple(name for name in RESOURCE_FIELDS if name != "is_active")
 OPTIONAL_FIELDS = ("min_age_years", "max_age_years", "sex")  # left empty: no limit
 WINDOW_FIELDS = ("day", "half_day", "start_time", "end_time", "slot_minutes", "places_per_slot")
-EDITOR_DAYS = 30
 
 
 def _scope(actor: Actor, institution_id: int | None) -> int:
