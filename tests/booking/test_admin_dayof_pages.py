@@ -155,9 +155,7 @@ async def _flagged(session, clock, clinic) -> BookingFlag:
             patient_id=patient.id,
             idempotency_key=new_key(),
         )
-        await note_booking(
-            session, booker(clock, patient), appointment=booked.appointment, device_hash="d"
-        )
+        await note_booking(session, booker(clock, patient), view=booked, device_hash="d")
     return await session.scalar(select(BookingFlag))
 
 

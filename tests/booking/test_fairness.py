@@ -95,18 +95,14 @@ async def test_many_patients_with_one_doctor_raise_one_flag_seen_by_the_admin(
         for _ in range(PATIENTS_PER_DOCTOR)
     ]
     for index, patient in enumerate(patients):
-        appointment = (
-            await book_slot(
-                session,
-                booker(clock, patient),
-                slot_id=view.slots[index].id,
-                patient_id=patient.id,
-                idempotency_key=new_key(),
-            )
-        ).appointment
-        await note_booking(
-            session, booker(clock, patient), appointment=appointment, device_hash="d"
+        booked = await book_slot(
+            session,
+            booker(clock, patient),
+            slot_id=view.slots[index].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
         )
+        await note_booking(session, booker(clock, patient), view=booked, device_hash="d")
         flags = (await session.scalars(select(BookingFlag))).all()
         assert len(flags) == (1 if index + 1 >= PATIENTS_PER_DOCTOR else 0)
     [flag] = flags
@@ -164,21 +160,18 @@ async def test_a_doctors_bookings_at_another_institution_are_not_counted_or_show
     ]
     appointments = []
     for index, patient in enumerate(patients):
-        appointment = (
-            await book_slot(
-                session,
-                booker(clock, patient),
-                slot_id=view.slots[index].id,
-                patient_id=patient.id,
-                idempotency_key=new_key(),
-            )
-        ).appointment
+        booked = await book_slot(
+            session,
+            booker(clock, patient),
+            slot_id=view.slots[index].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
+        )
+        appointment = booked.appointment
         if index < 2:  # as if booked at the doctor's other practice site
             appointment.institution_id = elsewhere.institution.id
             await session.flush()
-        await note_booking(
-            session, booker(clock, patient), appointment=appointment, device_hash=f"d{index}"
-        )
+        await note_booking(session, booker(clock, patient), view=booked, device_hash=f"d{index}")
         appointments.append(appointment)
         flags = (await session.scalars(select(BookingFlag))).all()
         assert len(flags) == (1 if index - 2 + 1 >= PATIENTS_PER_DOCTOR else 0)
@@ -202,17 +195,15 @@ async def test_busy_device_is_flagged_at_the_threshold_and_counted_at_its_multip
     for index in range(2 * BOOKINGS_PER_DEVICE_DAY + 1):
         patient = await make_patient(session, clock=clock)
         actor = booker(clock, patient)
-        appointment = (
-            await book_slot(
-                session,
-                actor,
-                slot_id=slots[index].id,
-                patient_id=patient.id,
-                idempotency_key=new_key(),
-            )
-        ).appointment
-        await note_booking(session, actor, appointment=appointment, device_hash="phone")
-        await note_booking(session, actor, appointment=appointment, device_hash="phone")  # replay
+        key = new_key()
+        booked = await book_slot(
+            session, actor, slot_id=slots[index].id, patient_id=patient.id, idempotency_key=key
+        )
+        await note_booking(session, actor, view=booked, device_hash="phone")
+        replayed = await book_slot(
+            session, actor, slot_id=slots[index].id, patient_id=patient.id, idempotency_key=key
+        )
+        await note_booking(session, actor, view=replayed, device_hash="phone")
         flags = (await session.scalars(select(BookingFlag))).all()
         assert len(flags) == (1 if index + 1 >= BOOKINGS_PER_DEVICE_DAY else 0)
         counts.extend(flag.count for flag in flags)
@@ -229,18 +220,16 @@ async def _book_from_device(session, clock, view, count: int, *, before_note=Non
     for index in range(count):
         patient = await make_patient(session, clock=clock)
         actor = booker(clock, patient)
-        appointment = (
-            await book_slot(
-                session,
-                actor,
-                slot_id=view.slots[index].id,
-                patient_id=patient.id,
-                idempotency_key=new_key(),
-            )
-        ).appointment
+        booked = await book_slot(
+            session,
+            actor,
+            slot_id=view.slots[index].id,
+            patient_id=patient.id,
+            idempotency_key=new_key(),
+        )
         if before_note is not None:
             await before_note(index)
-        await note_booking(session, actor, appointment=appointment, device_hash="phone")
+        await note_booking(session, actor, view=booked, device_hash="phone")
 
 
 async def test_a_busy_device_whose_threshold_passed_unflagged_is_flagged_by_its_next_booking(

@@ -386,8 +386,6 @@ async def test_a_family_booking_one_vaccination_raises_no_scalper_flag(session, 
         for _ in range(PATIENTS_PER_DOCTOR)
     ]
     for patient in family:
-        appointment = (await _book(session, clock, patient, view.slots[0])).appointment
-        await note_booking(
-            session, booker(clock, patient), appointment=appointment, device_hash="d"
-        )
+        booked = await _book(session, clock, patient, view.slots[0])
+        await note_booking(session, booker(clock, patient), view=booked, device_hash="d")
     assert await session.scalar(select(BookingFlag.id)) is None

@@ -186,7 +186,7 @@ async def book(
         patient_id=body.patient_id,
         idempotency_key=body.idempotency_key,
     )
-    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
+    await note_booking(session, actor, view=view, device_hash=device_hash)
     return AppointmentRead.of(view)
 
 

@@ -10,7 +10,7 @@ database backs both (``booked <= capacity``; one active appointment per 就诊�
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -23,14 +23,15 @@ from ihospital.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
     BookingResource,
+    BookingRules,
     ScheduleSession,
     Slot,
 )
 from ihospital.booking.payment import HOLD_MINUTES, bill_registration
 from ihospital.booking.reminders import schedule_appointment_timers
 from ihospital.booking.resources import check_resource_rules, resources_by_id
-from ihospital.booking.rules import Rules, release_moment, rules_of
-from ihospital.booking.suspensions import ensure_booking_allowed
+from ihospital.booking.rules import Rules, release_moment, stored_rules
+from ihospital.booking.suspensions import refuse_suspended, running_suspension
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, TooEarly, Unprocessable
@@ -48,6 +49,7 @@ class AppointmentView:
     schedule: ScheduleSession
     queue_number: int | None  # None once cancelled
     resource: BookingResource | None = None  # the vaccination or check-up booked, if not a doctor
+    replayed: bool = False  # an earlier booking answered again for its idempotency key
 
 
 def local_label(moment: datetime) -> str:
@@ -152,22 +154,14 @@ async def check_rules(
             release_time=local_label(released_at),
             release_at=released_at.isoformat(),
         )
-    await ensure_booking_allowed(
-        session, patient_id=patient.id, institution_id=schedule.institution_id, now=now
-    )
-    if is_children_department(schedule.department_code) and (
-        patient_age(patient, schedule.day) >= rules.child_age_limit
-    ):
-        raise Unprocessable(
-            "booking.children_only",
-            "This department sees only children under {age}.",
-            age=rules.child_age_limit,
-            field="patient_id",
-        )
-    # the 就诊人's active appointments with this doctor on this day, and at this institution
-    same_doctor, at_institution = (
+    # the 就诊人's running suspension here, and their active appointments with this doctor on
+    # this day and at this institution
+    suspension_id, same_doctor, at_institution = (
         await session.execute(
             select(
+                running_suspension(
+                    patient_id=patient.id, institution_id=schedule.institution_id, now=now
+                ),
                 func.count().filter(
                     Appointment.practitioner_id == schedule.practitioner_id,
                     Appointment.day == schedule.day,
@@ -183,6 +177,17 @@ async def check_rules(
             )
         )
     ).one()
+    if suspension_id is not None:
+        await refuse_suspended(session, suspension_id)
+    if is_children_department(schedule.department_code) and (
+        patient_age(patient, schedule.day) >= rules.child_age_limit
+    ):
+        raise Unprocessable(
+            "booking.children_only",
+            "This department sees only children under {age}.",
+            age=rules.child_age_limit,
+            field="patient_id",
+        )
     if schedule.resource_id is not None:
         # a resource's own limits take the place of the per-doctor one
         await check_resource_rules(session, patient=patient, schedule=schedule, others=others)
@@ -318,24 +323,25 @@ async def book_slot(
     )
     found = (
         await session.execute(
-            select(Slot, ScheduleSession, used_key)
+            select(Slot, ScheduleSession, used_key, BookingRules)
             .join(ScheduleSession, ScheduleSession.id == Slot.session_id)
+            .outerjoin(BookingRules, BookingRules.institution_id == ScheduleSession.institution_id)
             .where(Slot.id == slot_id)
             .execution_options(populate_existing=True)
         )
     ).first()
     if found is None:
         raise NotFound("booking.slot_not_found", "This slot does not exist.")
-    slot, schedule, replay_id = found
+    slot, schedule, replay_id, stored = found
     if slot.booked >= slot.capacity and replay_id is None:
         raise slot_full()
     # the booking's audit entry names the 就诊人 and stands for this read; a replay records it
     patient = await lock_patient_for_action(session, actor, patient_id=patient_id)
     if (existing := await _by_key(session, actor, idempotency_key)) is not None:
-        replayed = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
+        earlier = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
         await audit_patient_read(session, actor, patient)
-        return (await _views(session, [replayed]))[0]
-    rules = await rules_of(session, schedule.institution_id)
+        return replace((await _views(session, [earlier]))[0], replayed=True)
+    rules = stored_rules(stored)
     await check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
     try:
         async with session.begin_nested():
@@ -358,6 +364,7 @@ async def book_slot(
             ) from None
         await audit_patient_read(session, actor, patient)
         await session.refresh(slot)
+        replayed = True
     else:
         await record(
             session,
@@ -368,7 +375,9 @@ async def book_slot(
             patient_id=patient.id,
             details={"slot_id": slot.id, "session_id": schedule.id},
         )
-    return (await _views(session, [appointment], loaded=[slot, schedule]))[0]
+        replayed = False
+    view = (await _views(session, [appointment], loaded=[slot, schedule]))[0]
+    return replace(view, replayed=replayed)
 
 
 async def list_appointments(session: AsyncSession, actor: Actor) -> list[AppointmentView]:

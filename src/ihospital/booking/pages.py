@@ -155,7 +155,7 @@ async def confirm_submit(request: Request, session: DbSession, actor: Booker) ->
         return await _confirm_page(
             request, session, actor, slot_id=form.slot_id, values=values, state=state
         )
-    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
+    await note_booking(session, actor, view=view, device_hash=device_hash)
     return booked_redirect(request, view)
 
 

@@ -52,14 +52,20 @@ def cancel_deadline(rules: Rules, day: date) -> datetime:
     return local_moment(day - timedelta(days=1), rules.cancel_cutoff_time)
 
 
-async def rules_of(session: AsyncSession, institution_id: int) -> Rules:
-    """The institution's rules (the defaults where none are stored)."""
-    row = await session.scalar(
-        select(BookingRules).where(BookingRules.institution_id == institution_id)
-    )
+def stored_rules(row: BookingRules | None) -> Rules:
+    """The rules a stored row holds (the defaults where there is none)."""
     if row is None:
         return DEFAULTS
     return Rules(**{name: getattr(row, name) for name in FIELDS})
+
+
+async def rules_of(session: AsyncSession, institution_id: int) -> Rules:
+    """The institution's rules (the defaults where none are stored)."""
+    return stored_rules(
+        await session.scalar(
+            select(BookingRules).where(BookingRules.institution_id == institution_id)
+        )
+    )
 
 
 async def get_rules(session: AsyncSession, actor: Actor, *, institution_id: int) -> Rules:

@@ -147,5 +147,5 @@ async def book_window_submit(
         return await _confirm_page(
             request, session, actor, slot_id=slot_id, values=values, state=state
         )
-    await note_booking(session, actor, appointment=view.appointment, device_hash=device_hash)
+    await note_booking(session, actor, view=view, device_hash=device_hash)
     return booked_redirect(request, view)

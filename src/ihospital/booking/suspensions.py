@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -44,21 +45,36 @@ async def _latest_suspension(
     )
 
 
-async def ensure_booking_allowed(
-    session: AsyncSession, *, patient_id: int, institution_id: int, now: datetime
-) -> None:
-    """Refuse (409) a booking for a 就诊人 whose online booking here is suspended, naming the
-    local day the suspension ends."""
-    latest = await _latest_suspension(session, patient_id=patient_id, institution_id=institution_id)
-    if latest is not None and latest.running(now):
-        raise Conflict(
-            "booking.suspended",
-            "Online booking for this patient is suspended until {until} after {count} missed "
-            "appointments.",
-            until=to_local(latest.ends_at).date().isoformat(),
-            count=latest.no_show_count,
-            suspended_until=latest.ends_at.isoformat(),
+def running_suspension(*, patient_id: int, institution_id: int, now: datetime) -> ScalarSelect[int]:
+    """The id of the 就诊人's suspension at the institution running at ``now`` (begun, not
+    ended, not lifted; :meth:`BookingSuspension.running`), as a scalar subquery for the
+    booking rules' one read."""
+    return (
+        select(BookingSuspension.id)
+        .where(
+            BookingSuspension.patient_id == patient_id,
+            BookingSuspension.institution_id == institution_id,
+            BookingSuspension.starts_at <= now,
+            BookingSuspension.ends_at > now,
+            BookingSuspension.lifted_at.is_(None),
         )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+async def refuse_suspended(session: AsyncSession, suspension_id: int) -> NoReturn:
+    """Refuse (409) a booking for a 就诊人 whose online booking is suspended (the running
+    suspension ``suspension_id``), naming the local day the suspension ends."""
+    suspension = await session.get_one(BookingSuspension, suspension_id)
+    raise Conflict(
+        "booking.suspended",
+        "Online booking for this patient is suspended until {until} after {count} missed "
+        "appointments.",
+        until=to_local(suspension.ends_at).date().isoformat(),
+        count=suspension.no_show_count,
+        suspended_until=suspension.ends_at.isoformat(),
+    )
 
 
 async def apply_no_show_rule(

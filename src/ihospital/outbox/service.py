@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -124,29 +125,18 @@ class KeyedEvent:
 
 
 async def emit_keyed(session: AsyncSession, actor: Actor, events: Sequence[KeyedEvent]) -> None:
-    """Write several events with dedupe keys as :func:`emit` writes each, in one INSERT in a
-    savepoint: events for a new appointment or move have new keys, so the keys are not looked
-    up first. If one of them was already written (by this transaction or a concurrent one), the
-    savepoint is undone and the events are written one by one by :func:`emit`, which keeps the
-    events already written."""
+    """Write several events with dedupe keys as :func:`emit` writes each, in one INSERT that
+    skips a key already written (by this transaction or a concurrent one, whose commit it
+    waits for): events for a new appointment or move have new keys, so the keys are not
+    looked up first."""
     rows = [
         _event_row(actor, event.topic, event.payload, event.available_at, event.dedupe_key)
         for event in events
     ]
-    try:
-        async with session.begin_nested():
-            await session.execute(insert(OutboxEvent), rows)
-    except IntegrityError:
-        for event in events:
-            await emit(
-                session,
-                actor,
-                topic=event.topic,
-                payload=event.payload,
-                available_at=event.available_at,
-                dedupe_key=event.dedupe_key,
-            )
-        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(
+        dialect.insert(OutboxEvent).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows
+    )
     session.info[_EMITTED] = True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,21 +22,22 @@ from ihospital.directory.access import managed_institution
 from ihospital.errors import NotFound
 from ihospital.identity.patient_cards import PatientCard, patient_cards
 
+if TYPE_CHECKING:
+    from ihospital.booking.appointments import AppointmentView
+
 PATIENTS_PER_DOCTOR = 3  # different 就诊人 booked with one doctor by one account ...
 PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
 BOOKINGS_PER_DEVICE_DAY = 10  # bookings from one device at one institution in one local day
 
 
 async def note_booking(
-    session: AsyncSession, actor: Actor, *, appointment: Appointment, device_hash: str
+    session: AsyncSession, actor: Actor, *, view: AppointmentView, device_hash: str
 ) -> None:
     """Record the device of a new booking and raise the flags it crosses (a replayed booking
     is not new and counts once)."""
-    known = await session.scalar(
-        select(BookingOrigin.id).where(BookingOrigin.appointment_id == appointment.id)
-    )
-    if known is not None:
+    if view.replayed:
         return
+    appointment = view.appointment
     now = actor.clock.now()
     today = actor.clock.today_local()
     session.add(
