@@ -9,10 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from ihospital.booking.appointments import book_slot, locked_appointment, locked_schedule
-from ihospital.booking.dayof import check_in
+from ihospital.booking.dayof import check_in, record_missed_visit
+from ihospital.booking.dayof_models import BookingSuspension, Visit
 from ihospital.booking.models import Appointment, Slot
 from ihospital.booking.schedules import stop_session
 from ihospital.core.clock import FrozenClock
+from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.errors import Conflict
 from tests.booking.builders import (
@@ -212,5 +214,55 @@ async def test_check_in_queues_behind_a_session_lock_without_deadlock(databases)
             await asyncio.sleep(0.5)  # the check-in waits for the session
             await locked_appointment(session, Appointment.id == appointment_id)
         assert await asyncio.wait_for(arriving, 60) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_two_no_shows_recorded_at_once_are_counted_one_after_the_other(databases):
+    """Two no-shows of one 就诊人 recorded in overlapping transactions (the after-session timers
+    of two workers) count one after the other: with one earlier no-show they make three and
+    suspend booking once, where each alone would have counted two."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    clock = FrozenClock(START)
+    days = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)]
+    try:
+        async with factory() as session, session.begin():
+            clinic = await make_clinic(session, clock=clock)
+            patient = await make_patient(session, clock=clock)
+            appointment_ids = []
+            for day in days:
+                view = await make_session(session, clinic, clock=clock, day=day)
+                booked = await book_slot(
+                    session,
+                    booker(clock, patient),
+                    slot_id=view.slots[0].id,
+                    patient_id=patient.id,
+                    idempotency_key=f"no-show-{day}",
+                )
+                appointment_ids.append(booked.appointment.id)
+        clock.set(datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # 14:00 in Shanghai, all three over
+        system = Actor.system(clock)
+        async with factory() as session, session.begin():
+            await record_missed_visit(session, system, appointment_id=appointment_ids[0])
+        first_recorded = asyncio.Event()
+
+        async def record_and_linger() -> None:
+            async with factory() as session, session.begin():
+                await record_missed_visit(session, system, appointment_id=appointment_ids[1])
+                first_recorded.set()
+                await asyncio.sleep(0.5)  # the other timer runs meanwhile
+
+        async def record_meanwhile() -> None:
+            await first_recorded.wait()
+            async with factory() as session, session.begin():
+                await record_missed_visit(session, system, appointment_id=appointment_ids[2])
+
+        await asyncio.wait_for(asyncio.gather(record_and_linger(), record_meanwhile()), 60)
+        async with factory() as session:
+            suspensions = (await session.scalars(select(BookingSuspension))).all()
+            outcomes = (await session.scalars(select(Visit.outcome))).all()
+        assert outcomes == ["no_show"] * 3
+        assert [s.no_show_count for s in suspensions] == [3]
     finally:
         await engine.dispose()

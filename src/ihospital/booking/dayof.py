@@ -32,6 +32,7 @@ from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound
 from ihospital.identity.patient_cards import PatientCard, patient_cards
+from ihospital.identity.patients import serialise_patient
 
 DAY_LIST_PURPOSE = "booking.day_list"
 
@@ -91,9 +92,25 @@ def _not_found() -> NotFound:
     return NotFound("booking.appointment_not_found", "This appointment does not exist.")
 
 
-async def _locked_appointment(session: AsyncSession, *conditions) -> Appointment:
-    """The appointment, locked after its session (the lock order of stopping and freeing)."""
-    appointment = await locked_appointment(session, *conditions)
+async def _locked_appointment(
+    session: AsyncSession, *conditions, patient_first: bool = False
+) -> Appointment | None:
+    """The appointment, locked after its session (the lock order of stopping and freeing);
+    with ``patient_first``, after its 就诊人 too, whose row a no-show's count needs (taken
+    first, as a booking takes it before the session's)."""
+    if patient_first:
+        patient_id = await session.scalar(select(Appointment.patient_id).where(*conditions))
+        if patient_id is None:
+            return None
+        await serialise_patient(session, patient_id=patient_id)
+    return await locked_appointment(session, *conditions)
+
+
+async def _found_appointment(
+    session: AsyncSession, *conditions, patient_first: bool = False
+) -> Appointment:
+    """:func:`_locked_appointment`, or 404."""
+    appointment = await _locked_appointment(session, *conditions, patient_first=patient_first)
     if appointment is None:
         raise _not_found()
     return appointment
@@ -116,7 +133,7 @@ async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) 
     """签到 for a confirmed appointment of one of the account's 就诊人, inside the check-in
     window (409 outside it); gives the next queue number of the session. Checking in again
     answers the same number."""
-    appointment = await _locked_appointment(
+    appointment = await _found_appointment(
         session, Appointment.id == appointment_id, Appointment.account_id == actor.account_id
     )
     _ensure_confirmed(appointment)
@@ -314,7 +331,7 @@ async def close_visit(
     the slot has begun, for a patient not checked in, and counts towards the no-show rule.
     Marking the same outcome again changes nothing; a visit already closed otherwise is
     refused."""
-    appointment = await _locked_appointment(session, *conditions)
+    appointment = await _found_appointment(session, *conditions, patient_first=outcome == "no_show")
     _ensure_confirmed(appointment)
     slot = await session.get_one(Slot, appointment.slot_id)
     visit = await _visit_of(session, appointment)
@@ -344,7 +361,9 @@ async def record_missed_visit(
     """After the session: record a no-show for a confirmed appointment never checked in and not
     marked (the system's timer), in a session not stopped (停诊). Anything else is left as it
     is, so the timer is idempotent."""
-    appointment = await locked_appointment(session, Appointment.id == appointment_id)
+    appointment = await _locked_appointment(
+        session, Appointment.id == appointment_id, patient_first=True
+    )
     if appointment is None or appointment.status != "confirmed":
         return None
     schedule = await session.get_one(ScheduleSession, appointment.session_id)

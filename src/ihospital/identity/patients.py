@@ -217,6 +217,13 @@ async def account_of_patient(session: AsyncSession, *, patient_id: int) -> int |
     )
 
 
+async def serialise_patient(session: AsyncSession, *, patient_id: int) -> None:
+    """Lock the 就诊人's row (reading none of its data, so nothing is audited): decisions that
+    count over the 就诊人's records, such as the booking rules and the no-show rule, are then
+    taken one after the other. Take it before the locks of the records counted."""
+    await session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+
+
 async def update_patient(
     session: AsyncSession,
     actor: Actor,
