@@ -85,7 +85,7 @@ async def test_cancelling_a_paid_appointment_refunds_the_fee(session, session_fa
     [refund] = (
         await session.scalars(select(Refund).where(Refund.order_id == appointment.order_id))
     ).all()
-    assert refund.amount_fen == 5000
+    assert (refund.amount_fen, refund.note) == (5000, "预约已取消")
     assert (await reloaded(session, Order, appointment.order_id)).status == "refunded"
 
 

@@ -138,5 +138,5 @@ async def refund_registration(
         idempotency_key=f"booking.appointment:{appointment_id}:refund",
         platform=platform,
         cipher=cipher,
-        note="Appointment cancelled",
+        note="预约已取消",  # stored for the institution's finance staff, in its language
     )
