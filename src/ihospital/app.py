@@ -45,6 +45,7 @@ def _routers() -> list[Any]:
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
+    from ihospital.consultation import api as consultation_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -68,6 +69,7 @@ def _routers() -> list[Any]:
         dayof_api.router,
         booking_fairness_api.router,
         resources_api.router,
+        consultation_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
