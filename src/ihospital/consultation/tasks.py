@@ -49,7 +49,7 @@ PATIENT_MESSAGES = {
     ),
     (CLOSED, "in_person"): (
         "Your consultation was closed",
-        "The doctor advises you to visit in person; book a visit from the consultation page.",
+        "The doctor advises you to visit in person; book a visit from the doctor's schedule.",
     ),
     (CLOSED, "inactivity"): (
         "Your consultation was closed",
@@ -129,6 +129,11 @@ async def tell_patient(
         kind="consultation",
         title=title,
         body=body,
+        link=(
+            f"/doctors/{payload['practitioner_id']}/schedule"
+            if payload.get("reason") == "in_person"
+            else ""
+        ),
     )
 
 
