@@ -235,3 +235,39 @@ async def test_a_fee_is_shown_with_the_bill_to_pay(client, session, clock):
     assert (started.json()["status"], started.json()["fee_fen"]) == ("awaiting_payment", 2500)
     bill = await client.get(f"/api/billing/orders/{started.json()['order_id']}", headers=patient)
     assert bill.status_code == 200, bill.text
+
+
+async def test_a_department_gets_the_first_available_doctor(client, session, clock):
+    practice, _, patient, _, body = await _setup(session, clock)
+    by_department = {**body, "department_code": "03"}
+    del by_department["practitioner_id"]
+    first = await client.post("/api/consultations", json=by_department, headers=patient)
+    assert first.status_code == 201, first.text
+    other = await make_patient(session, clock=clock)
+    second = await client.post(
+        "/api/consultations",
+        json={**by_department, "patient_id": other.id},
+        headers=await _headers(session, clock, other.account_id),
+    )
+    # the doctor with nobody waiting is chosen next
+    assert {first.json()["practitioner_id"], second.json()["practitioner_id"]} == {
+        practice.doctor.id,
+        practice.colleague.id,
+    }
+
+
+async def test_a_department_without_an_available_doctor_is_refused(client, session, clock):
+    practice, _, patient, _, body = await _setup(session, clock)
+    await make_doctor(session, clock=clock, institution=practice.institution, department="07")
+    by_department = {**body, "department_code": "07"}  # its only doctor sets no prices
+    del by_department["practitioner_id"]
+    refused = await client.post("/api/consultations", json=by_department, headers=patient)
+    assert (refused.status_code, refused.json()["code"]) == (
+        409,
+        "consultation.no_doctor_available",
+    )
+    both = await client.post(
+        "/api/consultations", json={**body, "department_code": "03"}, headers=patient
+    )
+    assert (both.status_code, both.json()["field"]) == (422, "practitioner_id")
+    assert await _count(session) == 0

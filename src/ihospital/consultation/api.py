@@ -52,12 +52,14 @@ PractitionerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 @router.post("/consultations", status_code=201)
 async def start(body: ConsultationCreate, session: DbSession, actor: Patient) -> ConsultationRead:
-    """Start a consultation; with a fee it awaits payment of the bill ``order_id``."""
+    """Start a consultation with a doctor or the first available doctor of a department; with
+    a fee it awaits payment of the bill ``order_id``."""
     consultation = await start_consultation(
         session,
         actor,
         patient_id=body.patient_id,
         practitioner_id=body.practitioner_id,
+        department_code=body.department_code,
         institution_id=body.institution_id,
         consultation_type=body.consultation_type,
         complaint=body.complaint,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.consultation.events import GUARDIAN_CONFIRMED, STARTED, transition
+from ihospital.consultation.matching import first_available_doctor
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.payment import bill_fee
 from ihospital.consultation.prices import check_type, fee_of
@@ -47,6 +48,7 @@ PRIOR_MESSAGE = (
     "Give the earlier diagnosis completely (institution, date and diagnosis), or leave it out."
 )
 PRIOR_DATE_MESSAGE = "The earlier diagnosis cannot be dated in the future."
+DOCTOR_OR_DEPARTMENT_MESSAGE = "Choose either a doctor or a department, not both."
 SCHEDULE_MESSAGE = "A time can be booked only for a video consultation, within {days} days."
 
 
@@ -103,17 +105,19 @@ async def start_consultation(
     actor: Actor,
     *,
     patient_id: int,
-    practitioner_id: int,
     institution_id: int,
     consultation_type: str,
     complaint: str,
+    practitioner_id: int | None = None,
+    department_code: str | None = None,
     prior: PriorDiagnosis | None = None,
     scheduled_at: datetime | None = None,
 ) -> Consultation:
     """Start a consultation of one of the account's 就诊人 (another account's is not found) with
-    a doctor allowed to serve online at the institution (R05), for the doctor's price of the
-    type there. With a fee it awaits payment; without, it waits for the doctor at once. One
-    open consultation per 就诊人 and doctor."""
+    a doctor allowed to serve online at the institution (R05) — the chosen one, or the first
+    available of ``department_code`` — for the doctor's price of the type there. With a fee it
+    awaits payment; without, it waits for the doctor at once. One open consultation per 就诊人
+    and doctor."""
     check_type(consultation_type)
     complaint = _checked_complaint(complaint)
     now, today = actor.clock.now(), actor.clock.today_local()
@@ -125,6 +129,20 @@ async def start_consultation(
             "consultation.patient_removed",
             "This patient has been removed and cannot start a consultation.",
             field="patient_id",
+        )
+    if (practitioner_id is None) == (department_code is None):
+        raise Unprocessable(
+            "consultation.doctor_or_department",
+            DOCTOR_OR_DEPARTMENT_MESSAGE,
+            field="practitioner_id",
+        )
+    if practitioner_id is None:
+        practitioner_id = await first_available_doctor(
+            session,
+            actor,
+            institution_id=institution_id,
+            department_code=department_code,
+            consultation_type=consultation_type,
         )
     await require_online_service(
         session, actor, practitioner_id=practitioner_id, institution_id=institution_id

@@ -59,11 +59,13 @@ class PriorDiagnosisIn(Schema):
 
 
 class ConsultationCreate(Schema):
-    """Start a consultation for one of the account's 就诊人 with a doctor at an institution;
-    ``scheduled_at`` books a time for a video consultation."""
+    """Start a consultation for one of the account's 就诊人 at an institution with a doctor, or
+    with the first available doctor of a department; ``scheduled_at`` books a time for a video
+    consultation."""
 
     patient_id: Id
-    practitioner_id: Id
+    practitioner_id: Id | None = None
+    department_code: Annotated[str, Field(min_length=1, max_length=8)] | None = None
     institution_id: Id
     consultation_type: ConsultationType
     complaint: Annotated[str, Field(min_length=1, max_length=COMPLAINT_MAX_LENGTH)]
