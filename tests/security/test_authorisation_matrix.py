@@ -361,6 +361,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/schedule/sessions"): Call(P.SCHEDULE_OWN, form={"kind": "once"}),
     ("GET", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
     ("POST", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN, form={}),
+    # consultation pages
+    ("GET", "/doctor/consultation-prices"): Call(P.PRACTITIONER_SELF),
+    ("POST", "/doctor/consultation-prices"): Call(
+        P.PRACTITIONER_SELF, form={"institution_id": "1", "consultation_type": "text", "fee": "0"}
+    ),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),
