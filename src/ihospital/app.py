@@ -45,6 +45,8 @@ def _routers() -> list[Any]:
     from ihospital.booking import pages as booking_pages
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
+    from ihospital.consultation import api as consultation_api
+    from ihospital.consultation import pages as consultation_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.identity import api as identity_api
@@ -68,6 +70,7 @@ def _routers() -> list[Any]:
         dayof_api.router,
         booking_fairness_api.router,
         resources_api.router,
+        consultation_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -85,6 +88,7 @@ def _routers() -> list[Any]:
         service_pages.router,
         service_day_pages.router,
         service_admin_pages.router,
+        consultation_pages.router,
     ]
 
 

@@ -7,6 +7,7 @@ from ihospital.billing.insurance import models as insurance_models
 from ihospital.booking import dayof_models
 from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
+from ihospital.consultation import models as consultation_models
 from ihospital.directory import models as directory_models
 from ihospital.identity import models as identity_models
 from ihospital.notifications import models as notification_models
@@ -18,6 +19,7 @@ ALL_MODEL_MODULES = (
     booking_models,
     dayof_models,
     booking_fairness_models,
+    consultation_models,
     directory_models,
     identity_models,
     insurance_models,

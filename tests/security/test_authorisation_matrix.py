@@ -156,6 +156,39 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.BILLING_MANAGE, json={"day": "2026-11-22", "channel": "sandbox"}
     ),
     ("GET", "/api/billing/finance/reconciliations/{run_id}"): Call(P.BILLING_MANAGE),
+    # consultation API
+    ("POST", "/api/consultations"): Call(P.CONSULTATIONS_OWN, json={}),
+    ("GET", "/api/consultations"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/api/consultations/{consultation_id}"): Call(P.CONSULTATIONS_OWN),
+    ("POST", "/api/consultations/{consultation_id}/cancel"): Call(P.CONSULTATIONS_OWN),
+    ("POST", "/api/consultations/{consultation_id}/guardian"): Call(
+        P.CONSULTATIONS_OWN, json={"guardian_name": "王大明", "relationship": "parent"}
+    ),
+    ("GET", "/api/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/api/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/api/doctor/consultations/{consultation_id}/accept"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/api/doctor/consultations/{consultation_id}/prior-diagnosis/confirm"): Call(
+        P.CONSULTATIONS_ATTEND
+    ),
+    ("POST", "/api/doctor/consultations/{consultation_id}/transfer"): Call(
+        P.CONSULTATIONS_ATTEND, json={"practitioner_id": 1}
+    ),
+    ("POST", "/api/doctor/consultations/{consultation_id}/close"): Call(
+        P.CONSULTATIONS_ATTEND, json={"advice": "多休息"}
+    ),
+    ("GET", "/api/doctor/consultation-prices"): Call(P.PRACTITIONER_SELF),
+    ("PUT", "/api/doctor/consultation-prices"): Call(
+        P.PRACTITIONER_SELF, json={"institution_id": 1, "consultation_type": "text", "fee_fen": 0}
+    ),
+    (
+        "GET",
+        "/api/institutions/{institution_id}/practitioners/{practitioner_id}/consultation-prices",
+    ): Call(P.STAFF_MANAGE),
+    (
+        "PUT",
+        "/api/institutions/{institution_id}/practitioners/{practitioner_id}/consultation-prices",
+    ): Call(P.STAFF_MANAGE, json={"consultation_type": "text", "fee_fen": 1000}),
+    ("GET", "/api/doctors/{practitioner_id}/consultation-prices"): Call(PUBLIC),
     # booking API
     ("GET", "/api/institutions/{institution_id}/booking-rules"): Call(P.SCHEDULES_MANAGE),
     ("PUT", "/api/institutions/{institution_id}/booking-rules"): Call(
@@ -328,6 +361,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/schedule/sessions"): Call(P.SCHEDULE_OWN, form={"kind": "once"}),
     ("GET", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN),
     ("POST", "/doctor/schedule/sessions/{session_id}/stop"): Call(P.SCHEDULE_OWN, form={}),
+    # consultation pages
+    ("GET", "/doctor/consultation-prices"): Call(P.PRACTITIONER_SELF),
+    ("POST", "/doctor/consultation-prices"): Call(
+        P.PRACTITIONER_SELF, form={"institution_id": "1", "consultation_type": "text", "fee": "0"}
+    ),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),
@@ -368,6 +406,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "run_id": 1,
         "session_id": 999_999,  # no such session (1 is the vaccination's, which no doctor may stop)
         "appointment_id": 1,
+        "consultation_id": 1,
         "entry_id": 1,
         "flag_id": 1,
         "suspension_id": 1,

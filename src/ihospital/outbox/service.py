@@ -46,6 +46,7 @@ TASK_MODULES = (
     "ihospital.billing.reconciliation_tasks",
     "ihospital.booking.tasks",
     "ihospital.booking.dayof_tasks",
+    "ihospital.consultation.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     SCHEDULE_OWN = "schedule:own"  # a doctor's own sessions, where the institution allows it
     # the day list and attendance marks of an institution's vaccinations and check-ups
     SERVICES_ATTEND = "services:attend"
+    CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
+    CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -49,6 +51,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PATIENTS_OWN,
             Permission.BILLS_OWN,
             Permission.APPOINTMENTS_OWN,
+            Permission.CONSULTATIONS_OWN,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -57,6 +60,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PRACTITIONER_SELF,
             Permission.APPOINTMENTS_ATTEND,
             Permission.SCHEDULE_OWN,
+            Permission.CONSULTATIONS_ATTEND,
         }
     ),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),

@@ -1,0 +1,1 @@
+"""Online consultation (在线问诊): doctors' price lists and the consultation lifecycle."""
