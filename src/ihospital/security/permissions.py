@@ -38,6 +38,7 @@ class Permission(StrEnum):
     SCHEDULE_OWN = "schedule:own"  # a doctor's own sessions, where the institution allows it
     # the day list and attendance marks of an institution's vaccinations and check-ups
     SERVICES_ATTEND = "services:attend"
+    FILES_UPLOAD = "files:upload"  # upload pictures and reports (JPEG, PNG, PDF)
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -49,6 +50,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PATIENTS_OWN,
             Permission.BILLS_OWN,
             Permission.APPOINTMENTS_OWN,
+            Permission.FILES_UPLOAD,
         }
     ),
     Role.DOCTOR: frozenset(
