@@ -15,7 +15,14 @@ import pytest
 
 from ihospital.core.clock import Clock
 from ihospital.files.sigv4 import EMPTY_SHA256, Credentials, authorization
-from ihospital.files.storage import LocalDirectoryStore, ObjectMissing, S3ObjectStore, new_key
+from ihospital.files.storage import (
+    LocalDirectoryStore,
+    ObjectMissing,
+    S3ObjectStore,
+    make_object_store,
+    new_key,
+)
+from tests.conftest import make_settings
 
 EXAMPLE = Credentials(
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1"
@@ -160,3 +167,18 @@ async def test_s3_store_round_trips_against_an_s3_compatible_server(s3_server):
             await store.get("../other-bucket/x")
     finally:
         await store.close()
+
+
+async def test_the_store_is_the_data_dirs_folder_unless_a_bucket_is_configured(tmp_path):
+    local = make_object_store(make_settings(tmp_path), Clock())
+    assert isinstance(local, LocalDirectoryStore) and local.root == (tmp_path / "files").resolve()
+    remote = make_object_store(
+        make_settings(tmp_path, object_store_url="https://s3.example.com", object_store_bucket="b"),
+        Clock(),
+    )
+    assert isinstance(remote, S3ObjectStore)
+    await remote.close()
+    with pytest.raises(ValueError):
+        make_object_store(
+            make_settings(tmp_path, object_store_url="https://s3.example.com"), Clock()
+        )

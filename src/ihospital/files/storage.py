@@ -173,6 +173,8 @@ def make_object_store(settings: Settings, clock: Clock) -> ObjectStore:
     dir."""
     if not settings.object_store_url:
         return LocalDirectoryStore(settings.data_dir / "files")
+    if not settings.object_store_bucket:
+        raise ValueError("IHOSPITAL_OBJECT_STORE_URL needs IHOSPITAL_OBJECT_STORE_BUCKET")
     return S3ObjectStore(
         url=settings.object_store_url,
         bucket=settings.object_store_bucket,
