@@ -15,6 +15,7 @@ from ihospital.audit.models import AuditEntry
 from ihospital.core.context import Actor
 from ihospital.files.models import StoredFile
 from ihospital.files.service import grant_file_access
+from ihospital.identity.patients import deactivate_patient
 from tests.directory.builders import doctor_account, make_doctor, make_institution
 from tests.files.builders import ELF, HTML, SECRET, jpeg_with_gps, pdf, png_with_text, upload
 from tests.identity.builders import auth_headers, make_account, make_patient
@@ -178,6 +179,15 @@ async def test_a_file_cannot_be_filed_under_another_accounts_patient(
     stranger = await make_patient(session)
     response = await upload(client, headers, data=pdf(), name="a.pdf", patient_id=stranger.id)
     assert (response.status_code, response.json()["code"]) == (404, "identity.patient_not_found")
+    assert (await _rows(session), _objects(settings)) == (0, [])
+
+
+async def test_no_file_can_be_added_for_a_removed_patient(client, session, settings, clock, owner):
+    account, patient, headers = owner
+    actor = Actor(role="patient", clock=clock, account_id=account.id)
+    await deactivate_patient(session, actor, patient_id=patient.id)
+    response = await upload(client, headers, data=pdf(), name="a.pdf", patient_id=patient.id)
+    assert (response.status_code, response.json()["code"]) == (409, "files.patient_removed")
     assert (await _rows(session), _objects(settings)) == (0, [])
 
 

@@ -43,6 +43,18 @@ def test_png_loses_its_text_chunks():
         assert image.mode == "RGBA" and image.getpixel((3, 3)) == (0, 128, 0, 200)
 
 
+def test_a_palette_png_keeps_its_transparency():
+    image = Image.new("P", (4, 4), 1)
+    image.putpalette([255, 255, 255, 200, 0, 0] + [0] * 762)
+    image.putpixel((0, 0), 0)
+    out = BytesIO()
+    image.save(out, "PNG", transparency=0)
+    kept = inspect_upload(out.getvalue(), filename="icon.png", max_bytes=MAX)
+    with Image.open(BytesIO(kept.data)) as stored:
+        assert stored.convert("RGBA").getpixel((0, 0))[3] == 0
+        assert stored.convert("RGBA").getpixel((1, 1)) == (200, 0, 0, 255)
+
+
 def test_pdf_is_kept_as_sent():
     document = pdf()
     kept = inspect_upload(document, filename="report.pdf", max_bytes=MAX)

@@ -128,16 +128,14 @@ def _reencode_image(data: bytes, content_type: str) -> bytes:
             image.load()
             icc_profile = image.info.get("icc_profile")
             upright = ImageOps.exif_transpose(image)
+        if content_type == PNG and (upright.mode in ("P", "PA") or "transparency" in upright.info):
+            upright = upright.convert("RGBA")  # before the info (and its transparency) goes
+        elif content_type == JPEG and upright.mode not in ("RGB", "L", "CMYK"):
+            upright = upright.convert("RGB")
         upright.info = {}  # Pillow writes a comment, XMP … it finds here into the new file
         out = BytesIO()
-        if content_type == JPEG:
-            if upright.mode not in ("RGB", "L", "CMYK"):
-                upright = upright.convert("RGB")
-            upright.save(out, "JPEG", quality=90, icc_profile=icc_profile)
-        else:
-            if upright.mode in ("P", "PA"):
-                upright = upright.convert("RGBA")
-            upright.save(out, "PNG", icc_profile=icc_profile)
+        options = {"quality": 90} if content_type == JPEG else {}
+        upright.save(out, _PIL_FORMATS[content_type][0], icc_profile=icc_profile, **options)
     except AppError:
         raise
     except Image.DecompressionBombError as bomb:
