@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ihospital.core.clock import Clock
-from ihospital.files.sigv4 import EMPTY_SHA256, Credentials, authorization
+from ihospital.files.sigv4 import Credentials, authorization
 from ihospital.files.storage import (
     LocalDirectoryStore,
     ObjectMissing,
@@ -30,6 +30,7 @@ EXAMPLE = Credentials(
 HOST = "examplebucket.s3.amazonaws.com"
 DATE = "20130524T000000Z"
 PREFIX = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def _sign(method, path, *, query=(), extra=None, payload=EMPTY_SHA256):

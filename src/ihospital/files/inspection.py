@@ -23,7 +23,6 @@ from PIL import Image, ImageOps
 from ihospital.errors import AppError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
-CONTENT_TYPES = (JPEG, PNG, PDF)
 EXTENSIONS = {JPEG: (".jpg", ".jpeg", ".jpe", ".jfif"), PNG: (".png",), PDF: (".pdf",)}
 _MAGIC = ((b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG), (b"%PDF-", PDF))
 _PIL_FORMATS = {JPEG: ("JPEG", "MPO"), PNG: ("PNG",)}

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
