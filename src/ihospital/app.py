@@ -49,6 +49,7 @@ def _routers() -> list[Any]:
     from ihospital.consultation import pages as consultation_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
+    from ihospital.files import api as files_api
     from ihospital.identity import api as identity_api
     from ihospital.identity import pages as identity_pages
     from ihospital.notifications import api as notifications_api
@@ -71,6 +72,7 @@ def _routers() -> list[Any]:
         booking_fairness_api.router,
         resources_api.router,
         consultation_api.router,
+        files_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -112,6 +114,7 @@ def create_app(
         async with worker_in_app(app) if worker else nullcontext():
             yield
         await app.state.rate_limiter.close()
+        await app.state.object_store.close()
         if own_engine:
             await engine.dispose()
 
@@ -123,6 +126,8 @@ def create_app(
     )
     from ihospital.billing.insurance.platform import make_insurance_platform
     from ihospital.billing.providers import make_payment_providers
+    from ihospital.files.api import UPLOAD_PATH, upload_body_limit
+    from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
     from ihospital.notifications.senders import make_sms_sender
 
@@ -139,6 +144,7 @@ def create_app(
     app.state.sms_sender = make_sms_sender(settings)
     app.state.payment_providers = make_payment_providers(settings, app.state.clock)
     app.state.insurance_platform = make_insurance_platform(settings)
+    app.state.object_store = make_object_store(settings, app.state.clock)
     for name, service in (services or {}).items():
         setattr(app.state, name, service)
 
@@ -146,5 +152,10 @@ def create_app(
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.add_middleware(RequestContextMiddleware, settings=settings, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        settings=settings,
+        metrics=metrics,
+        body_limits={UPLOAD_PATH: upload_body_limit(settings)},
+    )
     return app

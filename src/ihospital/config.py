@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     booking_rate_window_seconds: int = 10
     booking_rate_per_account: int = 10
     booking_rate_per_ip: int = 60
+    files_max_bytes: int = 10 * 1024 * 1024
+    files_rate_window_seconds: int = 600
+    files_rate_per_account: int = 30
+    object_store_url: str = ""
+    object_store_bucket: str = ""
+    object_store_access_key: str = ""
+    object_store_secret_key: str = ""
+    object_store_region: str = "us-east-1"
 
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -9,6 +9,7 @@ from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
 from ihospital.consultation import models as consultation_models
 from ihospital.directory import models as directory_models
+from ihospital.files import models as files_models
 from ihospital.identity import models as identity_models
 from ihospital.notifications import models as notification_models
 from ihospital.outbox import models as outbox_models
@@ -21,6 +22,7 @@ ALL_MODEL_MODULES = (
     booking_fairness_models,
     consultation_models,
     directory_models,
+    files_models,
     identity_models,
     insurance_models,
     notification_models,

@@ -242,6 +242,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/institutions/{institution_id}/booking-flags/{flag_id}/review"): Call(
         P.SCHEDULES_MANAGE, json={"outcome": "legitimate"}
     ),
+    # files API (uploads; readers are checked against the file by the service)
+    ("POST", "/api/files"): Call(P.FILES_UPLOAD, json={}),
+    ("GET", "/api/files/{file_id}"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/files/{file_id}/content"): Call(P.ACCOUNT_SELF),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -408,6 +412,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "appointment_id": 1,
         "consultation_id": 1,
         "entry_id": 1,
+        "file_id": 1,
         "flag_id": 1,
         "suspension_id": 1,
         "resource_id": world.resource_id,

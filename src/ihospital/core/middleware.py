@@ -1,6 +1,7 @@
 """Per-request plumbing as plain ASGI: request id, language, body-size limit, CSRF cookie,
 unexpected failures, access log and metrics. Pure ASGI so streamed bodies are counted as they
-arrive."""
+arrive. A route that takes large bodies (uploads) gets its own limit and refusal
+(:class:`BodyLimit`, by exact path)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -17,13 +19,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ihospital.core.context import request_id_var
 from ihospital.core.i18n import current_language, normalise_language, pick_language
 from ihospital.core.problems import ProblemResponse, server_error_problem
-from ihospital.errors import PayloadTooLarge
+from ihospital.errors import AppError, PayloadTooLarge
 from ihospital.security.csrf import CSRF_COOKIE, is_valid_csrf_token, new_csrf_token
 
 log = logging.getLogger("ihospital.access")
 error_log = logging.getLogger("ihospital.errors")
 LANGUAGE_COOKIE = "ih_lang"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """The body limit of one path and the error that refuses a larger body."""
+
+    max_bytes: int
+    error: AppError
 
 
 class _BodyTooLarge(Exception):
@@ -45,10 +55,18 @@ class _Exchange:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, settings: Any, metrics: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Any,
+        metrics: Any,
+        body_limits: Mapping[str, BodyLimit] | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.metrics = metrics
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -112,7 +130,8 @@ class RequestContextMiddleware:
         they arrive (a chunked body has no Content-Length). Once a streamed body passes it, the
         app's own answer to the cut-off body is dropped and the 413 is sent instead.
         """
-        limit = self.settings.max_body_bytes
+        special = self.body_limits.get(scope["path"])
+        limit = special.max_bytes if special else self.settings.max_body_bytes
         declared = exchange.declared_length
         exchange.too_large = declared.isdigit() and int(declared) > limit
 
@@ -157,8 +176,14 @@ class RequestContextMiddleware:
                 await ProblemResponse(body, 500)(scope, receive, send_to_client)
                 return
         if exchange.too_large and not exchange.started:
-            error = PayloadTooLarge(
-                "request.too_large", "The request body is larger than {limit} bytes.", limit=limit
+            error = (
+                special.error
+                if special
+                else PayloadTooLarge(
+                    "request.too_large",
+                    "The request body is larger than {limit} bytes.",
+                    limit=limit,
+                )
             )
             body = error.to_problem(exchange.language, scope["path"])
             await ProblemResponse(body, error.status)(scope, receive, send_to_client)

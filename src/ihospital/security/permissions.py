@@ -40,6 +40,7 @@ class Permission(StrEnum):
     SERVICES_ATTEND = "services:attend"
     CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
+    FILES_UPLOAD = "files:upload"  # upload pictures and reports (JPEG, PNG, PDF)
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -52,6 +53,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.BILLS_OWN,
             Permission.APPOINTMENTS_OWN,
             Permission.CONSULTATIONS_OWN,
+            Permission.FILES_UPLOAD,
         }
     ),
     Role.DOCTOR: frozenset(

@@ -1,0 +1,1 @@
+"""Stored files: uploads (JPEG, PNG, PDF) checked by content, kept in a pluggable object store."""

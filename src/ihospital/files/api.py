@@ -1,0 +1,148 @@
+"""JSON routes of stored files: a patient uploads (multipart), owners and granted readers fetch.
+
+The upload route reads the body itself, after the caller is known and within the upload rate
+limit, so that nobody gets a large body read before being refused. The request middleware stops
+reading a body to ``/api/files`` just past the file limit (:func:`upload_body_limit`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.datastructures import UploadFile
+
+from ihospital.config import Settings
+from ihospital.core.context import Actor
+from ihospital.core.middleware import BodyLimit
+from ihospital.deps import DbSession, require
+from ihospital.errors import TooManyRequests, Unprocessable
+from ihospital.files.inspection import PDF, too_large
+from ihospital.files.schemas import StoredFileRead
+from ihospital.files.service import get_file, open_file, store_upload
+from ihospital.security.permissions import Permission
+
+UPLOAD_PATH = "/api/files"
+MULTIPART_ALLOWANCE = 64 * 1024  # boundaries, part headers and the small fields beside the file
+router = APIRouter(prefix=UPLOAD_PATH, tags=["files"])
+
+Uploader = Annotated[Actor, Depends(require(Permission.FILES_UPLOAD))]
+Reader = Annotated[Actor, Depends(require(Permission.ACCOUNT_SELF))]
+FileId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "patient_id": {"type": "integer", "minimum": 1},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def upload_body_limit(settings: Settings) -> BodyLimit:
+    """The body limit of the upload route: one file of ``files_max_bytes`` and its envelope."""
+    return BodyLimit(
+        settings.files_max_bytes + MULTIPART_ALLOWANCE, too_large(settings.files_max_bytes)
+    )
+
+
+async def _admit_upload(request: Request, actor: Actor) -> None:
+    settings = request.app.state.settings
+    verdict = await request.app.state.rate_limiter.hit(
+        f"files:account:{actor.account_id}",
+        limit=settings.files_rate_per_account,
+        window_seconds=settings.files_rate_window_seconds,
+    )
+    if not verdict.allowed:
+        raise TooManyRequests(
+            "files.too_many_uploads",
+            "Too many uploads. Try again in {retry_after} seconds.",
+            retry_after=verdict.retry_after,
+        )
+
+
+def _patient_id(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
+        return int(value)
+    raise Unprocessable(
+        "files.bad_patient_id",
+        "patient_id must be the number of one of your patients.",
+        field="patient_id",
+    )
+
+
+@router.post("", status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload_file(request: Request, session: DbSession, actor: Uploader) -> StoredFileRead:
+    """Upload one JPEG, PNG or PDF (field ``file``, at most ``IHOSPITAL_FILES_MAX_BYTES``),
+    optionally about one of one's own 就诊人 (``patient_id``). The type is decided by the
+    content; image metadata such as GPS is removed."""
+    await _admit_upload(request, actor)
+    max_bytes = request.app.state.settings.files_max_bytes
+    form = await request.form(max_files=1, max_fields=3)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable(
+                "files.missing", "Choose a file to upload (form field file).", field="file"
+            )
+        patient_id = _patient_id(form.get("patient_id"))
+        data = await upload.read(max_bytes + 1)
+        stored = await store_upload(
+            session,
+            actor,
+            store=request.app.state.object_store,
+            data=data,
+            filename=upload.filename or "",
+            max_bytes=max_bytes,
+            patient_id=patient_id,
+        )
+    finally:
+        await form.close()
+    return StoredFileRead.from_file(stored)
+
+
+@router.get("/{file_id}")
+async def read_file(file_id: FileId, session: DbSession, actor: Reader) -> StoredFileRead:
+    """A file's description, for its owner or an account it was shared with."""
+    return StoredFileRead.from_file(await get_file(session, actor, file_id=file_id))
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+)
+async def read_file_content(
+    request: Request, file_id: FileId, session: DbSession, actor: Reader
+) -> Response:
+    """The stored bytes with their type; PDFs come as an attachment, pictures inline."""
+    stored, data = await open_file(
+        session, actor, store=request.app.state.object_store, file_id=file_id
+    )
+    disposition = "attachment" if stored.content_type == PDF else "inline"
+    fallback = stored.original_name.encode("ascii", "replace").decode().replace("?", "_")
+    return Response(
+        content=data,
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": (
+                f'{disposition}; filename="{fallback}"; '
+                f"filename*=UTF-8''{quote(stored.original_name, safe='')}"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
