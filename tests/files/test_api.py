@@ -152,6 +152,7 @@ async def test_a_streamed_upload_is_cut_off_just_past_the_limit(client, session,
         (b"", "a.jpg", 422, "files.empty"),
         (b"plain words", "a.png", 415, "files.unsupported_type"),
     ],
+    ids=["pdf-named-jpg", "elf-named-png", "html-named-jpg", "empty", "text-named-png"],
 )
 async def test_files_that_are_not_what_they_claim_are_refused(
     client, session, settings, owner, data, name, status, code
