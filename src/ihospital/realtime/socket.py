@@ -2,7 +2,8 @@
 
 - :func:`socket_require` authenticates a socket as HTTP requests are (bearer token, else the
   session cookie, which must come from a page of this site) and refuses with an error frame and
-  close code 4401 (not signed in) or 4403 (not allowed).
+  close code 4401 (not signed in) or 4403 (not allowed); :func:`refuse` does the same for an
+  endpoint's own checks (someone else's consultation, say).
 - :func:`serve_feed` runs an accepted socket: JSON text frames up to ``ws_max_frame_bytes``; a
   frame that is too large, not JSON or of an unknown type gets an error frame translated into the
   connection's language, and the socket stays open. Heartbeat: the server sends ``ping`` every
@@ -20,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from fastapi import WebSocket, WebSocketException
@@ -70,6 +71,15 @@ def _from_this_site(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
+async def refuse(websocket: WebSocket, refusal: AppError) -> NoReturn:
+    """Refuse a socket not yet served: accepted first, so that a browser sees why, then the
+    error frame and the close code, 4401 for a 401 error and 4403 for any other."""
+    await websocket.accept()
+    await websocket.send_text(_dump(_frame_of(refusal)))
+    code = CLOSE_UNAUTHENTICATED if refusal.status == 401 else CLOSE_FORBIDDEN
+    raise WebSocketException(code, refusal.code)
+
+
 def socket_require(permission: Permission):
     """Dependency of a WebSocket route: the signed-in actor, whose role grants ``permission``.
     Anyone else gets an error frame and the socket is closed with 4401 or 4403."""
@@ -87,11 +97,7 @@ def socket_require(permission: Permission):
             if not has_permission(account.role, permission):
                 raise Forbidden("auth.forbidden", "Your role may not do this.")
         except AppError as refusal:
-            # Accepted first, so that a browser sees the close code and the reason.
-            await websocket.accept()
-            await websocket.send_text(_dump(_frame_of(refusal)))
-            code = CLOSE_UNAUTHENTICATED if refusal.status == 401 else CLOSE_FORBIDDEN
-            raise WebSocketException(code, refusal.code) from None
+            await refuse(websocket, refusal)
         return actor_for(websocket, account)
 
     dependency.permission = permission  # type: ignore[attr-defined]  (read by the matrix test)
