@@ -154,6 +154,7 @@ async def test_an_account_never_receives_another_accounts_messages(
         (json.dumps({"type": "resume", "after": "last"}), "realtime.bad_resume"),
         (json.dumps({"type": "resume", "after": -1}), "realtime.bad_resume"),
         (json.dumps({"type": "resume", "after": True}), "realtime.bad_resume"),
+        (json.dumps({"type": "resume", "after": 2**63}), "realtime.bad_resume"),
     ],
 )
 async def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays_usable(
@@ -191,6 +192,21 @@ async def test_error_frames_follow_the_connection_language(app, session, clock):
             **too_large,
             "detail": "A frame may hold at most 65536 bytes.",
         }
+
+
+@pytest.mark.parametrize("after", ["last", "-1", str(2**63), "１２"])
+async def test_a_bad_resume_point_is_an_error_frame_then_live_items(
+    app, session, session_factory, clock, after
+):
+    account, token, _ = await signed_in(session, clock)
+    await _deliver(session_factory, clock, app.state.realtime_hub, account)
+    path = f"/ws/notifications?after={after}"
+    async with open_socket(app, path, headers=bearer(token, "en")) as socket:
+        error = await receive(socket)
+        assert (error["code"], error["field"]) == ("realtime.bad_resume", "after")
+        assert await receive(socket) == {"type": "ready"}  # nothing replayed
+        live = await _deliver(session_factory, clock, app.state.realtime_hub, account)
+        assert (await receive(socket))["id"] == live
 
 
 async def _refusal(app, path: str, **credentials) -> tuple[dict, int]:
