@@ -50,8 +50,8 @@ async def test_items_committed_during_the_replay_arrive_once_and_in_order(app, s
             # While the replay reads, 4 commits: its publish and the read both carry it, as
             # does 3's publish that was late.
             stored.append({"id": 4})
-            await hub.publish("c", {"id": 3})
-            await hub.publish("c", {"id": 4})
+            hub.publish("c", {"id": 3})
+            hub.publish("c", {"id": 4})
             return [item for item in stored if item["id"] > after_id][:limit]
 
         return Feed(hub=hub, channel="c", stored_after=stored_after, render=_item_frame)
@@ -60,7 +60,7 @@ async def test_items_committed_during_the_replay_arrive_once_and_in_order(app, s
     _, token, _ = await signed_in(session, clock)
     async with open_socket(app, "/ws/test?after=1", headers=bearer(token)) as socket:
         frames = await receive_until(socket, "ready")
-        await app.state.realtime_hub.publish("c", {"id": 5})
+        app.state.realtime_hub.publish("c", {"id": 5})
         frames.append(await receive(socket))
         await assert_nothing_more(socket)
     assert [frame.get("id") for frame in frames] == [2, 3, 4, None, 5]

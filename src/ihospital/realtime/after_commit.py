@@ -1,13 +1,12 @@
 """Publishing to the hub once the transaction that wrote the item commits (STYLE.md: side effects
 after commit). Nothing is published for a transaction, or a savepoint, that rolls back.
 
-The publish itself runs as a task started by the commit: it is at most once, like the hub. A
-client that missed it (the process died in between) reads the item when it resumes.
+Publishing is at most once, like the hub: a client that missed an event (the process died
+after the commit) reads the item when it resumes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy import event as orm_event
@@ -18,7 +17,6 @@ from ihospital.realtime.hub import Event, Hub
 
 log = logging.getLogger("ihospital.realtime")
 _PENDING = "realtime_pending"
-_running: set[asyncio.Task[None]] = set()  # held until done, so a task is not collected early
 
 Pending = tuple[SessionTransaction | None, Hub, str, Event]
 
@@ -32,23 +30,15 @@ def publish_after_commit(session: AsyncSession, hub: Hub, channel: str, event: E
     pending.append((sync_session.get_nested_transaction(), hub, channel, event))
 
 
-async def _publish_in_order(items: list[Pending]) -> None:
-    for _, hub, channel, event in items:
-        try:
-            await hub.publish(channel, event)
-        except Exception:  # the item is stored; its reader gets it on resume
-            log.warning("realtime: could not publish on %s", channel, exc_info=True)
-
-
 @orm_event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its items wait for the transaction
-    items = session.info.pop(_PENDING, None)
-    if items:
-        task = asyncio.get_running_loop().create_task(_publish_in_order(items))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
+    for _, hub, channel, event in session.info.pop(_PENDING, None) or ():
+        try:
+            hub.publish(channel, event)
+        except Exception:  # the item is stored: its reader gets it on resume
+            log.warning("realtime: could not publish on %s", channel, exc_info=True)
 
 
 def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:

@@ -1,10 +1,11 @@
 """The publish/subscribe hub behind live WebSocket pushes.
 
 ``publish(channel, event)`` reaches every ``subscribe(channel)`` open at that moment, in the order
-published. Two implementations with one interface: in-process (one app process, the default) and
-Redis pub/sub (every process of the deployment, when ``IHOSPITAL_REDIS_URL`` is set). Events are
-JSON objects; delivery is at most once, so a subscriber that must miss nothing reads the stored
-items it may have missed after subscribing (see :mod:`ihospital.realtime.socket`).
+of the calls; it returns at once (the in-process hub has delivered, the Redis hub has queued the
+event for its one sender). Two implementations with one interface: in-process (one app process,
+the default) and Redis pub/sub (every process of the deployment, when ``IHOSPITAL_REDIS_URL`` is
+set). Events are JSON objects; delivery is at most once, so a subscriber that must miss nothing
+reads the stored items it may have missed after subscribing (see :mod:`ihospital.realtime.socket`).
 
 A subscriber that falls :data:`QUEUE_SIZE` events behind, or whose hub loses Redis, is ended with
 :class:`HubUnavailable` rather than skipped silently: its client reconnects and resumes.
@@ -27,6 +28,8 @@ from ihospital.config import Settings
 
 log = logging.getLogger("ihospital.realtime")
 QUEUE_SIZE = 1000
+OUTGOING_SIZE = 10_000
+PUBLISH_BATCH = 500
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 Event = dict[str, Any]
 
@@ -99,7 +102,7 @@ class _Fanout:
 
 
 class Hub(Protocol):
-    async def publish(self, channel: str, event: Event) -> None: ...
+    def publish(self, channel: str, event: Event) -> None: ...
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
 
@@ -107,12 +110,12 @@ class Hub(Protocol):
 
 
 class InProcessHub:
-    """Subscribers of this process only. ``publish`` never awaits, so events keep their order."""
+    """Subscribers of this process only."""
 
     def __init__(self) -> None:
         self._fanout = _Fanout()
 
-    async def publish(self, channel: str, event: Event) -> None:
+    def publish(self, channel: str, event: Event) -> None:
         # Through JSON, as over Redis: subscribers get their own copy, and a value that JSON
         # cannot carry fails here in every deployment, not only in the one with Redis.
         self._fanout.deliver(channel, json.loads(json.dumps(event, ensure_ascii=False)))
@@ -133,7 +136,9 @@ class RedisHub:
     """Redis pub/sub shared by every process. One Redis connection per process carries all of
     its subscriptions (a channel is subscribed while this process has a subscriber to it); a
     reader task hands each message to the local subscribers. ``subscribe`` returns once Redis has
-    confirmed the subscription, so everything published after that reaches it."""
+    confirmed the subscription, so everything published after that reaches it. Publishing goes
+    through one sender task, so events leave in the order published; if Redis fails, the
+    batch is lost (and logged): readers that lost Redis too reconnect and resume."""
 
     def __init__(self, client: aioredis.Redis, *, prefix: str = "ih:rt:") -> None:
         self.client = client
@@ -144,9 +149,30 @@ class RedisHub:
         self._reader: asyncio.Task[None] | None = None
         self._confirmed: dict[str, asyncio.Future[None]] = {}
         self._awaiting: dict[str, deque[asyncio.Future[None]]] = defaultdict(deque)
+        self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue(OUTGOING_SIZE)
+        self._sender: asyncio.Task[None] | None = None
 
-    async def publish(self, channel: str, event: Event) -> None:
-        await self.client.publish(self.prefix + channel, json.dumps(event, ensure_ascii=False))
+    def publish(self, channel: str, event: Event) -> None:
+        data = json.dumps(event, ensure_ascii=False)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send())
+        try:
+            self._outgoing.put_nowait((self.prefix + channel, data))
+        except asyncio.QueueFull:
+            log.warning("realtime hub: Redis is too slow, an event on %s is dropped", channel)
+
+    async def _send(self) -> None:
+        while True:
+            batch = [await self._outgoing.get()]
+            while len(batch) < PUBLISH_BATCH and not self._outgoing.empty():
+                batch.append(self._outgoing.get_nowait())
+            try:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for channel, data in batch:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+            except (RedisError, OSError):
+                log.warning("realtime hub: %d events not published", len(batch), exc_info=True)
 
     async def _start_reader(self) -> None:
         if self._reader is not None and not self._reader.done():
@@ -220,9 +246,10 @@ class RedisHub:
                     log.warning("realtime hub: could not unsubscribe", exc_info=True)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        for task in (self._sender, self._reader):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         self._end(HubUnavailable("the hub closed"))
         if self._pubsub is not None:
             await self._pubsub.aclose()

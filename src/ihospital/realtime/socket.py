@@ -66,9 +66,14 @@ def _dump(frame: Mapping[str, Any]) -> str:
 
 
 def _from_this_site(websocket: WebSocket) -> bool:
-    """A browser always sends Origin: a page of another site may not use our session cookie."""
+    """A browser always sends Origin: a page of another site may not use our session cookie.
+    This site is the Host the socket was opened on, or the configured public address."""
     origin = websocket.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+    if origin is None:
+        return True
+    base_url = websocket.app.state.settings.base_url
+    ours = {websocket.headers.get("host"), urlsplit(base_url).netloc if base_url else None}
+    return urlsplit(origin).netloc in ours - {None, ""}
 
 
 async def refuse(websocket: WebSocket, refusal: AppError) -> NoReturn:
@@ -131,7 +136,11 @@ class Feed:
 
 class _LiveSocket:
     def __init__(
-        self, websocket: WebSocket, feed: Feed, settings: Settings, handlers: Mapping[str, Any]
+        self,
+        websocket: WebSocket,
+        feed: Feed,
+        settings: Settings,
+        handlers: Mapping[str, FrameHandler],
     ) -> None:
         self.websocket = websocket
         self.feed = feed
@@ -178,7 +187,8 @@ class _LiveSocket:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             if self.loop.time() - self.last_heard > IDLE_BEATS * self.heartbeat_seconds:
-                await self.websocket.close(CLOSE_IDLE)
+                async with self._send_lock:
+                    await self.websocket.close(CLOSE_IDLE)
                 return
             await self.send({"type": "ping"})
 
@@ -192,6 +202,8 @@ class _LiveSocket:
                 await self._dispatch(self._parse(message))
             except AppError as error:
                 await self.send(_frame_of(error))
+            except WebSocketDisconnect:
+                raise
             except Exception:
                 log.exception("realtime: a frame failed")
                 problem = server_error_problem(request_id_var.get(), current_language.get())
