@@ -17,6 +17,7 @@ from ihospital.core.problems import install_error_handlers
 from ihospital.core.ratelimit import make_rate_limiter
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.outbox.runner import worker_in_app
+from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 from ihospital.web.errors import page_refusal
 from ihospital.web.templating import STATIC_DIR, make_templates
@@ -53,6 +54,7 @@ def _routers() -> list[Any]:
     from ihospital.identity import api as identity_api
     from ihospital.identity import pages as identity_pages
     from ihospital.notifications import api as notifications_api
+    from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
     from ihospital.web import ops, pages
@@ -62,6 +64,7 @@ def _routers() -> list[Any]:
         identity_api.router,
         directory_api.router,
         notifications_api.router,
+        notifications_live.router,
         audit_api.router,
         outbox_api.router,
         billing_api.router,
@@ -115,6 +118,7 @@ def create_app(
             yield
         await app.state.rate_limiter.close()
         await app.state.object_store.close()
+        await app.state.realtime_hub.close()
         if own_engine:
             await engine.dispose()
 
@@ -136,6 +140,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or Clock()
     app.state.rate_limiter = make_rate_limiter(settings, app.state.clock)
+    app.state.realtime_hub = make_hub(settings)
     app.state.metrics = metrics
     app.state.cipher = FieldCipher(settings.field_key, settings.blind_index_key)
     app.state.templates = make_templates()

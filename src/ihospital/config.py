@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     worker_max_attempts: int = 8
     worker_modules: list[str] = Field(default_factory=list)
+    ws_heartbeat_seconds: float = 25.0
+    ws_max_frame_bytes: int = 65_536
     booking_rate_window_seconds: int = 10
     booking_rate_per_account: int = 10
     booking_rate_per_ip: int = 60

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from ihospital.config import Settings
 from ihospital.core.context import Actor
@@ -39,28 +40,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+def client_ip(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else ""
 
 
-def anonymous_actor(request: Request) -> Actor:
+def anonymous_actor(connection: HTTPConnection) -> Actor:
     return Actor(
         role="anonymous",
-        clock=request.app.state.clock,
-        ip=client_ip(request),
-        request_id=getattr(request.state, "request_id", ""),
+        clock=connection.app.state.clock,
+        ip=client_ip(connection),
+        request_id=getattr(connection.state, "request_id", ""),
     )
 
 
-def actor_for(request: Request, account: Account) -> Actor:
+def actor_for(connection: HTTPConnection, account: Account) -> Actor:
     return Actor(
         role=account.role,
-        clock=request.app.state.clock,
+        clock=connection.app.state.clock,
         account_id=account.id,
         institution_id=account.institution_id,
         region_code=account.region_code,
-        ip=client_ip(request),
-        request_id=getattr(request.state, "request_id", ""),
+        ip=client_ip(connection),
+        request_id=getattr(connection.state, "request_id", ""),
     )
 
 
@@ -77,25 +78,34 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("security.csrf", "The form has expired. Reload the page and try again.")
 
 
-async def optional_account(request: Request, session: DbSession) -> Account | None:
-    """The signed-in account (bearer token or session cookie), or None."""
-    if hasattr(request.state, "account"):
-        return request.state.account
-    authorization = request.headers.get("authorization", "")
-    account: Account | None = None
+async def presented_account(
+    session: AsyncSession, connection: HTTPConnection
+) -> tuple[Account | None, bool]:
+    """The account a request or WebSocket presents (bearer token, else session cookie), or None,
+    and whether it came by the cookie (which then needs a CSRF or Origin check)."""
+    authorization = connection.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("auth.bad_token", "The access token is missing or malformed.")
-        found = await resolve_token(session, anonymous_actor(request), token=token, kind="api")
+        found = await resolve_token(session, anonymous_actor(connection), token=token, kind="api")
         if found is None:
             raise Unauthorized("auth.bad_token", "The access token is invalid or has expired.")
-        account = found[1]
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        found = await resolve_token(session, anonymous_actor(request), token=cookie, kind="web")
+        return found[1], False
+    if cookie := connection.cookies.get(SESSION_COOKIE):
+        found = await resolve_token(session, anonymous_actor(connection), token=cookie, kind="web")
         if found is not None:
-            await check_csrf(request)
-            account = found[1]
+            return found[1], True
+    return None, False
+
+
+async def optional_account(request: Request, session: DbSession) -> Account | None:
+    """The signed-in account (bearer token or session cookie), or None."""
+    if hasattr(request.state, "account"):
+        return request.state.account
+    account, by_cookie = await presented_account(session, request)
+    if by_cookie:
+        await check_csrf(request)
     request.state.account = account
     return account
 

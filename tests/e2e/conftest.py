@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, sync_playwright
 
 from ihospital.app import create_app
+from ihospital.config import Settings
 from tests.conftest import TestDatabases, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,18 +61,11 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
-async def live_server(
-    databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LiveServer]:
-    database_url = await databases.fresh()
-    settings = make_settings(
-        tmp_path_factory.mktemp("live"),
-        database_url,
-        cookie_secure=False,
-        sms_sender="sandbox",
-    )
-    app = create_app(settings)
+@asynccontextmanager
+async def serving(settings: Settings, *, worker: bool = False) -> AsyncIterator[LiveServer]:
+    """The app built from ``settings`` (with an outbox worker inside when ``worker``), served by
+    uvicorn in a background thread on a free loopback port."""
+    app = create_app(settings, worker=worker)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -90,6 +85,20 @@ async def live_server(
         server.should_exit = True
         thread.join(timeout=20)
         listener.close()
+
+
+def live_settings(path: Path, database_url: str, **overrides: object) -> Settings:
+    """Settings of a served test app: plain-http cookies and the sandbox SMS gateway."""
+    return make_settings(path, database_url, cookie_secure=False, sms_sender="sandbox", **overrides)
+
+
+@pytest.fixture(scope="session")
+async def live_server(
+    databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveServer]:
+    settings = live_settings(tmp_path_factory.mktemp("live"), await databases.fresh())
+    async with serving(settings) as server:
+        yield server
 
 
 @pytest.fixture

@@ -127,6 +127,7 @@ async def test_delivering_the_same_event_twice_makes_one_message(session, clock)
         "body": "",
         "link": "",
         "fields": {},
+        "hub": None,
     }
     first = await deliver_inbox_message(session, Actor.system(clock), **values)
     again = await deliver_inbox_message(session, Actor.system(clock), **values)

@@ -1,5 +1,6 @@
 """The app's routes as the security tests see them: each (method, path) and the permission its
-``require(...)`` names (read from the ``permission`` attribute the dependency carries)."""
+``require(...)`` or ``socket_require(...)`` names (read from the ``permission`` attribute the
+dependency carries). WebSocket routes have the method ``WS``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 
 from ihospital.security.permissions import Permission
 
@@ -27,6 +28,9 @@ def permission_of(route: Any) -> Permission | None:
 def served_routes(app: FastAPI) -> Iterator[tuple[tuple[str, str], Any]]:
     """Every (method, path) the app answers, with its route (HEAD goes with GET)."""
     for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIWebSocketRoute):
+            yield ("WS", route.path_format), route
+            continue
         for method in sorted(route.methods or {"GET"}):
             if method != "HEAD":
                 yield (method, route.path_format), route

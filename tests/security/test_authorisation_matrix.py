@@ -8,7 +8,9 @@ grants hold the permission must get past authorisation (any answer but 401/403, 
 the others get 401 when anonymous and 403 otherwise — as problem+json from the API; a browser
 asking for a page is sent to the login page instead of the 401 and gets an HTML error page with the
 403. API calls carry bearer tokens, page calls the session cookie, the CSRF token and a browser's
-``Accept``; path ids name objects that belong to the caller.
+``Accept``; path ids name objects that belong to the caller. A WebSocket (method ``WS``) is opened
+with the bearer token: allowed roles get the ``ready`` frame, the others an error frame and the
+close code 4401 when anonymous, 4403 otherwise.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from httpx_ws import WebSocketDisconnect
 
 from ihospital.errors import PROBLEM_JSON
+from ihospital.realtime.socket import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from ihospital.security.permissions import GRANTS, Permission, Role
 from tests.billing.insurance.builders import new_insurance_number
 from tests.identity.builders import make_id_number, new_mobile
+from tests.realtime.support import open_socket, receive
 from tests.security.routes import permission_of, served_routes
 from tests.security.world import ANONYMOUS, World, build_world, client_for
 
@@ -388,6 +393,8 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
     ("POST", "/inbox/{message_id}/read"): Call(P.ACCOUNT_SELF, form={}),
+    # live updates
+    ("WS", "/ws/notifications"): Call(P.ACCOUNT_SELF),
 }
 
 
@@ -433,6 +440,29 @@ async def _call(app, world, caller: str, method: str, path: str, call: Call) -> 
             data=call.form,
             headers={"Accept": BROWSER_ACCEPT} if page else None,
         )
+
+
+async def _socket_problem(app, world, caller: str, path: str, allowed: bool) -> str | None:
+    """Why the socket's answer is not what ``caller`` should get, or None when it is."""
+    headers = {} if caller == ANONYMOUS else {"Authorization": f"Bearer {world.api_tokens[caller]}"}
+    async with open_socket(app, path.format(**path_values(world, caller)), headers=headers) as ws:
+        first = await receive(ws)
+        if allowed:
+            return None if first == {"type": "ready"} else f"allowed, got {first}"
+        try:
+            await receive(ws)
+        except WebSocketDisconnect as closed:
+            code = closed.code
+        else:
+            return "not closed after the error frame"
+    expected = (
+        (CLOSE_UNAUTHENTICATED, "auth.required")
+        if caller == ANONYMOUS
+        else (CLOSE_FORBIDDEN, "auth.forbidden")
+    )
+    if (code, first.get("code")) != expected:
+        return f"not refused as it should be: close {code}, frame {first}"
+    return None
 
 
 def _sent_to_login(response: httpx.Response) -> bool:
@@ -498,8 +528,13 @@ async def test_each_role_gets_what_the_permission_table_grants(app, session, clo
         savepoint = await connection.begin_nested()
         try:
             for caller in CALLERS:
-                response = await _call(app, world, caller, method, path, call)
                 where = f"{method} {path} as {caller}"
+                if method == "WS":
+                    allowed_here = caller in allowed
+                    if problem := await _socket_problem(app, world, caller, path, allowed_here):
+                        failures[where] = problem
+                    continue
+                response = await _call(app, world, caller, method, path, call)
                 if caller in allowed:
                     refused = response.status_code in (401, 403) or _sent_to_login(response)
                     if refused or response.status_code >= 500:

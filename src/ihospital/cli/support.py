@@ -137,7 +137,19 @@ def serve(app: Any, host: str, port: int, on_started: Callable[[], None]) -> Non
             if self.started:
                 on_started()
 
-    server = Server(uvicorn.Config(app, host=host, port=port, log_config=None))
+    frame_limit = app.state.settings.ws_max_frame_bytes
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        # A frame over the app's limit gets its error frame; one 16 times over ends the
+        # connection (1009) before it is read whole. No per-message compression: it costs each
+        # idle connection a compressor's memory.
+        ws_max_size=16 * frame_limit,
+        ws_per_message_deflate=False,
+    )
+    server = Server(config)
     try:
         asyncio.run(server.serve())
     except KeyboardInterrupt:

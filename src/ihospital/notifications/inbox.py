@@ -58,6 +58,21 @@ async def list_inbox(
     return InboxListing(list(items), total, unread, page, page_size)
 
 
+async def messages_after(
+    session: AsyncSession, actor: Actor, *, after_id: int, limit: int
+) -> list[InboxMessage]:
+    """The actor's messages with an id above ``after_id``, oldest first, at most ``limit``: what
+    a live inbox that last saw ``after_id`` has missed."""
+    account_id = _own_account(actor)
+    items = await session.scalars(
+        select(InboxMessage)
+        .where(InboxMessage.account_id == account_id, InboxMessage.id > after_id)
+        .order_by(InboxMessage.id)
+        .limit(limit)
+    )
+    return list(items)
+
+
 async def mark_read(session: AsyncSession, actor: Actor, *, message_id: int) -> InboxMessage:
     """Mark one of the actor's messages as read (reading it again changes nothing)."""
     message = await session.get(InboxMessage, message_id)

@@ -3,7 +3,8 @@
 ``notify`` only writes outbox events in the caller's transaction, so nothing is sent for a change
 that rolls back. The worker then delivers each part on its own (``tasks.py``): the inbox message,
 and the SMS through the configured sender. An SMS gateway that is down delays only the SMS, which
-is retried with backoff; both deliveries are idempotent by their event id.
+is retried with backoff; both deliveries are idempotent by their event id. A delivered inbox
+message is pushed live to the account's open inbox pages once its transaction commits.
 
 Texts are English message ids with ``{named}`` fields; the calling domain translates them in its
 own catalog. Inbox messages are translated when read (they follow the reader's language); an SMS
@@ -23,9 +24,12 @@ from ihospital.core.context import Actor
 from ihospital.core.i18n import DEFAULT_LANGUAGE, translate
 from ihospital.identity.accounts import get_account, mask_mobile
 from ihospital.notifications.models import InboxMessage, SmsDelivery
+from ihospital.notifications.schemas import inbox_event
 from ihospital.notifications.senders import SmsSender
 from ihospital.outbox.models import OutboxEvent
 from ihospital.outbox.service import emit
+from ihospital.realtime.after_commit import publish_after_commit
+from ihospital.realtime.hub import Hub
 
 INBOX_TOPIC = "notifications.inbox"
 SMS_TOPIC = "notifications.sms"
@@ -96,8 +100,11 @@ async def deliver_inbox_message(
     body: str,
     link: str,
     fields: dict[str, str],
+    hub: Hub | None,
 ) -> InboxMessage:
-    """Put the message in the inbox, once per delivery event (the worker may retry it)."""
+    """Put the message in the inbox, once per delivery event (the worker may retry it), and
+    push it to the account's open inbox pages through ``hub`` once the transaction commits
+    (``None`` for a worker with no hub: the pages then read it when they reconnect)."""
     existing = await session.scalar(
         select(InboxMessage).where(InboxMessage.source_event_id == source_event_id)
     )
@@ -124,7 +131,14 @@ async def deliver_inbox_message(
         subject_id=message.id,
         details={"account_id": account_id, "kind": kind},
     )
+    if hub is not None:
+        publish_after_commit(session, hub, inbox_channel(account_id), inbox_event(message))
     return message
+
+
+def inbox_channel(account_id: int) -> str:
+    """The hub channel of an account's live inbox."""
+    return f"inbox:{account_id}"
 
 
 async def deliver_sms(

@@ -1,4 +1,5 @@
-"""Outbox handlers of the notifications domain: deliver inbox messages and SMS."""
+"""Outbox handlers of the notifications domain: deliver inbox messages (pushed live to open
+inbox pages) and SMS."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ihospital.notifications.service import (
     deliver_sms,
 )
 from ihospital.outbox.service import handles, worker_service
+from ihospital.realtime.hub import Hub
 
 
 @handles(INBOX_TOPIC)
@@ -30,7 +32,16 @@ async def handle_inbox(
         body=payload["body"],
         link=payload["link"],
         fields=payload["fields"],
+        hub=_hub(),
     )
+
+
+def _hub() -> Hub | None:
+    """The worker's hub; a worker given none has no live inbox pages to reach."""
+    try:
+        return worker_service("realtime_hub")
+    except LookupError:
+        return None
 
 
 @handles(SMS_TOPIC)

@@ -20,6 +20,7 @@ from ihospital.core.clock import Clock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.notifications.senders import make_sms_sender
 from ihospital.outbox.service import load_handlers, run_worker
+from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 
 
@@ -31,6 +32,7 @@ def worker_services(settings: Settings) -> dict[str, Any]:
         "payment_providers": make_payment_providers(settings, Clock()),
         "insurance_platform": make_insurance_platform(settings),
         "cipher": FieldCipher(settings.field_key, settings.blind_index_key),
+        "realtime_hub": make_hub(settings),
     }
 
 
@@ -42,6 +44,7 @@ def app_services(app: FastAPI) -> dict[str, Any]:
         "payment_providers": app.state.payment_providers,
         "insurance_platform": app.state.insurance_platform,
         "cipher": app.state.cipher,
+        "realtime_hub": app.state.realtime_hub,
     }
 
 
@@ -82,6 +85,7 @@ async def run_workers(
 async def run_standalone(settings: Settings, *, concurrency: int, stop: asyncio.Event) -> None:
     """The ``ihospital worker`` process: its own engine, clock and services."""
     engine = make_engine(settings.effective_database_url())
+    services = worker_services(settings)
     try:
         await run_workers(
             make_sessionmaker(engine),
@@ -89,9 +93,10 @@ async def run_standalone(settings: Settings, *, concurrency: int, stop: asyncio.
             settings,
             concurrency=concurrency,
             stop=stop,
-            services=worker_services(settings),
+            services=services,
         )
     finally:
+        await services["realtime_hub"].close()
         await engine.dispose()
 
 
