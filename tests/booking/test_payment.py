@@ -11,7 +11,7 @@ from ihospital.booking.appointments import book_slot
 from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.models import Appointment, Slot
 from ihospital.booking.schedules import stop_session
-from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox
+from tests.billing.builders import pay_bill, refund_bill, reloaded, run_outbox, sandbox
 from tests.booking.builders import booker, make_clinic, make_session, new_key
 from tests.directory.builders import bearer
 from tests.identity.builders import make_patient
@@ -86,6 +86,32 @@ async def test_cancelling_a_paid_appointment_refunds_the_fee(session, session_fa
         await session.scalars(select(Refund).where(Refund.order_id == appointment.order_id))
     ).all()
     assert (refund.amount_fen, refund.note) == (5000, "预约已取消")
+    assert (await reloaded(session, Order, appointment.order_id)).status == "refunded"
+
+
+async def test_a_cancelled_appointment_partly_refunded_by_hand_gets_the_rest_back(
+    session, session_factory, clock
+):
+    clinic, _, patient, appointment = await _booked(session, clock)
+    provider = sandbox(clock)
+    await pay_bill(session, clock, provider, await session.get(Order, appointment.order_id))
+    await session.commit()
+    await run_outbox(session_factory, clock, {"sandbox": provider})
+    await refund_bill(
+        session, clinic.admin_actor(clock), order_id=appointment.order_id, amount_fen=2000
+    )
+    await cancel_appointment(session, booker(clock, patient), appointment_id=appointment.id)
+    await session.commit()
+    result = await run_outbox(session_factory, clock, {"sandbox": provider})
+    refunds = (
+        await session.scalars(
+            select(Refund.amount_fen)
+            .where(Refund.order_id == appointment.order_id)
+            .order_by(Refund.id)
+        )
+    ).all()
+    assert refunds == [2000, 3000]
+    assert (result.failed, result.dead) == (0, 0)
     assert (await reloaded(session, Order, appointment.order_id)).status == "refunded"
 
 

@@ -162,6 +162,7 @@ async def test_a_patient_cannot_start_for_another_accounts_patient(client, sessi
         ({"complaint": ""}, 422, "request.invalid", "complaint"),
         ({"complaint": "   "}, 422, "request.invalid", "complaint"),
         ({"complaint": "头" * 1001}, 422, "request.invalid", "complaint"),
+        ({"complaint": "头痛\x00三天"}, 422, "consultation.complaint_invalid", "complaint"),
         ({"consultation_type": "letter"}, 422, "request.invalid", "consultation_type"),
         ({"practitioner_id": 999_999}, 404, "directory.practitioner_not_found", None),
         (
@@ -180,6 +181,18 @@ async def test_a_patient_cannot_start_for_another_accounts_patient(client, sessi
             },
             422,
             "consultation.prior_in_future",
+            "prior_diagnosis",
+        ),
+        (
+            {
+                "prior_diagnosis": {
+                    "institution": "<b>协和</b>",
+                    "diagnosed_on": "2025-01-01",
+                    "diagnosis": "高血压",
+                }
+            },
+            422,
+            "consultation.prior_incomplete",
             "prior_diagnosis",
         ),
     ],

@@ -4,15 +4,19 @@ a file (everyone else gets the same 404 as for a file that does not exist)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from io import BytesIO
 
+import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from ihospital.app import create_app
 from ihospital.audit.models import AuditEntry
 from ihospital.core.context import Actor
+from ihospital.db import make_engine, make_sessionmaker
 from ihospital.files.models import StoredFile
 from ihospital.files.service import grant_file_access
 from ihospital.identity.patients import deactivate_patient
@@ -265,3 +269,50 @@ async def test_uploads_are_rate_limited_per_account(app, client, session, settin
     assert (refused.status_code, refused.json()["code"]) == (429, "files.too_many_uploads")
     assert int(refused.headers["retry-after"]) > 0
     assert await _rows(session) == 2
+
+
+async def test_a_slow_upload_holds_no_transaction_while_its_body_arrives(
+    databases, settings, clock
+):
+    """While a phone is still sending its picture, the rest of the system writes: the upload
+    ends its sign-in's transaction before reading the body (on SQLite every transaction holds
+    the one write lock, so a held one would stop every other write)."""
+    engine = make_engine(await databases.fresh())
+    factory = make_sessionmaker(engine)
+    try:
+        async with factory() as session, session.begin():
+            account = await make_account(session, clock=clock)
+            headers = await auth_headers(session, account=account, clock=clock)
+        app = create_app(settings, clock=clock, engine=engine)
+        picture = jpeg_with_gps()
+        halfway, go_on = asyncio.Event(), asyncio.Event()
+
+        async def body():
+            yield (
+                b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+                b"Content-Type: image/jpeg\r\n\r\n" + picture[:100]
+            )
+            halfway.set()
+            await go_on.wait()
+            yield picture[100:] + b"\r\n--b--\r\n"
+
+        async def another_write() -> None:
+            async with factory() as session, session.begin():
+                await make_account(session, clock=clock)
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            uploading = asyncio.create_task(
+                client.post(
+                    "/api/files",
+                    headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+                    content=body(),
+                )
+            )
+            await asyncio.wait_for(halfway.wait(), 10)
+            await asyncio.wait_for(another_write(), 10)  # not queued behind the upload
+            go_on.set()
+            response = await asyncio.wait_for(uploading, 10)
+        assert response.status_code == 201, response.text
+    finally:
+        await engine.dispose()

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from ihospital.errors import AppError
+from ihospital.files import inspection
 from ihospital.files.inspection import JPEG, PDF, PNG, inspect_upload, safe_name
 from tests.files.builders import ELF, HTML, SECRET, jpeg_with_gps, pdf, png_with_text
 
@@ -98,7 +99,8 @@ def test_a_pdf_with_javascript_is_refused_even_with_escaped_names():
 
 
 def test_a_decompression_bomb_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)  # 100 × 100 is past it, not twice
+    monkeypatch.setattr(inspection, "MAX_PIXELS", 6000)  # 100 × 100 is past it
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)  # and past Pillow's, not twice
     out = BytesIO()
     Image.new("L", (100, 100)).save(out, "PNG")
     with warnings.catch_warnings():

@@ -157,6 +157,37 @@ async def request_refund(
     return refund
 
 
+async def refund_the_rest(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_id: int,
+    idempotency_key: str,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+    note: str = "",
+) -> Refund | None:
+    """Refund what is left of a bill for something cancelled (a registration, a consultation),
+    as :func:`request_refund` does, acting as the system for the institution: nothing when the
+    bill was never paid or staff refunded it all already, so an outbox handler calling this
+    again after its refund committed, or after a refund by hand, ends instead of failing for
+    ever. The same key returns the same refund."""
+    order = await lock_order(session, order_id)
+    left = order.paid_fen - order.refunded_fen
+    if order.status not in REFUNDABLE or left <= 0:
+        return None
+    return await request_refund(
+        session,
+        actor,
+        order_id=order_id,
+        amount_fen=left,
+        idempotency_key=idempotency_key,
+        platform=platform,
+        cipher=cipher,
+        note=note,
+    )
+
+
 async def refund_unapplied_payment(
     session: AsyncSession, actor: Actor, *, order: Order, payment: Payment, reason: str
 ) -> Refund:

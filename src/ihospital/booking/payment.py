@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.orders import LineItem, create_order
-from ihospital.billing.refunds import request_refund
+from ihospital.billing.refunds import refund_the_rest
 from ihospital.booking.models import Appointment, BookingResource, ScheduleSession
 from ihospital.core.context import Actor
 from ihospital.outbox.service import emit
@@ -123,18 +123,12 @@ async def refund_registration(
     platform: InsurancePlatform,
     cipher: FieldCipher,
 ) -> None:
-    """Refund the whole fee of a cancelled appointment, acting as the system for the
+    """Refund what is left of the fee of a cancelled appointment, acting as the system for the
     institution (outbox handler; the idempotency key makes a retry return the same refund)."""
-    schedule = await session.scalar(
-        select(ScheduleSession)
-        .join(Appointment, Appointment.session_id == ScheduleSession.id)
-        .where(Appointment.id == appointment_id)
-    )
-    await request_refund(
+    await refund_the_rest(
         session,
         actor,
         order_id=order_id,
-        amount_fen=schedule.fee_fen,
         idempotency_key=f"booking.appointment:{appointment_id}:refund",
         platform=platform,
         cipher=cipher,

@@ -32,6 +32,7 @@ from ihospital.consultation.states import (
 )
 from ihospital.core.context import Actor
 from ihospital.directory.eligibility import require_online_service
+from ihospital.directory.validation import is_long_text, is_plain_text
 from ihospital.errors import Conflict, Unprocessable
 from ihospital.identity.patients import (
     lock_patient_for_action,
@@ -63,7 +64,7 @@ class PriorDiagnosis:
 
 def _checked_complaint(complaint: str) -> str:
     complaint = complaint.strip()
-    if not 1 <= len(complaint) <= COMPLAINT_MAX_LENGTH:
+    if not 1 <= len(complaint) <= COMPLAINT_MAX_LENGTH or not is_long_text(complaint):
         raise Unprocessable(
             "consultation.complaint_invalid",
             COMPLAINT_MESSAGE,
@@ -75,7 +76,12 @@ def _checked_complaint(complaint: str) -> str:
 
 def _checked_prior(prior: PriorDiagnosis, today: date) -> PriorDiagnosis:
     institution, diagnosis = prior.institution.strip(), prior.diagnosis.strip()
-    if not (1 <= len(institution) <= 128 and 1 <= len(diagnosis) <= 500):
+    if not (
+        1 <= len(institution) <= 128
+        and 1 <= len(diagnosis) <= 500
+        and is_plain_text(institution)
+        and is_long_text(diagnosis)
+    ):
         raise Unprocessable("consultation.prior_incomplete", PRIOR_MESSAGE, field="prior_diagnosis")
     if prior.diagnosed_on > today:
         raise Unprocessable(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.orders import LineItem, create_order
-from ihospital.billing.refunds import request_refund
+from ihospital.billing.refunds import refund_the_rest
 from ihospital.consultation.events import PAID, transition
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import begin_waiting, cancel, locked_consultation, refund_later
@@ -31,8 +31,8 @@ DESCRIPTIONS = {"text": "图文问诊", "voice": "语音问诊", "video": "视�
 
 async def bill_fee(session: AsyncSession, actor: Actor, *, consultation: Consultation) -> None:
     """Bill the fee of a just-started consultation; it waits for payment until the order
-    expires. A consultation claiming a follow-up (an earlier diagnosis given) is billed as an
-    online follow-up, which medical insurance may cover."""
+    expires. It is billed to the patient, not as an online follow-up for medical insurance: the
+    earlier diagnosis the patient gives is confirmed by the doctor only after payment (R01)."""
     order = await create_order(
         session,
         actor,
@@ -45,7 +45,9 @@ async def bill_fee(session: AsyncSession, actor: Actor, *, consultation: Consult
                 subject_id=str(consultation.id),
                 description=DESCRIPTIONS[consultation.consultation_type],
                 unit_price_fen=consultation.fee_fen,
-                online_follow_up=consultation.prior_diagnosis is not None,
+                # the patient pays the fee: insurance covers an online follow-up only once the
+                # doctor has confirmed the earlier diagnosis (R01), which comes after payment
+                online_follow_up=False,
             )
         ],
         hold_minutes=HOLD_MINUTES,
@@ -99,16 +101,14 @@ async def refund_fee(
     platform: InsurancePlatform,
     cipher: FieldCipher,
 ) -> None:
-    """Refund the whole fee of a cancelled consultation, acting as the system for the
+    """Refund what is left of the fee of a cancelled consultation, acting as the system for the
     institution (outbox handler; the idempotency key makes a retry return the same refund)."""
-    consultation = await session.get_one(Consultation, consultation_id)
-    await request_refund(
+    await refund_the_rest(
         session,
         actor,
         order_id=order_id,
-        amount_fen=consultation.fee_fen,
         idempotency_key=f"consultation:{consultation_id}:refund",
         platform=platform,
         cipher=cipher,
-        note="Consultation cancelled",
+        note="问诊已取消",  # stored for the institution's finance staff, in its language
     )

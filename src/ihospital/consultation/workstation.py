@@ -35,6 +35,7 @@ from ihospital.consultation.states import (
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.directory.eligibility import require_online_service
+from ihospital.directory.validation import is_long_text
 from ihospital.errors import Conflict, RuleViolation, Unprocessable
 
 ADVICE_MAX_LENGTH = 2000
@@ -195,7 +196,7 @@ async def close_consultation(
     advice; a diagnostic one needs a signed medical record; ending with advice to visit in
     person (R02) needs none."""
     advice = advice.strip()
-    if not 1 <= len(advice) <= ADVICE_MAX_LENGTH:
+    if not 1 <= len(advice) <= ADVICE_MAX_LENGTH or not is_long_text(advice):
         raise Unprocessable(
             "consultation.advice_invalid", ADVICE_MESSAGE, field="advice", limit=ADVICE_MAX_LENGTH
         )

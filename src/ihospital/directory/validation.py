@@ -105,9 +105,20 @@ def proper_name(value: str) -> str:
     return value
 
 
+def is_plain_text(value: str) -> bool:
+    """Whether ``value`` is one line of text without markup characters or control characters."""
+    return not _MARKUP_OR_CONTROL.search(value)
+
+
+def is_long_text(value: str) -> bool:
+    """Whether ``value`` is free text over several lines (escaped when shown): no control
+    characters but line breaks and tabs (PostgreSQL refuses NUL in text)."""
+    return not _CONTROL_EXCEPT_LINES.search(value)
+
+
 def plain_text(value: str) -> str:
     """One line of text without markup characters or control characters."""
-    if _MARKUP_OR_CONTROL.search(value):
+    if not is_plain_text(value):
         raise ValueError(PLAIN_TEXT_MESSAGE)
     return value
 
@@ -115,7 +126,7 @@ def plain_text(value: str) -> str:
 def long_text(value: str) -> str:
     """Free text over several lines (escaped when shown): no control characters but line breaks
     and tabs."""
-    if _CONTROL_EXCEPT_LINES.search(value):
+    if not is_long_text(value):
         raise ValueError(LONG_TEXT_MESSAGE)
     return value
 

@@ -89,6 +89,9 @@ async def upload_file(request: Request, session: DbSession, actor: Uploader) -> 
     optionally about one of one's own 就诊人 (``patient_id``). The type is decided by the
     content; image metadata such as GPS is removed."""
     await _admit_upload(request, actor)
+    # End the sign-in's read-only transaction before a phone sends up to 10 MB: on SQLite every
+    # transaction holds the one write lock, and no transaction may wait on the network.
+    await session.commit()
     max_bytes = request.app.state.settings.files_max_bytes
     form = await request.form(max_files=1, max_fields=3)
     try:

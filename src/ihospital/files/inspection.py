@@ -2,17 +2,19 @@
 
 JPEG, PNG and PDF are accepted. Images are fully decoded by Pillow, turned upright by their EXIF
 orientation and encoded afresh, so EXIF (with GPS), XMP, comments, text chunks and anything
-appended to the picture are left behind; an image of more than Pillow's ``MAX_IMAGE_PIXELS`` is
-refused before it is decoded (a decompression bomb). A PDF must have the ``%PDF-`` header and an
-``%%EOF`` trailer and must not name active content (scripts, launch actions, embedded files);
-objects inside compressed streams are not inflated, which is why files are served as
-attachments with ``nosniff`` and a sandboxing Content-Security-Policy as well.
+appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is refused
+before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have the
+``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
+actions, embedded files); objects inside compressed streams are not inflated, which is why
+files are served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as
+well.
 Executables and markup (HTML, SVG, XML, scripts) are refused whatever they are called.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from io import BytesIO
@@ -106,6 +108,13 @@ def _check_name(filename: str, content_type: str) -> None:
         )
 
 
+# A phone's photo has 12–50 million pixels; decoded as RGBA and turned upright one picture takes
+# up to 8 bytes a pixel, so the cap and the number decoded at once bound the memory uploads use.
+MAX_PIXELS = 50_000_000
+DECODING_AT_ONCE = 2
+_decoding = threading.BoundedSemaphore(DECODING_AT_ONCE)
+
+
 def _too_many_pixels() -> Unprocessable:
     return Unprocessable(
         "files.too_many_pixels",
@@ -116,13 +125,19 @@ def _too_many_pixels() -> Unprocessable:
 
 def _reencode_image(data: bytes, content_type: str) -> bytes:
     """The picture decoded, turned upright and encoded again with nothing but its pixels and
-    its colour profile."""
+    its colour profile; at most :data:`MAX_PIXELS` and :data:`DECODING_AT_ONCE` pictures at a
+    time, so that uploads cannot take the server's memory."""
+    with _decoding:
+        return _reencoded(data, content_type)
+
+
+def _reencoded(data: bytes, content_type: str) -> bytes:
     try:
         with Image.open(BytesIO(data)) as image:
             if image.format not in _PIL_FORMATS[content_type]:
                 raise _unsupported()
             width, height = image.size
-            if width * height > (Image.MAX_IMAGE_PIXELS or 0):
+            if width * height > MAX_PIXELS:
                 raise _too_many_pixels()
             image.load()
             icc_profile = image.info.get("icc_profile")

@@ -46,20 +46,21 @@ async def store_upload(
     inspected = await asyncio.to_thread(
         inspect_upload, data, filename=filename, max_bytes=max_bytes
     )
-    if patient_id is not None:
-        patient = await lock_patient_for_action(session, actor, patient_id=patient_id)
-        if not patient.is_active:
-            raise Conflict(
-                "files.patient_removed",
-                "This patient has been removed; files can no longer be added for them.",
-                field="patient_id",
-            )
+    # the object first, the rows after: no database lock is held while the store answers
     key = new_key()
     try:
         await store.put(key, inspected.data, content_type=inspected.content_type)
     except ObjectStoreError as failure:
         raise _store_unavailable() from failure
     try:
+        if patient_id is not None:
+            patient = await lock_patient_for_action(session, actor, patient_id=patient_id)
+            if not patient.is_active:
+                raise Conflict(
+                    "files.patient_removed",
+                    "This patient has been removed; files can no longer be added for them.",
+                    field="patient_id",
+                )
         stored = StoredFile(
             owner_account_id=actor.account_id,
             patient_id=patient_id,
