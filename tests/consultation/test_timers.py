@@ -121,6 +121,24 @@ async def test_a_consultation_without_activity_for_48_hours_is_closed(
     assert (closed.status, closed.close_reason) == ("closed", "inactivity")
 
 
+async def test_a_video_call_accepted_days_ahead_is_not_closed_before_its_time(
+    session, session_factory, clock
+):
+    booked_at = clock.now() + timedelta(days=5)
+    practice, _, consultation = await _started(
+        session, clock, consultation_type="video", scheduled_at=booked_at
+    )
+    await accept_consultation(
+        session, doctor_actor(clock, practice.doctor), consultation_id=consultation.id
+    )
+    await session.commit()
+    await run_outbox(session_factory, clock, {}, advance=timedelta(days=6))
+    assert (await reloaded(session, Consultation, consultation.id)).status == "in_progress"
+    await run_outbox(session_factory, clock, {}, advance=timedelta(days=1, hours=1))
+    closed = await reloaded(session, Consultation, consultation.id)
+    assert (closed.status, closed.close_reason) == ("closed", "inactivity")
+
+
 async def test_an_unpaid_fee_cancels_the_consultation_when_its_hold_expires(
     session, session_factory, clock
 ):

@@ -116,7 +116,8 @@ async def accept_consultation(
     consultation.status = "in_progress"
     consultation.accepted_at = now
     consultation.accept_by = None
-    consultation.last_activity_at = now
+    # a video call booked for later is not inactive before its time
+    consultation.last_activity_at = max(now, consultation.scheduled_at or now)
     await arm_inactivity(session, actor, consultation)
     await transition(session, actor, consultation, topic=ACCEPTED)
     return consultation
