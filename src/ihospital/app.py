@@ -47,7 +47,9 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
+    from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
+    from ihospital.consultation import patient_pages as consultation_patient_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.files import api as files_api
@@ -94,6 +96,8 @@ def _routers() -> list[Any]:
         service_day_pages.router,
         service_admin_pages.router,
         consultation_pages.router,
+        consultation_patient_pages.router,
+        consultation_doctor_pages.router,
     ]
 
 

@@ -375,6 +375,28 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultation-prices"): Call(
         P.PRACTITIONER_SELF, form={"institution_id": "1", "consultation_type": "text", "fee": "0"}
     ),
+    ("GET", "/doctors/{practitioner_id}/consult"): Call(P.CONSULTATIONS_OWN),
+    ("POST", "/doctors/{practitioner_id}/consult"): Call(
+        P.CONSULTATIONS_OWN, form={"patient_id": "1", "offer": "1-text", "complaint": ""}
+    ),
+    ("GET", "/consultations"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/consultations/{consultation_id}"): Call(P.CONSULTATIONS_OWN),
+    ("POST", "/consultations/{consultation_id}/cancel"): Call(P.CONSULTATIONS_OWN, form={}),
+    ("POST", "/consultations/{consultation_id}/guardian"): Call(P.CONSULTATIONS_OWN, form={}),
+    ("GET", "/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/consultations/{consultation_id}/accept"): Call(
+        P.CONSULTATIONS_ATTEND, form={}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/confirm-diagnosis"): Call(
+        P.CONSULTATIONS_ATTEND, form={}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/transfer"): Call(
+        P.CONSULTATIONS_ATTEND, form={"practitioner_id": "1"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/close"): Call(
+        P.CONSULTATIONS_ATTEND, form={"advice": "多喝水"}
+    ),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),

@@ -82,6 +82,31 @@ async def doctor_queue(
     return waiting
 
 
+async def doctor_in_progress(session: AsyncSession, actor: Actor) -> Sequence[Consultation]:
+    """The signed-in doctor's consultations in progress, accepted earliest first (the read is
+    audited)."""
+    doctor = await own_practitioner(session, actor)
+    begun = (
+        await session.scalars(
+            select(Consultation)
+            .where(
+                Consultation.practitioner_id == doctor.id,
+                Consultation.status == "in_progress",
+            )
+            .order_by(Consultation.accepted_at, Consultation.id)
+        )
+    ).all()
+    await record(
+        session,
+        actor,
+        action="consultation.in_progress_list",
+        subject_type="practitioner",
+        subject_id=doctor.id,
+        details={"consultation_ids": [consultation.id for consultation in begun]},
+    )
+    return begun
+
+
 async def read_assigned(
     session: AsyncSession, actor: Actor, *, consultation_id: int
 ) -> Consultation:
