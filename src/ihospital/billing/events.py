@@ -25,6 +25,16 @@ TOPICS = (ORDER_PAID, ORDER_EXPIRED, ORDER_CANCELLED)
 SUBSCRIBERS: dict[str, list[Handler]] = defaultdict(list)
 
 
+def billed_subjects(payload: dict[str, Any], *, kind: str, subject_type: str) -> list[int]:
+    """The ids of the subjects (appointments, consultations …) whose lines of ``kind`` the
+    order of a billing event holds."""
+    return [
+        int(line["subject_id"])
+        for line in payload["lines"]
+        if line["kind"] == kind and line["subject_type"] == subject_type
+    ]
+
+
 def subscribe(topic: str):
     """Register ``async def f(session, actor, event_id, payload)`` for one of :data:`TOPICS`.
     The payload holds ``order_id``, ``patient_id``, ``institution_id`` and ``lines`` (each

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.billing.events import billed_subjects
 from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.orders import LineItem, create_order
 from ihospital.billing.refunds import refund_the_rest
@@ -63,11 +64,7 @@ async def bill_registration(
 
 def registered_appointments(payload: dict[str, Any]) -> list[int]:
     """The appointments whose registration fee a billing event's order holds."""
-    return [
-        int(line["subject_id"])
-        for line in payload["lines"]
-        if line["kind"] == LINE_KIND and line["subject_type"] == SUBJECT_TYPE
-    ]
+    return billed_subjects(payload, kind=LINE_KIND, subject_type=SUBJECT_TYPE)
 
 
 async def confirm_paid(

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.billing.events import billed_subjects
 from ihospital.billing.insurance.platform import InsurancePlatform
 from ihospital.billing.orders import LineItem, create_order
 from ihospital.billing.refunds import refund_the_rest
@@ -59,11 +60,7 @@ async def bill_fee(session: AsyncSession, actor: Actor, *, consultation: Consult
 
 def billed_consultations(payload: dict[str, Any]) -> list[int]:
     """The consultations whose fee a billing event's order holds."""
-    return [
-        int(line["subject_id"])
-        for line in payload["lines"]
-        if line["kind"] == LINE_KIND and line["subject_type"] == SUBJECT_TYPE
-    ]
+    return billed_subjects(payload, kind=LINE_KIND, subject_type=SUBJECT_TYPE)
 
 
 async def confirm_paid(
