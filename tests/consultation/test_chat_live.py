@@ -140,6 +140,9 @@ async def test_another_patient_or_doctor_is_refused(app, session, clock):
         assert (frame["code"], closed.value.code) == ("consultation.not_found", CLOSE_FORBIDDEN)
     async with open_socket(app, patient_path, headers=chat.doctor) as socket:
         assert (await receive(socket))["code"] == "auth.forbidden"  # the doctor's side is apart
+    for beyond in (0, 2**63):
+        async with open_socket(app, f"/ws/consultations/{beyond}", headers=chat.patient) as socket:
+            assert (await receive(socket))["code"] == "consultation.not_found"
 
 
 @pytest.mark.parametrize(

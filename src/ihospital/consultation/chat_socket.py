@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.chat import (
@@ -27,6 +27,7 @@ from ihospital.consultation.chat import (
 )
 from ihospital.consultation.chat_schemas import MessageRead
 from ihospital.consultation.chat_store import chat_channel, message_event
+from ihospital.consultation.states import not_found
 from ihospital.core.context import Actor
 from ihospital.errors import AppError, Unprocessable
 from ihospital.realtime.hub import Event
@@ -36,7 +37,6 @@ from ihospital.security.permissions import Permission
 router = APIRouter()
 SocketPatient = Annotated[Actor, Depends(socket_require(Permission.CONSULTATIONS_OWN))]
 SocketDoctor = Annotated[Actor, Depends(socket_require(Permission.CONSULTATIONS_ATTEND))]
-ConsultationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 FRAME_FIELD_MESSAGE = '"{field}" has the wrong type for this frame.'
 
 
@@ -63,17 +63,13 @@ def _field(frame: dict[str, Any], field: str, kind: type, *, bounded: bool = Fal
 
 
 @router.websocket("/ws/consultations/{consultation_id}")
-async def patient_socket(
-    websocket: WebSocket, consultation_id: ConsultationId, actor: SocketPatient
-) -> None:
+async def patient_socket(websocket: WebSocket, consultation_id: int, actor: SocketPatient) -> None:
     """The patient's side of the consultation's chat, live; ``?after=<id>`` resumes."""
     await _serve_chat(websocket, consultation_id, actor)
 
 
 @router.websocket("/ws/doctor/consultations/{consultation_id}")
-async def doctor_socket(
-    websocket: WebSocket, consultation_id: ConsultationId, actor: SocketDoctor
-) -> None:
+async def doctor_socket(websocket: WebSocket, consultation_id: int, actor: SocketDoctor) -> None:
     """The assigned doctor's side of the consultation's chat, live; ``?after=<id>`` resumes."""
     await _serve_chat(websocket, consultation_id, actor)
 
@@ -83,6 +79,8 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
     sessionmaker = websocket.app.state.sessionmaker
     hub = websocket.app.state.realtime_hub
     try:
+        if not 1 <= consultation_id <= MAX_ID:  # no such id: refused before the database
+            raise not_found(consultation_id)
         async with sessionmaker() as session:
             participant = await chat_participant(session, actor, consultation_id=consultation_id)
             await audit_chat_read(session, actor, participant.consultation, via="websocket")
