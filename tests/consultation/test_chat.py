@@ -196,3 +196,21 @@ async def test_each_message_starts_the_inactivity_limit_again(session, clock):
     clock.advance(timedelta(hours=47))
     await close_inactive(session, Actor.system(clock), consultation_id=chat.consultation.id)
     assert chat.consultation.status == "closed"
+
+
+async def test_after_a_transfer_the_new_doctor_reads_the_chat_and_the_old_one_no_longer(
+    client, session, clock
+):
+    chat = await make_chat(session, clock=clock)
+    await client.post(chat.patient_path, json={"text": "头晕"}, headers=chat.patient)
+    moved = await client.post(
+        f"/api/doctor/consultations/{chat.consultation.id}/transfer",
+        json={"practitioner_id": chat.practice.colleague.id},
+        headers=chat.doctor,
+    )
+    assert moved.status_code == 200, moved.text
+    assert (await client.get(chat.doctor_path, headers=chat.doctor)).status_code == 404
+    listed = (await client.get(chat.doctor_path, headers=chat.colleague)).json()
+    assert [m["text"] for m in listed] == ["医生已接诊。", "头晕", "本次问诊已转给其他医生。"]
+    waiting = await client.post(chat.patient_path, json={"text": "还在吗"}, headers=chat.patient)
+    assert waiting.json()["code"] == "consultation.chat_not_started"

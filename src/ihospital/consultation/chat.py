@@ -233,6 +233,15 @@ async def mark_read(
     )
     marked = result.rowcount or 0
     if marked:
+        await record(
+            session,
+            actor,
+            action="consultation.messages_mark_read",
+            subject_type="consultation",
+            subject_id=consultation_id,
+            patient_id=participant.consultation.patient_id,
+            details={"up_to": up_to, "marked": marked},
+        )
         publish(
             session,
             hub,
