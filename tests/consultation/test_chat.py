@@ -126,8 +126,15 @@ async def test_another_patient_or_doctor_finds_no_such_consultation(client, sess
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"text": ""}, {"text": "   "}, {"text": "字" * (TEXT_MAX_LENGTH + 1)}],
-    ids=["nothing", "empty", "blank", "too-long"],
+    [
+        {},
+        {"text": ""},
+        {"text": "   "},
+        {"text": "字" * (TEXT_MAX_LENGTH + 1)},
+        {"text": "头晕\x00"},
+        {"text": "\x1b[31m红"},
+    ],
+    ids=["nothing", "empty", "blank", "too-long", "nul", "escape"],
 )
 async def test_a_message_without_text_or_with_too_much_is_refused(client, session, clock, body):
     chat = await make_chat(session, clock=clock)

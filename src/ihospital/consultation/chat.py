@@ -26,6 +26,7 @@ from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import locked_consultation, not_found
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner, practitioner_account_id
+from ihospital.directory.validation import is_long_text
 from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.files.service import get_file, grant_file_access
 from ihospital.realtime.hub import Hub
@@ -34,7 +35,9 @@ from ihospital.security.permissions import Permission, has_permission
 FOLLOW_UP_HOURS = 72  # the patient's follow-up questions after closing
 TEXT_MAX_LENGTH = 2000
 PAGE_SIZE = 100
-TEXT_MESSAGE = "Write a message of 1 to {limit} characters, or attach a file."
+TEXT_MESSAGE = (
+    "Write a message of 1 to {limit} characters (no control characters), or attach a file."
+)
 NOT_YOURS_MESSAGE = "Attach a file you uploaded yourself."
 
 
@@ -146,7 +149,7 @@ def _checked_text(text: str | None, *, required: bool) -> str | None:
     text = text.strip() if text is not None else None
     if not text and not required:
         return None
-    if not text or len(text) > TEXT_MAX_LENGTH:
+    if not text or len(text) > TEXT_MAX_LENGTH or not is_long_text(text):
         raise Unprocessable(
             "consultation.message_invalid", TEXT_MESSAGE, field="text", limit=TEXT_MAX_LENGTH
         )

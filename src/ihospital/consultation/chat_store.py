@@ -88,7 +88,8 @@ async def append_message(
         read_at=None,
     )
     session.add(message)
-    consultation.last_activity_at = now
+    # never earlier than it was: a video call accepted ahead of its booked time keeps that time
+    consultation.last_activity_at = max(consultation.last_activity_at or now, now)
     await session.flush()
     publish(session, hub, consultation.id, {"type": "message", **message_event(message)})
     return message
