@@ -47,6 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
+    from ihospital.consultation import chat_api, chat_socket
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -77,6 +78,8 @@ def _routers() -> list[Any]:
         booking_fairness_api.router,
         resources_api.router,
         consultation_api.router,
+        chat_api.router,
+        chat_socket.router,
         files_api.router,
         pages.router,
         identity_pages.router,

@@ -14,6 +14,7 @@ from ihospital.core.context import Actor
 from ihospital.errors import Forbidden, Unauthorized
 from ihospital.identity.models import Account
 from ihospital.identity.sessions import resolve_token
+from ihospital.realtime.after_commit import SESSION_HUB
 from ihospital.security.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, tokens_match
 from ihospital.security.permissions import Permission, has_permission
 
@@ -27,8 +28,10 @@ def get_settings_dep(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route returns, before the response is
     sent (``scope="function"``), so a client never sees a success that was not committed and its
-    next request reads what this one wrote; rolled back on error."""
+    next request reads what this one wrote; rolled back on error. The session carries the app's
+    real-time hub, for services that publish after commit."""
     async with request.app.state.sessionmaker() as session:
+        session.info[SESSION_HUB] = request.app.state.realtime_hub
         try:
             yield session
             await session.commit()

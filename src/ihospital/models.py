@@ -7,6 +7,7 @@ from ihospital.billing.insurance import models as insurance_models
 from ihospital.booking import dayof_models
 from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
+from ihospital.consultation import chat_models
 from ihospital.consultation import models as consultation_models
 from ihospital.directory import models as directory_models
 from ihospital.files import models as files_models
@@ -20,6 +21,7 @@ ALL_MODEL_MODULES = (
     booking_models,
     dayof_models,
     booking_fairness_models,
+    chat_models,
     consultation_models,
     directory_models,
     files_models,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.chat_store import post_notice
 from ihospital.consultation.events import CANCELLED, CLOSED, transition
 from ihospital.consultation.models import Consultation
 from ihospital.core.context import Actor
@@ -120,6 +121,7 @@ async def close(
     consultation.advice = advice
     consultation.ended_at = actor.clock.now()
     await transition(session, actor, consultation, topic=CLOSED, reason=reason)
+    await post_notice(session, actor, consultation, notice="closed")
 
 
 async def refund_later(session: AsyncSession, actor: Actor, *, consultation: Consultation) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.consultation.chat_store import post_notice
 from ihospital.consultation.events import (
     ACCEPTED,
     DIAGNOSIS_CONFIRMED,
@@ -145,6 +146,7 @@ async def accept_consultation(
     consultation.last_activity_at = max(now, consultation.scheduled_at or now)
     await arm_inactivity(session, actor, consultation)
     await transition(session, actor, consultation, topic=ACCEPTED)
+    await post_notice(session, actor, consultation, notice="accepted")
     return consultation
 
 
@@ -207,6 +209,7 @@ async def transfer_consultation(
         ) from None
     await begin_waiting(session, actor, consultation)
     await transition(session, actor, consultation, topic=TRANSFERRED, from_practitioner_id=previous)
+    await post_notice(session, actor, consultation, notice="transferred")
     return consultation
 
 

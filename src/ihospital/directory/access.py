@@ -79,3 +79,14 @@ async def own_practitioner(
             "directory.no_practitioner_record", "There is no doctor record for this account."
         )
     return practitioner
+
+
+async def practitioner_account_id(session: AsyncSession, practitioner_id: int) -> int:
+    """The account a doctor signs in with (for other domains that let the doctor read
+    something, such as a file a patient attached in a consultation)."""
+    account_id = await session.scalar(
+        select(Practitioner.account_id).where(Practitioner.id == practitioner_id)
+    )
+    if account_id is None:
+        raise practitioner_not_found()
+    return account_id

@@ -17,6 +17,7 @@ from ihospital.realtime.hub import Event, Hub
 
 log = logging.getLogger("ihospital.realtime")
 _PENDING = "realtime_pending"
+SESSION_HUB = "realtime_hub"  # session.info: the hub of the app that opened the session
 
 Pending = tuple[SessionTransaction | None, Hub, str, Event]
 

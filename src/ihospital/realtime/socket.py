@@ -159,7 +159,10 @@ class _LiveSocket:
             await self.websocket.send_text(_dump(frame))
 
     async def _send_once(self, event: Event) -> None:
-        event_id = event["id"]
+        event_id = event.get("id")
+        if event_id is None:  # a passing signal (typing, say): nothing to resume, nothing stored
+            await self.send(self.feed.render(event))
+            return
         if event_id in self._sent:
             return
         await self.send(self.feed.render(event))
