@@ -50,6 +50,7 @@ def _routers() -> list[Any]:
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
+    from ihospital.consultation.records import api as records_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.files import api as files_api
@@ -77,6 +78,7 @@ def _routers() -> list[Any]:
         booking_fairness_api.router,
         resources_api.router,
         consultation_api.router,
+        records_api.router,
         files_api.router,
         pages.router,
         identity_pages.router,
