@@ -47,4 +47,4 @@ async def successors_of(session: AsyncSession, records: Sequence[MedicalRecord])
             MedicalRecord.previous_version_id.in_([r.id for r in records])
         )
     )
-    return {previous: successor for previous, successor in rows.tuples()}
+    return {previous: successor for previous, successor in rows}

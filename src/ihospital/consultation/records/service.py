@@ -55,7 +55,9 @@ def _checked_texts(content: RecordContent) -> dict[str, str]:
     for field, limit in TEXT_LIMITS.items():
         text = getattr(content, field).strip()
         if not 1 <= len(text) <= limit:
-            raise Unprocessable("record.text_invalid", RECORD_TEXT_MESSAGE, field=field, limit=limit)
+            raise Unprocessable(
+                "record.text_invalid", RECORD_TEXT_MESSAGE, field=field, limit=limit
+            )
         texts[field] = text
     return texts
 
