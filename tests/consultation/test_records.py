@@ -170,6 +170,7 @@ async def test_a_health_consultation_has_no_record(session, clock):
     [
         ((), "record.diagnosis_required", None),
         (("I10", "X99.9"), "record.diagnosis_unknown", "X99.9"),
+        (("I10\x00",), "record.diagnosis_unknown", "I10\x00"),
         (("I10", "i10"), "record.diagnosis_repeated", "I10"),
         (("I10",) * 11, "record.diagnoses_too_many", None),
     ],

@@ -128,6 +128,18 @@ async def test_an_unknown_icd10_code_is_refused(client, session, clock):
     assert await _records(session) == 0
 
 
+async def test_control_characters_in_the_record_are_refused(client, session, clock):
+    _, cid, _, doctor = await _setup(session, clock)
+    refused = await client.post(
+        f"/api/doctor/consultations/{cid}/record",
+        json={**RECORD, "advice": "按时服药\x00"},
+        headers=doctor,
+    )
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == ("record.text_invalid", "advice")
+    assert await _records(session) == 0
+
+
 async def test_a_health_consultation_gets_no_record(client, session, clock):
     _, cid, _, doctor = await _setup(session, clock, prior=None)
     refused = await client.post(
@@ -185,5 +197,6 @@ async def test_icd10_search_by_code_name_or_pinyin(client, session, clock):
     assert "K21.9" in await codes("reflux")
     assert len(await codes("e")) == 20
     assert await codes("%") == []
-    empty = await client.get("/api/icd10", params={"q": ""}, headers=doctor)
-    assert empty.status_code == 422
+    for bad in ("", "a\x00"):
+        refused = await client.get("/api/icd10", params={"q": bad}, headers=doctor)
+        assert refused.status_code == 422

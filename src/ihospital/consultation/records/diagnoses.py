@@ -11,12 +11,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.records.models import Icd10Code
+from ihospital.directory.validation import long_text
 from ihospital.errors import Unprocessable
 
 SEARCH_LIMIT = 20
 MAX_DIAGNOSES = 10
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9.]+")
+_CODE_SHAPE = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,2})?")
 DIAGNOSIS_REQUIRED_MESSAGE = "Give at least one diagnosis (an ICD-10 code) in the record."
 DIAGNOSIS_UNKNOWN_MESSAGE = "{diagnosis_code} is not an ICD-10 code of the diagnosis list."
 DIAGNOSIS_REPEATED_MESSAGE = "Diagnosis {diagnosis_code} is given twice."
@@ -33,7 +35,10 @@ async def search_diagnoses(session: AsyncSession, *, query: str) -> Sequence[Icd
     """Up to :data:`SEARCH_LIMIT` diagnoses, by code: ``q`` starts a code (``i10``, ``E11``),
     is in the Chinese name (``糖尿病``) or the English one, or starts or is in the name's full
     pinyin (``tangniao``) or starts its initials (``tnb``). The seed is public: no audit."""
-    query = query.strip()
+    try:
+        query = long_text(query.strip())
+    except ValueError as error:
+        raise Unprocessable("record.query_invalid", str(error), field="q") from None
     options = [Icd10Code.name_zh.contains(query, autoescape=True)]
     if not _HAN.search(query) and _ASCII_WORD.fullmatch(query.replace(" ", "")):
         compact = query.replace(" ", "").lower()
@@ -78,7 +83,11 @@ async def checked_diagnoses(session: AsyncSession, codes: Sequence[str]) -> list
         seen.add(code)
     known = {
         row.code: row.name_zh
-        for row in await session.scalars(select(Icd10Code).where(Icd10Code.code.in_(codes)))
+        for row in await session.scalars(
+            select(Icd10Code).where(
+                Icd10Code.code.in_([code for code in codes if _CODE_SHAPE.fullmatch(code)])
+            )
+        )
     }
     for code in codes:
         if code not in known:

@@ -24,6 +24,7 @@ from ihospital.consultation.records.repository import latest_record
 from ihospital.consultation.states import wrong_status
 from ihospital.consultation.workstation import ADVICE_MAX_LENGTH, assigned_consultation
 from ihospital.core.context import Actor
+from ihospital.directory.validation import long_text
 from ihospital.errors import Conflict, Unprocessable
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
@@ -58,7 +59,10 @@ def _checked_texts(content: RecordContent) -> dict[str, str]:
             raise Unprocessable(
                 "record.text_invalid", RECORD_TEXT_MESSAGE, field=field, limit=limit
             )
-        texts[field] = text
+        try:
+            texts[field] = long_text(text)
+        except ValueError as error:
+            raise Unprocessable("record.text_invalid", str(error), field=field) from None
     return texts
 
 
