@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.records.models import Icd10Code
-from ihospital.directory.validation import long_text
+from ihospital.directory.validation import LONG_TEXT_MESSAGE, is_long_text
 from ihospital.errors import Unprocessable
 
 SEARCH_LIMIT = 20
@@ -35,10 +35,9 @@ async def search_diagnoses(session: AsyncSession, *, query: str) -> Sequence[Icd
     """Up to :data:`SEARCH_LIMIT` diagnoses, by code: ``q`` starts a code (``i10``, ``E11``),
     is in the Chinese name (``糖尿病``) or the English one, or starts or is in the name's full
     pinyin (``tangniao``) or starts its initials (``tnb``). The seed is public: no audit."""
-    try:
-        query = long_text(query.strip())
-    except ValueError as error:
-        raise Unprocessable("record.query_invalid", str(error), field="q") from None
+    query = query.strip()
+    if not is_long_text(query):
+        raise Unprocessable("record.query_invalid", LONG_TEXT_MESSAGE, field="q")
     options = [Icd10Code.name_zh.contains(query, autoescape=True)]
     if not _HAN.search(query) and _ASCII_WORD.fullmatch(query.replace(" ", "")):
         compact = query.replace(" ", "").lower()

@@ -24,7 +24,7 @@ from ihospital.consultation.records.repository import latest_record
 from ihospital.consultation.states import wrong_status
 from ihospital.consultation.workstation import ADVICE_MAX_LENGTH, assigned_consultation
 from ihospital.core.context import Actor
-from ihospital.directory.validation import long_text
+from ihospital.directory.validation import is_long_text
 from ihospital.errors import Conflict, Unprocessable
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
@@ -36,7 +36,9 @@ TEXT_LIMITS = {
     "allergies": 500,
     "advice": ADVICE_MAX_LENGTH,
 }
-RECORD_TEXT_MESSAGE = "Fill in this part of the record in 1 to {limit} characters."
+RECORD_TEXT_MESSAGE = (
+    "Fill in this part of the record in 1 to {limit} characters, without control characters."
+)
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,11 @@ def _checked_texts(content: RecordContent) -> dict[str, str]:
     texts = {}
     for field, limit in TEXT_LIMITS.items():
         text = getattr(content, field).strip()
-        if not 1 <= len(text) <= limit:
+        if not 1 <= len(text) <= limit or not is_long_text(text):
             raise Unprocessable(
                 "record.text_invalid", RECORD_TEXT_MESSAGE, field=field, limit=limit
             )
-        try:
-            texts[field] = long_text(text)
-        except ValueError as error:
-            raise Unprocessable("record.text_invalid", str(error), field=field) from None
+        texts[field] = text
     return texts
 
 
