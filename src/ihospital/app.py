@@ -51,6 +51,7 @@ def _routers() -> list[Any]:
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
+    from ihospital.consultation.records import api as records_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.files import api as files_api
@@ -80,6 +81,7 @@ def _routers() -> list[Any]:
         consultation_api.router,
         chat_api.router,
         chat_socket.router,
+        records_api.router,
         files_api.router,
         pages.router,
         identity_pages.router,

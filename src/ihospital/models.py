@@ -9,11 +9,13 @@ from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
 from ihospital.consultation import chat_models
 from ihospital.consultation import models as consultation_models
+from ihospital.consultation.records import models as records_models
 from ihospital.directory import models as directory_models
 from ihospital.files import models as files_models
 from ihospital.identity import models as identity_models
 from ihospital.notifications import models as notification_models
 from ihospital.outbox import models as outbox_models
+from ihospital.security import models as security_models
 
 ALL_MODEL_MODULES = (
     audit_models,
@@ -30,4 +32,6 @@ ALL_MODEL_MODULES = (
     notification_models,
     outbox_models,
     reconciliation_models,
+    records_models,
+    security_models,
 )

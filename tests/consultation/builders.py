@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.consultation.lifecycle import PriorDiagnosis, start_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.prices import set_price
+from ihospital.consultation.workstation import accept_consultation, confirm_prior_diagnosis
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.directory.models import Institution
@@ -96,3 +97,16 @@ async def start(
         prior=prior,
         **changes,
     )
+
+
+async def in_progress(
+    session: AsyncSession, clock: Clock, practice: Practice, patient: Patient, **changes: object
+) -> Consultation:
+    """A consultation of ``patient`` with the practice's doctor, accepted (diagnostic when
+    started with a ``prior`` diagnosis, which the doctor confirms)."""
+    consultation = await start(session, clock, practice, patient, **changes)
+    doctor = doctor_actor(clock, practice.doctor)
+    await accept_consultation(session, doctor, consultation_id=consultation.id)
+    if consultation.prior_diagnosis is not None:
+        await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
+    return consultation

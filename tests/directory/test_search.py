@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ihospital.core.clock import FrozenClock
+from ihospital.directory.pinyin import NamePinyin, name_pinyin, phrase_pinyin
 from ihospital.directory.search import search_doctors
 from ihospital.directory.sites import SiteInput
 from ihospital.errors import Unprocessable
@@ -288,3 +289,8 @@ async def test_a_page_of_results_costs_the_same_queries_for_3_or_15_doctors(
 
     assert with_15 == with_3
     assert with_3 <= 8
+
+
+def test_a_phrase_is_read_in_everyday_readings_a_name_with_surname_readings() -> None:
+    assert phrase_pinyin("单纯疱疹") == NamePinyin("danchunpaozhen", "dcpz")
+    assert name_pinyin("单田芳").full == "shantianfang"

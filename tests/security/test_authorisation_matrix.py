@@ -195,6 +195,14 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, json={"advice": "多休息"}
     ),
+    # medical records API
+    ("GET", "/api/icd10"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/api/doctor/consultations/{consultation_id}/record"): Call(
+        P.CONSULTATIONS_ATTEND, json={}
+    ),
+    ("GET", "/api/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/api/doctor/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/api/records/{record_id}/verify"): Call(P.ACCOUNT_SELF),
     ("GET", "/api/doctor/consultation-prices"): Call(P.PRACTITIONER_SELF),
     ("PUT", "/api/doctor/consultation-prices"): Call(
         P.PRACTITIONER_SELF, json={"institution_id": 1, "consultation_type": "text", "fee_fen": 0}
@@ -456,6 +464,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "session_id": 999_999,  # no such session (1 is the vaccination's, which no doctor may stop)
         "appointment_id": 1,
         "consultation_id": 1,
+        "record_id": 1,
         "entry_id": 1,
         "file_id": 1,
         "flag_id": 1,

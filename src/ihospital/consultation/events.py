@@ -25,6 +25,7 @@ ACCEPTED = "consultation.accepted"
 DIAGNOSIS_CONFIRMED = "consultation.diagnosis_confirmed"
 TRANSFERRED = "consultation.transferred"
 CLOSED = "consultation.closed"
+RECORD_SIGNED = "consultation.record_signed"
 CANCELLED = "consultation.cancelled"
 TOPICS = (
     STARTED,
@@ -33,6 +34,7 @@ TOPICS = (
     ACCEPTED,
     DIAGNOSIS_CONFIRMED,
     TRANSFERRED,
+    RECORD_SIGNED,
     CLOSED,
     CANCELLED,
 )

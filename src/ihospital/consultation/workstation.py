@@ -25,6 +25,7 @@ from ihospital.consultation.events import (
 from ihospital.consultation.lifecycle import audit_read
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.prices import check_type
+from ihospital.consultation.records.repository import latest_record
 from ihospital.consultation.states import (
     arm_inactivity,
     begin_waiting,
@@ -43,7 +44,7 @@ ADVICE_MAX_LENGTH = 2000
 ADVICE_MESSAGE = "Write the advice in 1 to {limit} characters."
 
 
-async def _assigned(
+async def assigned_consultation(
     session: AsyncSession, actor: Actor, consultation_id: int, *, for_update: bool = True
 ) -> Consultation:
     """A consultation assigned to the signed-in doctor; any other is not found."""
@@ -112,7 +113,7 @@ async def read_assigned(
     session: AsyncSession, actor: Actor, *, consultation_id: int
 ) -> Consultation:
     """One consultation assigned to the signed-in doctor (the read is audited)."""
-    consultation = await _assigned(session, actor, consultation_id, for_update=False)
+    consultation = await assigned_consultation(session, actor, consultation_id, for_update=False)
     await audit_read(session, actor, consultation)
     return consultation
 
@@ -123,7 +124,7 @@ async def accept_consultation(
     """Begin a waiting consultation assigned to the doctor. Refused unless the doctor may serve
     online at its institution today (R05) and, for a child under 6, the guardian's presence is
     confirmed (R11)."""
-    consultation = await _assigned(session, actor, consultation_id)
+    consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status != "waiting":
         raise wrong_status(consultation)
     if consultation.guardian_required and consultation.guardian_confirmed_at is None:
@@ -155,7 +156,7 @@ async def confirm_prior_diagnosis(
 ) -> Consultation:
     """The doctor confirms the earlier offline diagnosis the patient gave: the consultation
     becomes diagnostic (R01). Needs a 就诊人 whose real name is verified (R03)."""
-    consultation = await _assigned(session, actor, consultation_id)
+    consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status != "in_progress":
         raise wrong_status(consultation)
     if consultation.prior_diagnosis is None:
@@ -180,7 +181,7 @@ async def transfer_consultation(
     """Hand a waiting or begun consultation to a colleague allowed to serve online at the same
     institution (R05); it waits for them with a new acceptance deadline, and they confirm the
     earlier diagnosis themselves."""
-    consultation = await _assigned(session, actor, consultation_id)
+    consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status not in ("waiting", "in_progress"):
         raise wrong_status(consultation)
     if practitioner_id == consultation.practitioner_id:
@@ -229,10 +230,14 @@ async def close_consultation(
         raise Unprocessable(
             "consultation.advice_invalid", ADVICE_MESSAGE, field="advice", limit=ADVICE_MAX_LENGTH
         )
-    consultation = await _assigned(session, actor, consultation_id)
+    consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status != "in_progress":
         raise wrong_status(consultation)
-    if is_diagnostic(consultation) and not visit_in_person:
+    if (
+        is_diagnostic(consultation)
+        and not visit_in_person
+        and await latest_record(session, consultation.id) is None
+    ):
         raise Conflict(
             "consultation.record_required",
             "A diagnostic consultation is closed with a signed medical record.",

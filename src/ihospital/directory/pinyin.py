@@ -94,7 +94,16 @@ def _syllables(text: str) -> list[str]:
 def name_pinyin(name: str) -> NamePinyin:
     """Full pinyin without spaces and the initials of each syllable, both lower-case."""
     surname, given = _surname_syllables(name.strip())
-    syllables = surname + _syllables(given)
+    return _joined(surname + _syllables(given))
+
+
+def phrase_pinyin(phrase: str) -> NamePinyin:
+    """Like :func:`name_pinyin` for a phrase that is not a person's name (a diagnosis): every
+    character in its everyday reading, 单纯 ``danchun``."""
+    return _joined(_syllables(phrase.strip()))
+
+
+def _joined(syllables: list[str]) -> NamePinyin:
     return NamePinyin(
         full="".join(syllables)[:256],
         initials="".join(syllable[0] for syllable in syllables)[:64],

@@ -1,0 +1,50 @@
+"""Queries of medical records: a consultation's latest version, the diagnoses of versions, and
+which version replaced which."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.consultation.records.models import MedicalRecord, MedicalRecordDiagnosis
+
+
+async def latest_record(session: AsyncSession, consultation_id: int) -> MedicalRecord | None:
+    """The consultation's newest signed version, if any."""
+    return await session.scalar(
+        select(MedicalRecord)
+        .where(MedicalRecord.consultation_id == consultation_id)
+        .order_by(MedicalRecord.version.desc())
+        .limit(1)
+    )
+
+
+async def diagnoses_of(
+    session: AsyncSession, records: Sequence[MedicalRecord]
+) -> dict[int, list[MedicalRecordDiagnosis]]:
+    """The diagnoses of each record, in the doctor's order."""
+    found: dict[int, list[MedicalRecordDiagnosis]] = defaultdict(list)
+    if records:
+        rows = await session.scalars(
+            select(MedicalRecordDiagnosis)
+            .where(MedicalRecordDiagnosis.record_id.in_([r.id for r in records]))
+            .order_by(MedicalRecordDiagnosis.record_id, MedicalRecordDiagnosis.position)
+        )
+        for row in rows:
+            found[row.record_id].append(row)
+    return found
+
+
+async def successors_of(session: AsyncSession, records: Sequence[MedicalRecord]) -> dict[int, int]:
+    """For each of ``records`` that was amended, the id of the version that replaced it."""
+    if not records:
+        return {}
+    rows = await session.execute(
+        select(MedicalRecord.previous_version_id, MedicalRecord.id).where(
+            MedicalRecord.previous_version_id.in_([r.id for r in records])
+        )
+    )
+    return {previous: successor for previous, successor in rows}
