@@ -64,11 +64,14 @@ from booking_flash import (
     add_doctors,
     add_institution,
     create_database,
+    database_parser,
     drop_database,
     free_port,
     ms,
+    parse_database_args,
     percentile,
     server_environment,
+    stop_server,
     verdict,
 )
 from sqlalchemy import func, insert, select
@@ -658,12 +661,7 @@ class Servers:
 
     def stop(self, process: subprocess.Popen) -> None:
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_server(process)
         if process in self.processes:
             self.processes.remove(process)
 
@@ -942,14 +940,7 @@ def main() -> None:
     if sys.argv[1:2] == ["--relay"]:
         relay_main(int(sys.argv[2]))
         return
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("IHOSPITAL_BENCH_DATABASE_URL", ""),
-        help="PostgreSQL URL of a database to create (default: IHOSPITAL_BENCH_DATABASE_URL)",
-    )
+    parser = database_parser(__doc__)
     parser.add_argument(
         "--redis-url", default=os.environ.get("IHOSPITAL_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
@@ -967,10 +958,7 @@ def main() -> None:
     parser.add_argument("--heartbeat-seconds", type=float, default=5.0)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--quick", action="store_true", help="a short run with few pairs")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = parser.parse_args()
-    if not args.url.startswith(("postgresql", "postgres:")):
-        parser.error("give a PostgreSQL URL with --url or IHOSPITAL_BENCH_DATABASE_URL")
+    args = parse_database_args(parser)
     if args.quick:
         args.pairs, args.idle, args.start_rate = min(args.pairs, 40), min(args.idle, 200), 20.0
         args.step_seconds, args.drain_seconds, args.max_steps = 3.0, 5.0, 3
