@@ -1226,15 +1226,29 @@ async def run(args: argparse.Namespace) -> None:
             await drop_database(url)
 
 
-def main() -> None:
+def database_parser(description: str | None) -> argparse.ArgumentParser:
+    """The arguments of a bench on a PostgreSQL database it creates: ``--url`` and ``--keep``."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--url",
         default=os.environ.get("IHOSPITAL_BENCH_DATABASE_URL", ""),
         help="PostgreSQL URL of a database to create (default: IHOSPITAL_BENCH_DATABASE_URL)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser
+
+
+def parse_database_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    args = parser.parse_args()
+    if not args.url.startswith(("postgresql", "postgres:")):
+        parser.error("give a PostgreSQL URL with --url or IHOSPITAL_BENCH_DATABASE_URL")
+    return args
+
+
+def main() -> None:
+    parser = database_parser(__doc__)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--doctor-days", type=int, default=200)
     parser.add_argument(
@@ -1243,10 +1257,7 @@ def main() -> None:
     parser.add_argument("--start-rate", type=float, default=5.0, help="B1 first step, per s")
     parser.add_argument("--step-seconds", type=float, default=5.0)
     parser.add_argument("--floor-seconds", type=float, default=5.0)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = parser.parse_args()
-    if not args.url.startswith(("postgresql", "postgres:")):
-        parser.error("give a PostgreSQL URL with --url or IHOSPITAL_BENCH_DATABASE_URL")
+    args = parse_database_args(parser)
     asyncio.run(run(args))
 
 
