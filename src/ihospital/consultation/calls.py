@@ -143,9 +143,7 @@ class CallHistory:
     calls: list[ConsultationCall]
 
 
-async def list_calls(
-    session: AsyncSession, actor: Actor, *, consultation_id: int
-) -> CallHistory:
+async def list_calls(session: AsyncSession, actor: Actor, *, consultation_id: int) -> CallHistory:
     """The consultation's calls, oldest first, for its patient account or its doctor (the read
     is audited)."""
     participant = await chat_participant(session, actor, consultation_id=consultation_id)
