@@ -6,9 +6,12 @@ sides of a video consultation in progress may call; bad frames get error frames.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+from httpx_ws import AsyncWebSocketSession
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
@@ -32,6 +35,23 @@ def _paths(chat: Chat) -> tuple[str, str]:
     return f"/ws/consultations/{cid}", f"/ws/doctor/consultations/{cid}"
 
 
+@asynccontextmanager
+async def _both_sides(
+    app, chat: Chat, *, language: str = "zh-CN"
+) -> AsyncIterator[tuple[AsyncWebSocketSession, AsyncWebSocketSession]]:
+    """The patient's and the doctor's sockets, both ready."""
+    patient_path, doctor_path = _paths(chat)
+    async with (
+        open_socket(app, patient_path, headers=chat.patient) as patient,
+        open_socket(
+            app, doctor_path, headers={**chat.doctor, "Accept-Language": language}
+        ) as doctor,
+    ):
+        assert await receive(patient) == {"type": "ready"}
+        assert await receive(doctor) == {"type": "ready"}
+        yield patient, doctor
+
+
 async def _calls(session) -> list[ConsultationCall]:
     return list((await session.scalars(select(ConsultationCall))).all())
 
@@ -44,13 +64,7 @@ async def test_a_call_is_relayed_to_the_other_side_and_recorded_with_its_duratio
     app, session, clock
 ):
     chat = await make_chat(session, clock=clock, consultation_type="video")
-    patient_path, doctor_path = _paths(chat)
-    async with (
-        open_socket(app, patient_path, headers=chat.patient) as patient,
-        open_socket(app, doctor_path, headers=chat.doctor) as doctor,
-    ):
-        assert await receive(patient) == {"type": "ready"}
-        assert await receive(doctor) == {"type": "ready"}
+    async with _both_sides(app, chat) as (patient, doctor):
         await doctor.send_json({"type": "call.offer", "sdp": OFFER})
         offer = {"type": "call.offer", "side": "doctor", "sdp": OFFER}
         assert await receive(patient) == offer
@@ -156,13 +170,7 @@ async def test_a_new_answer_ends_a_call_left_open(app, session, clock):
 
 async def test_only_the_doctor_offers_and_only_the_patient_answers(app, session, clock):
     chat = await make_chat(session, clock=clock, consultation_type="video")
-    patient_path, doctor_path = _paths(chat)
-    async with (
-        open_socket(app, patient_path, headers=chat.patient) as patient,
-        open_socket(app, doctor_path, headers=chat.doctor) as doctor,
-    ):
-        await receive(patient)
-        await receive(doctor)
+    async with _both_sides(app, chat) as (patient, doctor):
         await patient.send_json({"type": "call.offer", "sdp": OFFER})
         assert (await receive(patient))["code"] == "consultation.call_wrong_side"
         await doctor.send_json({"type": "call.answer", "sdp": OFFER})
@@ -258,14 +266,8 @@ async def test_a_bad_call_frame_gets_an_error_frame_and_nothing_is_relayed(
     app, session, clock, frame, field
 ):
     chat = await make_chat(session, clock=clock, consultation_type="video")
-    patient_path, doctor_path = _paths(chat)
     messages = await _count(session, ConsultationMessage)
-    async with (
-        open_socket(app, patient_path, headers=chat.patient) as patient,
-        open_socket(app, doctor_path, headers={**chat.doctor, "Accept-Language": "en"}) as doctor,
-    ):
-        await receive(patient)
-        await receive(doctor)
+    async with _both_sides(app, chat, language="en") as (patient, doctor):
         await doctor.send_json(frame)
         error = await receive(doctor)
         assert (error["code"], error["field"]) == ("consultation.bad_call_frame", field)
