@@ -47,7 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import chat_api, chat_socket
+    from ihospital.consultation import call_api, chat_api, chat_socket, video_pages
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -81,6 +81,7 @@ def _routers() -> list[Any]:
         consultation_api.router,
         chat_api.router,
         chat_socket.router,
+        call_api.router,
         records_api.router,
         files_api.router,
         pages.router,
@@ -103,6 +104,7 @@ def _routers() -> list[Any]:
         consultation_pages.router,
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
+        video_pages.router,
     ]
 
 

@@ -15,13 +15,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "ihospital"
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server for video calls, as the browser's RTCIceServer."""
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class Settings(BaseSettings):
@@ -59,6 +67,7 @@ class Settings(BaseSettings):
     worker_modules: list[str] = Field(default_factory=list)
     ws_heartbeat_seconds: float = 25.0
     ws_max_frame_bytes: int = 65_536
+    ice_servers: list[IceServer] = Field(default_factory=list)
     booking_rate_window_seconds: int = 10
     booking_rate_per_account: int = 10
     booking_rate_per_ip: int = 60

@@ -173,6 +173,8 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/consultations/{consultation_id}/messages/read"): Call(
         P.CONSULTATIONS_OWN, json={"up_to": 1}
     ),
+    ("GET", "/api/consultations/{consultation_id}/calls"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/api/doctor/consultations/{consultation_id}/calls"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/doctor/consultations/{consultation_id}/messages"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/api/doctor/consultations/{consultation_id}/messages"): Call(
         P.CONSULTATIONS_ATTEND, json={"text": "您好"}
@@ -403,10 +405,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/consultations"): Call(P.CONSULTATIONS_OWN),
     ("GET", "/consultations/{consultation_id}"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/consultations/{consultation_id}/video"): Call(P.CONSULTATIONS_OWN),
     ("POST", "/consultations/{consultation_id}/cancel"): Call(P.CONSULTATIONS_OWN, form={}),
     ("POST", "/consultations/{consultation_id}/guardian"): Call(P.CONSULTATIONS_OWN, form={}),
     ("GET", "/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/doctor/consultations/{consultation_id}/video"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/doctor/consultations/{consultation_id}/accept"): Call(
         P.CONSULTATIONS_ATTEND, form={}
     ),

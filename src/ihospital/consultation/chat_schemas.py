@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ihospital.consultation.chat_models import ConsultationMessage
-from ihospital.consultation.chat_store import NOTICE_MESSAGES, message_event
+from ihospital.consultation.chat_store import NOTICE_MESSAGES, message_event, notice_fields
 from ihospital.consultation.schemas import Id
 from ihospital.core.i18n import gettext
 from ihospital.core.schemas import Schema
@@ -49,7 +49,8 @@ class MessageRead(Schema):
         """From the untranslated shape of :func:`message_event` (stored or pushed live)."""
         text = event["text"]
         if event["kind"] == "system" and text is not None:
-            text = gettext(NOTICE_MESSAGES[text])
+            key, fields = notice_fields(text)
+            text = gettext(NOTICE_MESSAGES[key], **fields)
         return cls(
             id=event["id"],
             consultation_id=event["consultation_id"],

@@ -8,7 +8,9 @@ Frames from the client, besides the protocol's own:
 - ``{"type": "message", "text": "…", "file_id": 7}``: stored, then delivered to both sides
   (``text`` or ``file_id`` may be left out): the sender sees it arrive as the other side does;
 - ``{"type": "read", "up_to": 41}``: the other side's messages up to 41 are read;
-- ``{"type": "typing"}``: relayed to the other side, not stored.
+- ``{"type": "typing"}``: relayed to the other side, not stored;
+- ``call.offer``, ``call.answer``, ``call.ice``, ``call.hangup``: a video call's signalling
+  (:mod:`ihospital.consultation.call_relay`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.call_relay import CallRelay
 from ihospital.consultation.chat import (
     audit_chat_read,
     chat_participant,
@@ -126,6 +129,13 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
     feed = Feed(
         hub=hub, channel=chat_channel(consultation_id), stored_after=stored_after, render=chat_frame
     )
-    await serve_feed(
-        websocket, feed, handlers={"message": on_message, "read": on_read, "typing": on_typing}
+    call = CallRelay(
+        sessionmaker=sessionmaker,
+        hub=hub,
+        actor=actor,
+        consultation_id=consultation_id,
+        side=participant.side,
     )
+    handlers = {"message": on_message, "read": on_read, "typing": on_typing, **call.handlers()}
+    await serve_feed(websocket, feed, handlers=handlers)
+    await call.closed()

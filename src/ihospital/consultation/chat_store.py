@@ -22,7 +22,22 @@ NOTICE_MESSAGES = {  # system notices: stored by key, translated when read
     "accepted": "The doctor has accepted the consultation.",
     "transferred": "The consultation has been transferred to another doctor.",
     "closed": "The consultation has been closed.",
+    "call_ended": "The video call has ended; it lasted {minutes} min {seconds} s.",
 }
+
+
+def call_ended_notice(duration_seconds: int) -> str:
+    """The stored text of the notice that a video call ended: its key and its duration."""
+    return f"call_ended:{duration_seconds}"
+
+
+def notice_fields(stored: str) -> tuple[str, dict[str, int]]:
+    """The message key of a stored notice and the fields it is filled with."""
+    key, _, seconds = stored.partition(":")
+    if key != "call_ended":
+        return key, {}
+    minutes, rest = divmod(int(seconds), 60)
+    return key, {"minutes": minutes, "seconds": rest}
 
 
 def chat_channel(consultation_id: int) -> str:

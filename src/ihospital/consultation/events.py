@@ -27,6 +27,8 @@ TRANSFERRED = "consultation.transferred"
 CLOSED = "consultation.closed"
 RECORD_SIGNED = "consultation.record_signed"
 CANCELLED = "consultation.cancelled"
+CALL_STARTED = "consultation.call_started"
+CALL_ENDED = "consultation.call_ended"
 TOPICS = (
     STARTED,
     PAID,
@@ -37,6 +39,8 @@ TOPICS = (
     RECORD_SIGNED,
     CLOSED,
     CANCELLED,
+    CALL_STARTED,
+    CALL_ENDED,
 )
 
 SUBSCRIBERS: dict[str, list[Handler]] = defaultdict(list)

@@ -1,0 +1,164 @@
+"""Video calls of a 视频 consultation (视频问诊): who may call, and the record of each call.
+
+Only the consultation's patient account and its assigned doctor take part (anyone else finds no
+such consultation), only in a consultation of type ``video`` that is in progress. The doctor
+starts a call, the patient answers: the answer starts the call's record; the hang-up of either
+side (or leaving the page) ends it with its duration. Both are transitions (audited, events
+``consultation.call_started`` / ``consultation.call_ended``, R13), and the end is a system notice
+in the chat. The media flows between the browsers (WebRTC); the server relays the signalling
+only (:mod:`ihospital.consultation.call_relay`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.consultation.call_models import ConsultationCall
+from ihospital.consultation.chat import Participant, chat_participant
+from ihospital.consultation.chat_store import append_message, call_ended_notice
+from ihospital.consultation.events import CALL_ENDED, CALL_STARTED, transition
+from ihospital.consultation.models import Consultation
+from ihospital.core.context import Actor
+from ihospital.errors import Conflict
+from ihospital.realtime.hub import Hub
+
+NOT_VIDEO_MESSAGE = "Video calls are made in video consultations only."
+NOT_IN_PROGRESS_MESSAGE = "A video call can be made only while the consultation is in progress."
+DOCTOR_CALLS_MESSAGE = "The doctor starts the video call and the patient answers it."
+
+
+async def call_participant(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    consultation_id: int,
+    for_update: bool = False,
+    ending: bool = False,
+) -> Participant:
+    """The actor's side in a video consultation in progress (a call may be ended after it:
+    ``ending``); else ``consultation.not_video`` or ``consultation.call_not_in_progress``."""
+    participant = await chat_participant(
+        session, actor, consultation_id=consultation_id, for_update=for_update
+    )
+    consultation = participant.consultation
+    if consultation.consultation_type != "video":
+        raise Conflict("consultation.not_video", NOT_VIDEO_MESSAGE)
+    if not ending and consultation.status != "in_progress":
+        raise Conflict("consultation.call_not_in_progress", NOT_IN_PROGRESS_MESSAGE)
+    return participant
+
+
+def check_role(participant: Participant, *, expected: str) -> None:
+    """The doctor offers a call, the patient answers it."""
+    if participant.side != expected:
+        raise Conflict("consultation.call_wrong_side", DOCTOR_CALLS_MESSAGE)
+
+
+async def _open_call(session: AsyncSession, consultation_id: int) -> ConsultationCall | None:
+    return await session.scalar(
+        select(ConsultationCall).where(
+            ConsultationCall.consultation_id == consultation_id,
+            ConsultationCall.ended_at.is_(None),
+        )
+    )
+
+
+async def _end(
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Consultation,
+    call: ConsultationCall,
+    *,
+    ended_by: str,
+    hub: Hub | None,
+) -> None:
+    now = actor.clock.now()
+    duration = max(0, int((now - call.started_at).total_seconds()))
+    call.ended_at, call.ended_by, call.duration_seconds = now, ended_by, duration
+    await transition(
+        session,
+        actor,
+        consultation,
+        topic=CALL_ENDED,
+        call_id=call.id,
+        ended_by=ended_by,
+        duration_seconds=duration,
+    )
+    await append_message(
+        session,
+        actor,
+        consultation,
+        sender_role="system",
+        kind="system",
+        text=call_ended_notice(duration),
+        hub=hub,
+    )
+
+
+async def start_call(
+    session: AsyncSession, actor: Actor, *, consultation_id: int, hub: Hub | None
+) -> ConsultationCall:
+    """The patient answers the doctor's call: the call starts now (audited, R13). A call left
+    open (a browser that vanished) is ended first, by the system."""
+    participant = await call_participant(
+        session, actor, consultation_id=consultation_id, for_update=True
+    )
+    check_role(participant, expected="patient")
+    consultation = participant.consultation
+    left_open = await _open_call(session, consultation_id)
+    if left_open is not None:
+        await _end(session, actor, consultation, left_open, ended_by="system", hub=hub)
+        await session.flush()
+    call = ConsultationCall(consultation_id=consultation_id, started_at=actor.clock.now())
+    session.add(call)
+    await session.flush()
+    await transition(session, actor, consultation, topic=CALL_STARTED, call_id=call.id)
+    return call
+
+
+async def end_call(
+    session: AsyncSession, actor: Actor, *, consultation_id: int, hub: Hub | None
+) -> ConsultationCall | None:
+    """Either side hangs up: the open call ends now with its duration (audited, R13; a notice
+    in the chat). ``None`` when no call was open (a call declined before it was answered)."""
+    participant = await call_participant(
+        session, actor, consultation_id=consultation_id, for_update=True, ending=True
+    )
+    call = await _open_call(session, consultation_id)
+    if call is None:
+        return None
+    await _end(session, actor, participant.consultation, call, ended_by=participant.side, hub=hub)
+    return call
+
+
+@dataclass(frozen=True)
+class CallHistory:
+    """A consultation, the reader's side in it, and its calls, oldest first."""
+
+    participant: Participant
+    calls: list[ConsultationCall]
+
+
+async def list_calls(session: AsyncSession, actor: Actor, *, consultation_id: int) -> CallHistory:
+    """The consultation's calls, oldest first, for its patient account or its doctor (the read
+    is audited)."""
+    participant = await chat_participant(session, actor, consultation_id=consultation_id)
+    calls = await session.scalars(
+        select(ConsultationCall)
+        .where(ConsultationCall.consultation_id == consultation_id)
+        .order_by(ConsultationCall.id)
+    )
+    consultation = participant.consultation
+    await record(
+        session,
+        actor,
+        action="consultation.calls_read",
+        subject_type="consultation",
+        subject_id=consultation.id,
+        patient_id=consultation.patient_id,
+    )
+    return CallHistory(participant, list(calls))
