@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ihospital.consultation.campaigns.places import is_running
 from ihospital.consultation.campaigns.service import (
     DESCRIPTION_MAX_LENGTH,
     MAX_DEPARTMENTS,
@@ -88,7 +89,7 @@ class CampaignRead(Schema):
             daily_quota=campaign.daily_quota,
             fee_fen=0,
             status=campaign.status,
-            running_today=bool(view.remaining_today),
+            running_today=is_running(campaign, today),
             doctors=[
                 CampaignDoctorRead(
                     practitioner_id=doctor, remaining_today=view.remaining_today.get(doctor)

@@ -186,7 +186,8 @@ async def _apply(
         CampaignDepartment(campaign_id=campaign.id, department_code=c) for c in departments
     )
     await session.flush()
-    return CampaignView(campaign, doctors, departments)
+    [view] = await _views(session, actor, [campaign])
+    return view
 
 
 async def _changed(session: AsyncSession, actor: Actor, view: CampaignView, topic: str) -> None:
