@@ -68,24 +68,20 @@ class CampaignView:
     remaining_today: dict[int, int] = field(default_factory=dict)
 
 
-def _invalid(code: str, message: str, field_name: str, **fields: object) -> Unprocessable:
-    return Unprocessable(f"campaign.{code}", message, field=field_name, **fields)
-
-
 def _checked_text(values: CampaignInput) -> tuple[str, str]:
     title, description = values.title.strip(), values.description.strip()
     if not (1 <= len(title) <= TITLE_MAX_LENGTH and is_plain_text(title)):
-        raise _invalid(
-            "title_invalid",
+        raise Unprocessable(
+            "campaign.title_invalid",
             "Give a title of 1 to {limit} characters.",
-            "title",
+            field="title",
             limit=TITLE_MAX_LENGTH,
         )
     if len(description) > DESCRIPTION_MAX_LENGTH or (description and not is_long_text(description)):
-        raise _invalid(
-            "description_invalid",
+        raise Unprocessable(
+            "campaign.description_invalid",
             "Give a description of at most {limit} characters.",
-            "description",
+            field="description",
             limit=DESCRIPTION_MAX_LENGTH,
         )
     return title, description
@@ -94,27 +90,34 @@ def _checked_text(values: CampaignInput) -> tuple[str, str]:
 def _check_terms(values: CampaignInput, today: date) -> list[str]:
     """The dates, quota and types; the types in their canonical order."""
     if values.ends_on < values.starts_on:
-        raise _invalid("dates_reversed", "The campaign cannot end before it starts.", "ends_on")
+        raise Unprocessable(
+            "campaign.dates_reversed", "The campaign cannot end before it starts.", field="ends_on"
+        )
     if values.ends_on < today:
-        raise _invalid("ends_in_past", "The campaign cannot end in the past.", "ends_on")
+        raise Unprocessable(
+            "campaign.ends_in_past", "The campaign cannot end in the past.", field="ends_on"
+        )
     if (values.ends_on - values.starts_on).days >= MAX_DAYS:
-        raise _invalid(
-            "too_long", "A campaign lasts at most {days} days.", "ends_on", days=MAX_DAYS
+        raise Unprocessable(
+            "campaign.too_long",
+            "A campaign lasts at most {days} days.",
+            field="ends_on",
+            days=MAX_DAYS,
         )
     quota = values.daily_quota
     if isinstance(quota, bool) or not 1 <= quota <= MAX_QUOTA:
-        raise _invalid(
-            "quota_invalid",
+        raise Unprocessable(
+            "campaign.quota_invalid",
             "Give a daily quota per doctor from 1 to {limit}.",
-            "daily_quota",
+            field="daily_quota",
             limit=MAX_QUOTA,
         )
     chosen = set(values.consultation_types)
     if not chosen or not chosen <= set(TYPES):
-        raise _invalid(
-            "types_invalid",
+        raise Unprocessable(
+            "campaign.types_invalid",
             "Choose at least one type of consultation: text, voice or video.",
-            "consultation_types",
+            field="consultation_types",
         )
     return [kind for kind in TYPES if kind in chosen]
 
@@ -125,10 +128,10 @@ async def _checked_doctors(
     """The doctors, each allowed to serve online at the institution (R05)."""
     doctors = list(dict.fromkeys(practitioner_ids))
     if not 1 <= len(doctors) <= MAX_DOCTORS:
-        raise _invalid(
-            "doctors_invalid",
+        raise Unprocessable(
+            "campaign.doctors_invalid",
             "Choose 1 to {limit} doctors.",
-            "practitioner_ids",
+            field="practitioner_ids",
             limit=MAX_DOCTORS,
         )
     for practitioner_id in doctors:
@@ -139,10 +142,10 @@ async def _checked_doctors(
         except AppError:
             eligibility = None
         if eligibility is None or not eligibility.allowed:
-            raise _invalid(
-                "doctor_not_eligible",
+            raise Unprocessable(
+                "campaign.doctor_not_eligible",
                 "Doctor {practitioner_id} does not give online consultations at this institution.",
-                "practitioner_ids",
+                field="practitioner_ids",
                 practitioner_id=practitioner_id,
             )
     return doctors
@@ -151,10 +154,10 @@ async def _checked_doctors(
 async def _checked_departments(session: AsyncSession, codes: Sequence[str]) -> list[str]:
     codes = list(dict.fromkeys(codes))
     if len(codes) > MAX_DEPARTMENTS:
-        raise _invalid(
-            "departments_invalid",
+        raise Unprocessable(
+            "campaign.departments_invalid",
             "Choose at most {limit} departments.",
-            "department_codes",
+            field="department_codes",
             limit=MAX_DEPARTMENTS,
         )
     for code in codes:
