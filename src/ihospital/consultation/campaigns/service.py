@@ -236,25 +236,25 @@ async def create_campaign(
 
 
 async def managed_campaign(
-    session: AsyncSession, actor: Actor, *, institution_id: int, campaign_id: int
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    institution_id: int,
+    campaign_id: int,
+    for_change: bool = False,
 ) -> Campaign:
-    """A campaign of an institution the actor manages, locked for a change (403 for another
-    institution; 404 for a campaign not of this institution)."""
+    """A campaign of an institution the actor manages (403 for another institution; 404 for a
+    campaign not of this institution); ``for_change`` locks it and refuses an ended one."""
     await managed_institution(session, actor, institution_id)
-    campaign = await session.scalar(
-        select(Campaign)
-        .where(Campaign.id == campaign_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    query = select(Campaign).where(Campaign.id == campaign_id)
+    if for_change:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    campaign = await session.scalar(query)
     if campaign is None or campaign.institution_id != institution_id:
         raise campaign_not_found(campaign_id)
-    return campaign
-
-
-def _still_active(campaign: Campaign) -> None:
-    if campaign.status != "active":
+    if for_change and campaign.status != "active":
         raise Conflict("campaign.ended", "This campaign has ended and cannot be changed.")
+    return campaign
 
 
 async def update_campaign(
@@ -268,9 +268,8 @@ async def update_campaign(
     """An admin of the institution changes a campaign that has not ended. Places already taken
     stay taken; a lower quota only stops new starts."""
     campaign = await managed_campaign(
-        session, actor, institution_id=institution_id, campaign_id=campaign_id
+        session, actor, institution_id=institution_id, campaign_id=campaign_id, for_change=True
     )
-    _still_active(campaign)
     view = await _apply(session, actor, campaign, values)
     await _changed(session, actor, view, UPDATED)
     return view
@@ -282,9 +281,8 @@ async def end_campaign(
     """An admin ends a campaign now: no more free consultations start in it; those started
     go on."""
     campaign = await managed_campaign(
-        session, actor, institution_id=institution_id, campaign_id=campaign_id
+        session, actor, institution_id=institution_id, campaign_id=campaign_id, for_change=True
     )
-    _still_active(campaign)
     campaign.status = "ended"
     campaign.ended_at = campaign.updated_at = actor.clock.now()
     await session.flush()
@@ -343,10 +341,9 @@ async def get_managed_campaign(
     session: AsyncSession, actor: Actor, *, institution_id: int, campaign_id: int
 ) -> CampaignView:
     """One campaign of an institution the actor manages."""
-    await managed_institution(session, actor, institution_id)
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None or campaign.institution_id != institution_id:
-        raise campaign_not_found(campaign_id)
+    campaign = await managed_campaign(
+        session, actor, institution_id=institution_id, campaign_id=campaign_id
+    )
     [view] = await _views(session, actor, [campaign])
     return view
 
