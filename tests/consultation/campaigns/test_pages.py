@@ -123,3 +123,14 @@ async def test_another_institution_s_admin_finds_no_campaign(client, session, cl
     assert (await client.get(f"/admin/campaigns/{view.campaign.id}")).status_code == 404
     listing = await client.get("/admin/campaigns")
     assert view.campaign.title not in listing.text
+
+
+async def test_the_campaign_list_is_in_english_when_asked(client, session, clock):
+    practice = await make_practice(session, clock=clock)
+    await make_campaign(session, clock, practice, daily_quota=4)
+    listing = await client.get("/campaigns", headers={"Accept-Language": "en"})
+    assert "Free clinics" in listing.text and "4 places left today" in listing.text
+    empty = await client.get(
+        "/api/campaigns?institution_id=999999", headers={"Accept-Language": "en"}
+    )
+    assert empty.json() == []
