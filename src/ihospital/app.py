@@ -51,6 +51,9 @@ def _routers() -> list[Any]:
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
+    from ihospital.consultation.campaigns import admin_pages as campaigns_admin_pages
+    from ihospital.consultation.campaigns import api as campaigns_api
+    from ihospital.consultation.campaigns import pages as campaigns_pages
     from ihospital.consultation.records import api as records_api
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
@@ -79,6 +82,7 @@ def _routers() -> list[Any]:
         booking_fairness_api.router,
         resources_api.router,
         consultation_api.router,
+        campaigns_api.router,
         chat_api.router,
         chat_socket.router,
         call_api.router,
@@ -103,6 +107,8 @@ def _routers() -> list[Any]:
         service_admin_pages.router,
         consultation_pages.router,
         consultation_patient_pages.router,
+        campaigns_pages.router,
+        campaigns_admin_pages.router,
         consultation_doctor_pages.router,
         video_pages.router,
     ]

@@ -9,6 +9,7 @@ from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
 from ihospital.consultation import call_models, chat_models
 from ihospital.consultation import models as consultation_models
+from ihospital.consultation.campaigns import models as campaign_models
 from ihospital.consultation.records import models as records_models
 from ihospital.directory import models as directory_models
 from ihospital.files import models as files_models
@@ -21,6 +22,7 @@ ALL_MODEL_MODULES = (
     audit_models,
     billing_models,
     booking_models,
+    campaign_models,
     dayof_models,
     booking_fairness_models,
     call_models,

@@ -218,6 +218,17 @@ ROUTES: dict[tuple[str, str], Call] = {
         "/api/institutions/{institution_id}/practitioners/{practitioner_id}/consultation-prices",
     ): Call(P.STAFF_MANAGE, json={"consultation_type": "text", "fee_fen": 1000}),
     ("GET", "/api/doctors/{practitioner_id}/consultation-prices"): Call(PUBLIC),
+    # 义诊 campaigns API
+    ("GET", "/api/campaigns"): Call(PUBLIC),
+    ("GET", "/api/institutions/{institution_id}/campaigns"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/campaigns"): Call(P.SCHEDULES_MANAGE, json={}),
+    ("GET", "/api/institutions/{institution_id}/campaigns/{campaign_id}"): Call(P.SCHEDULES_MANAGE),
+    ("PUT", "/api/institutions/{institution_id}/campaigns/{campaign_id}"): Call(
+        P.SCHEDULES_MANAGE, json={}
+    ),
+    ("POST", "/api/institutions/{institution_id}/campaigns/{campaign_id}/end"): Call(
+        P.SCHEDULES_MANAGE
+    ),
     # booking API
     ("GET", "/api/institutions/{institution_id}/booking-rules"): Call(P.SCHEDULES_MANAGE),
     ("PUT", "/api/institutions/{institution_id}/booking-rules"): Call(
@@ -423,6 +434,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, form={"advice": "多喝水"}
     ),
+    # 义诊 campaign pages
+    ("GET", "/campaigns"): Call(PUBLIC),
+    ("GET", "/admin/campaigns"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/campaigns"): Call(P.SCHEDULES_MANAGE, form={"title": ""}),
+    ("GET", "/admin/campaigns/{campaign_id}"): Call(P.SCHEDULES_MANAGE),
+    ("POST", "/admin/campaigns/{campaign_id}"): Call(P.SCHEDULES_MANAGE, form={"title": ""}),
+    ("POST", "/admin/campaigns/{campaign_id}/end"): Call(P.SCHEDULES_MANAGE, form={}),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),
@@ -468,6 +486,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "session_id": 999_999,  # no such session (1 is the vaccination's, which no doctor may stop)
         "appointment_id": 1,
         "consultation_id": 1,
+        "campaign_id": 1,
         "record_id": 1,
         "entry_id": 1,
         "file_id": 1,

@@ -65,6 +65,7 @@ async def start(body: ConsultationCreate, session: DbSession, actor: Patient) ->
         complaint=body.complaint,
         prior=body.prior_diagnosis.value() if body.prior_diagnosis else None,
         scheduled_at=body.scheduled_at,
+        campaign_id=body.campaign_id,
     )
     return ConsultationRead.of(consultation)
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.consultation.campaigns.places import take_place
 from ihospital.consultation.events import GUARDIAN_CONFIRMED, STARTED, transition
 from ihospital.consultation.matching import first_available_doctor
 from ihospital.consultation.models import Consultation
@@ -118,12 +119,14 @@ async def start_consultation(
     department_code: str | None = None,
     prior: PriorDiagnosis | None = None,
     scheduled_at: datetime | None = None,
+    campaign_id: int | None = None,
 ) -> Consultation:
     """Start a consultation of one of the account's 就诊人 (another account's is not found) with
     a doctor allowed to serve online at the institution (R05) — the chosen one, or the first
     available of ``department_code`` — for the doctor's price of the type there. With a fee it
-    awaits payment; without, it waits for the doctor at once. One open consultation per 就诊人
-    and doctor."""
+    awaits payment; without, it waits for the doctor at once. In a running 义诊 campaign
+    (``campaign_id``) it is free and takes one of the doctor's places of the day. One open
+    consultation per 就诊人 and doctor."""
     check_type(consultation_type)
     complaint = _checked_complaint(complaint)
     now, today = actor.clock.now(), actor.clock.today_local()
@@ -153,11 +156,25 @@ async def start_consultation(
     await require_online_service(
         session, actor, practitioner_id=practitioner_id, institution_id=institution_id
     )
-    fee = await fee_of(
-        session,
-        practitioner_id=practitioner_id,
-        institution_id=institution_id,
-        consultation_type=consultation_type,
+    place = None
+    if campaign_id is not None:
+        place = await take_place(
+            session,
+            actor,
+            campaign_id=campaign_id,
+            practitioner_id=practitioner_id,
+            institution_id=institution_id,
+            consultation_type=consultation_type,
+        )
+    fee = (
+        0
+        if place
+        else await fee_of(
+            session,
+            practitioner_id=practitioner_id,
+            institution_id=institution_id,
+            consultation_type=consultation_type,
+        )
     )
     if fee is None:
         raise Conflict(
@@ -185,6 +202,8 @@ async def start_consultation(
         guardian_required=age < GUARDIAN_AGE_LIMIT,
         scheduled_at=scheduled_at,
         created_at=now,
+        campaign_id=campaign_id,
+        campaign_day_id=None if place is None else place.id,
     )
     try:
         async with session.begin_nested():
@@ -200,7 +219,8 @@ async def start_consultation(
         await bill_fee(session, actor, consultation=consultation)
     else:
         await begin_waiting(session, actor, consultation)
-    await transition(session, actor, consultation, topic=STARTED, fee_fen=fee)
+    campaign = {} if campaign_id is None else {"campaign_id": campaign_id}
+    await transition(session, actor, consultation, topic=STARTED, fee_fen=fee, **campaign)
     return consultation
 
 

@@ -124,3 +124,10 @@ class Consultation(IdMixin, Base):
     close_reason: Mapped[str | None] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
     advice: Mapped[str | None] = mapped_column(Text)
+    # 义诊: the campaign it is free in, and the doctor's day in it whose place it took
+    campaign_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("consultation_campaigns.id"), index=True
+    )
+    campaign_day_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("consultation_campaign_days.id")
+    )

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.page_support import public_doctors
+from ihospital.consultation.campaigns.pages import running_with_doctor
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.lifecycle import (
     PRIOR_MESSAGE,
@@ -67,6 +68,7 @@ FORM_FIELD = {
     "institution_id": "offer",
     "practitioner_id": "patient_id",
     "relationship": "guardian_relationship",
+    "campaign_id": "offer",
 }
 PATIENT_MESSAGE = "Choose the patient."
 OFFER_MESSAGE = "Choose the type of consultation."
@@ -76,7 +78,8 @@ GUARDIAN_MESSAGE = (
     "presence and give their name."
 )
 PRIOR_FIELDS = ("prior_institution", "prior_diagnosed_on", "prior_diagnosis")
-OFFER = re.compile(r"([0-9]{1,18})-(text|voice|video)")
+# institution-type, and "-c<campaign>" for a free 义诊 offer
+OFFER = re.compile(r"([0-9]{1,18})-(text|voice|video)(?:-c([0-9]{1,18}))?")
 
 
 def _prior(values: dict[str, str], errors: dict[str, str]) -> PriorDiagnosis | None:
@@ -106,6 +109,7 @@ async def _start_page(
     context: dict[str, Any] = {
         "doctor": doctor,
         "prices": await offered_prices(session, actor, practitioner_id=practitioner_id),
+        "campaigns": await running_with_doctor(session, actor, practitioner_id=practitioner_id),
         "institutions": {site.institution.id: site.institution.name for site in doctor.sites},
         "patients": await list_patients(session, actor),
         "relationships": RELATIONSHIPS,
@@ -134,7 +138,7 @@ async def _start(
     prior: PriorDiagnosis | None,
 ) -> Consultation:
     """Start the consultation and, for a child under 6, confirm the guardian, in one step."""
-    institution_id, consultation_type = OFFER.fullmatch(values["offer"]).groups()
+    institution_id, consultation_type, campaign_id = OFFER.fullmatch(values["offer"]).groups()
     async with session.begin_nested():  # a refusal leaves nothing behind
         consultation = await start_consultation(
             session,
@@ -145,6 +149,7 @@ async def _start(
             consultation_type=consultation_type,
             complaint=values["complaint"],
             prior=prior,
+            campaign_id=None if campaign_id is None else int(campaign_id),
         )
         if consultation.guardian_required:
             if not checkbox(values["guardian_present"]):

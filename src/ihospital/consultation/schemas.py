@@ -71,6 +71,7 @@ class ConsultationCreate(Schema):
     complaint: Annotated[str, Field(min_length=1, max_length=COMPLAINT_MAX_LENGTH)]
     prior_diagnosis: PriorDiagnosisIn | None = None
     scheduled_at: AwareDatetime | None = None
+    campaign_id: Id | None = None  # 义诊: free, in the campaign's places of the day
 
 
 class GuardianConfirm(Schema):
@@ -125,6 +126,7 @@ class ConsultationRead(Schema):
     cancel_reason: str | None
     advice: str | None
     booking_link: str | None
+    campaign_id: int | None
 
     @classmethod
     def of(cls, consultation: Consultation) -> ConsultationRead:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.campaigns.places import give_back_place
 from ihospital.consultation.chat_store import post_notice
 from ihospital.consultation.events import CANCELLED, CLOSED, transition
 from ihospital.consultation.models import Consultation
@@ -97,11 +98,13 @@ async def arm_inactivity(session: AsyncSession, actor: Actor, consultation: Cons
 async def cancel(
     session: AsyncSession, actor: Actor, consultation: Consultation, *, reason: str
 ) -> None:
-    """Cancel a consultation that has not begun; a paid fee is refunded after commit."""
+    """Cancel a consultation that has not begun; a paid fee is refunded after commit and a
+    义诊 place is free again."""
     consultation.status = "cancelled"
     consultation.cancel_reason = reason
     consultation.ended_at = actor.clock.now()
     consultation.accept_by = None
+    await give_back_place(session, consultation)
     await transition(session, actor, consultation, topic=CANCELLED, reason=reason)
     if consultation.paid_at is not None:
         await refund_later(session, actor, consultation=consultation)

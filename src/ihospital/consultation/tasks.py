@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.events import ORDER_CANCELLED, ORDER_EXPIRED, ORDER_PAID
 from ihospital.billing.events import subscribe as on_billing
+from ihospital.consultation.campaigns import tasks as campaign_tasks  # noqa: F401 (handlers)
 from ihospital.consultation.events import (
     ACCEPTED,
     CANCELLED,
