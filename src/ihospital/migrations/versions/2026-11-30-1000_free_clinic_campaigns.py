@@ -1,7 +1,7 @@
 """free-clinic campaigns (义诊): campaigns, their doctors, departments and daily places
 
-Revision ID: 0024
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-30 11:00:00
 
 An institution's campaigns of free online consultations, the doctors and departments of each,
@@ -16,8 +16,8 @@ from alembic import op
 
 import ihospital.db
 
-revision: str = "0024"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
