@@ -52,6 +52,8 @@ def _routers() -> list[Any]:
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
     from ihospital.consultation.records import api as records_api
+    from ihospital.consultation.reviews import api as reviews_api
+    from ihospital.consultation.reviews import pages as reviews_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.files import api as files_api
@@ -82,6 +84,7 @@ def _routers() -> list[Any]:
         chat_api.router,
         chat_socket.router,
         records_api.router,
+        reviews_api.router,
         files_api.router,
         pages.router,
         identity_pages.router,
@@ -101,6 +104,7 @@ def _routers() -> list[Any]:
         service_day_pages.router,
         service_admin_pages.router,
         consultation_pages.router,
+        reviews_pages.router,
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
     ]

@@ -10,6 +10,7 @@ from ihospital.booking.fairness import models as booking_fairness_models
 from ihospital.consultation import chat_models
 from ihospital.consultation import models as consultation_models
 from ihospital.consultation.records import models as records_models
+from ihospital.consultation.reviews import models as reviews_models
 from ihospital.directory import models as directory_models
 from ihospital.files import models as files_models
 from ihospital.identity import models as identity_models
@@ -33,5 +34,6 @@ ALL_MODEL_MODULES = (
     outbox_models,
     reconciliation_models,
     records_models,
+    reviews_models,
     security_models,
 )

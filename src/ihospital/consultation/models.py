@@ -124,3 +124,4 @@ class Consultation(IdMixin, Base):
     close_reason: Mapped[str | None] = mapped_column(String(16))
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
     advice: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]  # closed → rated: the patient reviewed it (评价)
