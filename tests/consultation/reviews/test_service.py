@@ -1,6 +1,8 @@
 """Reviews as services: personal data is masked before storing, abusive text is held and only
 published reviews count on the doctor's rating; one review per consultation, one reply."""
 
+from typing import get_args
+
 import pytest
 from sqlalchemy import select
 
@@ -8,6 +10,7 @@ from ihospital.audit.models import AuditEntry
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.reviews.models import TAGS
 from ihospital.consultation.reviews.reading import doctor_rating
+from ihospital.consultation.reviews.schemas import Tag
 from ihospital.consultation.reviews.service import (
     moderate_review,
     rate_consultation,
@@ -57,6 +60,10 @@ def test_the_patient_name_is_masked_in_the_text():
 )
 def test_abusive_words_are_found(text, words):
     assert abusive_words(text) == words
+
+
+def test_the_api_and_the_page_know_every_tag():
+    assert get_args(Tag) == TAGS
 
 
 def test_the_page_labels_every_tag():
