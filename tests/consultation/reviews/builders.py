@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.reviews.models import ConsultationReview
@@ -12,6 +13,8 @@ from ihospital.core.clock import Clock
 from ihospital.identity.models import Patient
 from tests.booking.builders import booker
 from tests.consultation.builders import Practice, doctor_actor, in_progress
+from tests.directory.test_search import counted_queries
+from tests.identity.builders import make_patient
 
 
 async def closed(
@@ -46,3 +49,19 @@ async def rated(
         tags=["clear"],
         text=text,
     )
+
+
+async def rate_many(
+    session: AsyncSession, clock: Clock, practice: Practice, *, count: int, stars: int
+) -> None:
+    """``count`` new patients each rate a consultation with the practice's doctor ``stars``."""
+    for _ in range(count):
+        await rated(session, clock, practice, await make_patient(session, clock=clock), stars=stars)
+
+
+async def queries_of(client: httpx.AsyncClient, engine: AsyncEngine, url: str) -> int:
+    """How many statements a successful GET of ``url`` runs."""
+    with counted_queries(engine) as statements:
+        response = await client.get(url)
+    assert response.status_code == 200
+    return len(statements)

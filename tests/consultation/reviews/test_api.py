@@ -9,9 +9,8 @@ from ihospital.consultation.reviews.models import ConsultationReview
 from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
 from tests.consultation.builders import make_practice, start
-from tests.consultation.reviews.builders import closed, rated
+from tests.consultation.reviews.builders import closed, queries_of, rate_many, rated
 from tests.directory.builders import bearer
-from tests.directory.test_search import counted_queries
 from tests.identity.builders import make_patient
 
 
@@ -165,21 +164,10 @@ async def test_the_rating_is_one_aggregate_whatever_the_number_of_reviews(
     practice = await make_practice(session, clock=clock, fee_fen=0)
     url = f"/api/doctors/{practice.doctor.id}/reviews"
 
-    async def add(count: int, stars: int) -> None:
-        for _ in range(count):
-            patient = await make_patient(session, clock=clock)
-            await rated(session, clock, practice, patient, stars=stars)
-
-    async def queries() -> int:
-        with counted_queries(engine) as statements:
-            response = await client.get(url)
-        assert response.status_code == 200
-        return len(statements)
-
-    await add(2, 5)
-    with_2 = await queries()
-    await add(8, 3)
-    with_10 = await queries()
+    await rate_many(session, clock, practice, count=2, stars=5)
+    with_2 = await queries_of(client, engine, url)
+    await rate_many(session, clock, practice, count=8, stars=3)
+    with_10 = await queries_of(client, engine, url)
 
     rating = (await client.get(url)).json()
     assert with_10 == with_2

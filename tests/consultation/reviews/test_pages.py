@@ -6,8 +6,7 @@ import re
 
 from ihospital.identity.models import Account
 from tests.consultation.builders import make_practice, start
-from tests.consultation.reviews.builders import closed, rated
-from tests.directory.test_search import counted_queries
+from tests.consultation.reviews.builders import closed, queries_of, rate_many, rated
 from tests.identity.builders import csrf_token, make_patient
 from tests.web.builders import sign_in_as
 
@@ -118,22 +117,10 @@ async def test_the_profile_shows_the_rating_at_fixed_queries(client, session, cl
     practice = await make_practice(session, clock=clock, fee_fen=0)
     url = f"/doctors/{practice.doctor.id}"
 
-    async def add(count: int, stars: int) -> None:
-        for _ in range(count):
-            await rated(
-                session, clock, practice, await make_patient(session, clock=clock), stars=stars
-            )
-
-    async def queries() -> int:
-        with counted_queries(engine) as statements:
-            response = await client.get(url)
-        assert response.status_code == 200
-        return len(statements)
-
-    await add(1, 4)
-    with_1 = await queries()
-    await add(7, 5)
-    with_8 = await queries()
+    await rate_many(session, clock, practice, count=1, stars=4)
+    with_1 = await queries_of(client, engine, url)
+    await rate_many(session, clock, practice, count=7, stars=5)
+    with_8 = await queries_of(client, engine, url)
 
     page = (await client.get(url)).text
     assert with_8 == with_1

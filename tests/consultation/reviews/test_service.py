@@ -151,3 +151,16 @@ async def test_a_consultation_is_rated_once(session, clock):
         await rate_consultation(session, actor, consultation_id=consultation.id, stars=3)
 
     assert refused.value.code == "review.already_rated"
+
+
+async def test_a_held_review_cannot_be_replied_to(session, clock):
+    practice = await make_practice(session, clock=clock, fee_fen=0)
+    patient = await make_patient(session, clock=clock)
+    review = await rated(session, clock, practice, patient, text="stupid")
+
+    with pytest.raises(Conflict) as refused:
+        await reply_to_review(
+            session, doctor_actor(clock, practice.doctor), review_id=review.id, reply="谢谢"
+        )
+
+    assert (refused.value.code, review.reply) == ("review.not_published", None)

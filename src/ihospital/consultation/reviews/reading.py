@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -76,15 +76,25 @@ async def doctor_rating(session: AsyncSession, *, practitioner_id: int) -> Ratin
     return Rating(practitioner_id, rounded, count, list(recent))
 
 
-async def _audited(
+async def _staff_list(
     session: AsyncSession,
     actor: Actor,
-    reviews: Sequence[ConsultationReview],
     *,
+    conditions: Sequence[ColumnElement[bool]],
+    newest_first: bool,
     action: str,
     subject_type: str,
     subject_id: int,
 ) -> list[ConsultationReview]:
+    """Up to :data:`STAFF_PAGE` reviews matching ``conditions``, with the read audited."""
+    order = (ConsultationReview.created_at, ConsultationReview.id)
+    if newest_first:
+        order = tuple(column.desc() for column in order)
+    reviews = (
+        await session.scalars(
+            select(ConsultationReview).where(*conditions).order_by(*order).limit(STAFF_PAGE)
+        )
+    ).all()
     await record(
         session,
         actor,
@@ -99,21 +109,14 @@ async def _audited(
 async def doctor_reviews(session: AsyncSession, actor: Actor) -> list[ConsultationReview]:
     """The published reviews of the signed-in doctor's consultations, newest first (audited)."""
     doctor = await own_practitioner(session, actor)
-    reviews = (
-        await session.scalars(
-            select(ConsultationReview)
-            .where(
-                ConsultationReview.practitioner_id == doctor.id,
-                ConsultationReview.status == "published",
-            )
-            .order_by(ConsultationReview.created_at.desc(), ConsultationReview.id.desc())
-            .limit(STAFF_PAGE)
-        )
-    ).all()
-    return await _audited(
+    return await _staff_list(
         session,
         actor,
-        reviews,
+        conditions=(
+            ConsultationReview.practitioner_id == doctor.id,
+            ConsultationReview.status == "published",
+        ),
+        newest_first=True,
         action="consultation.reviews_read",
         subject_type="practitioner",
         subject_id=doctor.id,
@@ -125,21 +128,14 @@ async def held_reviews(
 ) -> list[ConsultationReview]:
     """The held reviews of an institution the actor manages, oldest first (audited)."""
     await managed_institution(session, actor, institution_id)
-    reviews = (
-        await session.scalars(
-            select(ConsultationReview)
-            .where(
-                ConsultationReview.institution_id == institution_id,
-                ConsultationReview.status == "held",
-            )
-            .order_by(ConsultationReview.created_at, ConsultationReview.id)
-            .limit(STAFF_PAGE)
-        )
-    ).all()
-    return await _audited(
+    return await _staff_list(
         session,
         actor,
-        reviews,
+        conditions=(
+            ConsultationReview.institution_id == institution_id,
+            ConsultationReview.status == "held",
+        ),
+        newest_first=False,
         action="consultation.held_reviews_read",
         subject_type="institution",
         subject_id=institution_id,

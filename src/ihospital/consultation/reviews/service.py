@@ -160,7 +160,7 @@ async def reply_to_review(
     session: AsyncSession, actor: Actor, *, review_id: int, reply: str
 ) -> ConsultationReview:
     """The doctor of the consultation replies to its review, once (a review of another doctor's
-    consultation is not found; a rejected one cannot be replied to)."""
+    consultation is not found; one held or rejected cannot be replied to)."""
     doctor = await own_practitioner(session, actor)
     review = await _locked_review(session, review_id)
     if review is None or review.practitioner_id != doctor.id:
@@ -170,8 +170,8 @@ async def reply_to_review(
     )
     if review.reply is not None:
         raise Conflict("review.already_replied", "You have already replied to this review.")
-    if review.status == "rejected":
-        raise Conflict("review.rejected", "A rejected review cannot be replied to.")
+    if review.status != "published":
+        raise Conflict("review.not_published", "Only a published review can be replied to.")
     consultation = await session.get(Consultation, review.consultation_id)
     review.reply = mask_personal_data(
         reply, names=(consultation.patient_name, consultation.guardian_name)
