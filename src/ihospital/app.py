@@ -55,6 +55,8 @@ def _routers() -> list[Any]:
     from ihospital.consultation.campaigns import api as campaigns_api
     from ihospital.consultation.campaigns import pages as campaigns_pages
     from ihospital.consultation.records import api as records_api
+    from ihospital.consultation.reviews import api as reviews_api
+    from ihospital.consultation.reviews import pages as reviews_pages
     from ihospital.directory import api as directory_api
     from ihospital.directory import pages as directory_pages
     from ihospital.files import api as files_api
@@ -87,6 +89,7 @@ def _routers() -> list[Any]:
         chat_socket.router,
         call_api.router,
         records_api.router,
+        reviews_api.router,
         files_api.router,
         pages.router,
         identity_pages.router,
@@ -106,6 +109,7 @@ def _routers() -> list[Any]:
         service_day_pages.router,
         service_admin_pages.router,
         consultation_pages.router,
+        reviews_pages.router,
         consultation_patient_pages.router,
         campaigns_pages.router,
         campaigns_admin_pages.router,

@@ -11,6 +11,7 @@ from ihospital.consultation import call_models, chat_models
 from ihospital.consultation import models as consultation_models
 from ihospital.consultation.campaigns import models as campaign_models
 from ihospital.consultation.records import models as records_models
+from ihospital.consultation.reviews import models as reviews_models
 from ihospital.directory import models as directory_models
 from ihospital.files import models as files_models
 from ihospital.identity import models as identity_models
@@ -36,5 +37,6 @@ ALL_MODEL_MODULES = (
     outbox_models,
     reconciliation_models,
     records_models,
+    reviews_models,
     security_models,
 )

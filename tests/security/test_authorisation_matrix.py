@@ -205,6 +205,20 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_OWN),
     ("GET", "/api/doctor/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/records/{record_id}/verify"): Call(P.ACCOUNT_SELF),
+    # consultation reviews API
+    ("POST", "/api/consultations/{consultation_id}/review"): Call(
+        P.CONSULTATIONS_OWN, json={"stars": 5}
+    ),
+    ("GET", "/api/consultations/{consultation_id}/review"): Call(P.CONSULTATIONS_OWN),
+    ("GET", "/api/doctor/reviews"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/api/doctor/reviews/{review_id}/reply"): Call(
+        P.CONSULTATIONS_ATTEND, json={"reply": "谢谢"}
+    ),
+    ("GET", "/api/institutions/{institution_id}/held-reviews"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/api/reviews/{review_id}/moderation"): Call(
+        P.INSTITUTION_MANAGE, json={"decision": "approve"}
+    ),
+    ("GET", "/api/doctors/{practitioner_id}/reviews"): Call(PUBLIC),
     ("GET", "/api/doctor/consultation-prices"): Call(P.PRACTITIONER_SELF),
     ("PUT", "/api/doctor/consultation-prices"): Call(
         P.PRACTITIONER_SELF, json={"institution_id": 1, "consultation_type": "text", "fee_fen": 0}
@@ -441,6 +455,19 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/admin/campaigns/{campaign_id}"): Call(P.SCHEDULES_MANAGE),
     ("POST", "/admin/campaigns/{campaign_id}"): Call(P.SCHEDULES_MANAGE, form={"title": ""}),
     ("POST", "/admin/campaigns/{campaign_id}/end"): Call(P.SCHEDULES_MANAGE, form={}),
+    # consultation review pages
+    ("GET", "/consultations/{consultation_id}/review"): Call(P.CONSULTATIONS_OWN),
+    ("POST", "/consultations/{consultation_id}/review"): Call(
+        P.CONSULTATIONS_OWN, form={"stars": "5"}
+    ),
+    ("GET", "/doctor/reviews"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/reviews/{review_id}/reply"): Call(
+        P.CONSULTATIONS_ATTEND, form={"reply": "谢谢"}
+    ),
+    ("GET", "/admin/reviews"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/reviews/{review_id}/moderation"): Call(
+        P.INSTITUTION_MANAGE, form={"decision": "approve"}
+    ),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),
@@ -488,6 +515,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "consultation_id": 1,
         "campaign_id": 1,
         "record_id": 1,
+        "review_id": 1,
         "entry_id": 1,
         "file_id": 1,
         "flag_id": 1,

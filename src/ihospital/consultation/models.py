@@ -131,3 +131,4 @@ class Consultation(IdMixin, Base):
     campaign_day_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("consultation_campaign_days.id")
     )
+    rated_at: Mapped[datetime | None]  # closed → rated: the patient reviewed it (评价)

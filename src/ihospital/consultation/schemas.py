@@ -125,6 +125,7 @@ class ConsultationRead(Schema):
     close_reason: str | None
     cancel_reason: str | None
     advice: str | None
+    rated_at: datetime | None
     booking_link: str | None
     campaign_id: int | None
 

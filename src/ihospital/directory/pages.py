@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from ihospital.consultation.reviews.reading import doctor_rating
 from ihospital.core.context import Actor
 from ihospital.core.i18n import translate
 from ihospital.deps import DbSession, optional_actor
@@ -108,7 +109,8 @@ async def doctor_page(
 ) -> Response:
     """Public: a verified doctor's profile."""
     doctor = await get_doctor_profile(session, actor, practitioner_id=practitioner_id)
-    return render(request, "directory/doctor.html", {"doctor": doctor})
+    rating = await doctor_rating(session, practitioner_id=practitioner_id)
+    return render(request, "directory/doctor.html", {"doctor": doctor, "rating": rating})
 
 
 @router.get("/institutions/{institution_id}")

@@ -47,6 +47,7 @@ TASK_MODULES = (
     "ihospital.booking.tasks",
     "ihospital.booking.dayof_tasks",
     "ihospital.consultation.tasks",
+    "ihospital.consultation.reviews.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")
