@@ -41,12 +41,17 @@ async def headers_of(session: AsyncSession, clock: Clock, account_id: int) -> di
     return await bearer(session, clock=clock, account=account)
 
 
-async def make_chat(session: AsyncSession, *, clock: Clock, accepted: bool = True) -> Chat:
-    """A free text consultation, accepted by the doctor unless ``accepted`` is False."""
+async def make_chat(
+    session: AsyncSession, *, clock: Clock, accepted: bool = True, consultation_type: str = "text"
+) -> Chat:
+    """A free consultation (text unless ``consultation_type``), accepted by the doctor unless
+    ``accepted`` is False."""
     practice = await make_practice(session, clock=clock, fee_fen=0)
     person = await make_patient(session, clock=clock)
     other = await make_patient(session, clock=clock)
-    consultation = await start(session, clock, practice, person)
+    consultation = await start(
+        session, clock, practice, person, consultation_type=consultation_type
+    )
     if accepted:
         await accept_consultation(
             session, doctor_actor(clock, practice.doctor), consultation_id=consultation.id

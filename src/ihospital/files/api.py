@@ -18,6 +18,7 @@ from ihospital.core.context import Actor
 from ihospital.core.middleware import BodyLimit
 from ihospital.deps import DbSession, require
 from ihospital.errors import TooManyRequests, Unprocessable
+from ihospital.files.audio import AUDIO_EXTENSIONS
 from ihospital.files.inspection import PDF, too_large
 from ihospital.files.schemas import StoredFileRead
 from ihospital.files.service import get_file, open_file, store_upload
@@ -85,9 +86,10 @@ def _patient_id(value: object) -> int | None:
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY)
 async def upload_file(request: Request, session: DbSession, actor: Uploader) -> StoredFileRead:
-    """Upload one JPEG, PNG or PDF (field ``file``, at most ``IHOSPITAL_FILES_MAX_BYTES``),
-    optionally about one of one's own 就诊人 (``patient_id``). The type is decided by the
-    content; image metadata such as GPS is removed."""
+    """Upload one JPEG, PNG or PDF (field ``file``, at most ``IHOSPITAL_FILES_MAX_BYTES``) or
+    a voice clip (WebM/Ogg Opus, M4A; at most 60 s and 2 MB), optionally about one of one's own
+    就诊人 (``patient_id``). The type is decided by the content; image metadata such as GPS is
+    removed; a clip's duration is read from its container."""
     await _admit_upload(request, actor)
     # End the sign-in's read-only transaction before a phone sends up to 10 MB: on SQLite every
     # transaction holds the one write lock, and no transaction may wait on the network.
@@ -125,12 +127,20 @@ async def read_file(file_id: FileId, session: DbSession, actor: Reader) -> Store
 @router.get(
     "/{file_id}/content",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+    responses={
+        200: {
+            "content": {
+                media: {}
+                for media in ("image/jpeg", "image/png", "application/pdf", *AUDIO_EXTENSIONS)
+            }
+        }
+    },
 )
 async def read_file_content(
     request: Request, file_id: FileId, session: DbSession, actor: Reader
 ) -> Response:
-    """The stored bytes with their type; PDFs come as an attachment, pictures inline."""
+    """The stored bytes with their type; PDFs come as an attachment, pictures and voice clips
+    inline."""
     stored, data = await open_file(
         session, actor, store=request.app.state.object_store, file_id=file_id
     )
