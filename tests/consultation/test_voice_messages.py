@@ -97,5 +97,7 @@ async def test_a_long_or_disguised_clip_is_refused_at_upload(client, session, cl
     assert (long.status_code, long.json()["code"]) == (422, "files.voice_too_long")
     assert long.headers["content-type"].startswith("application/problem+json")
     assert "60" in long.json()["detail"]
-    video = await upload(client, chat.patient, data=webm_opus(seconds=3, video_track=True), name="v.webm")
+    video = await upload(
+        client, chat.patient, data=webm_opus(seconds=3, video_track=True), name="v.webm"
+    )
     assert (video.status_code, video.json()["code"]) == (415, "files.unsupported_type")

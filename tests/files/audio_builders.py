@@ -40,8 +40,13 @@ def ogg_opus(*, seconds: float, head: bytes | None = None, second_serial: bool =
     """An Ogg Opus clip of ``seconds`` (a page a second, 50 frames each)."""
     pages = [
         _ogg_page([head or _opus_head()], granule=0, sequence=0, flags=2, serial=7),
-        _ogg_page([b"OpusTags" + struct.pack("<I", 4) + b"test" + b"\0" * 4], granule=0,
-                  sequence=1, flags=0, serial=7),
+        _ogg_page(
+            [b"OpusTags" + struct.pack("<I", 4) + b"test" + b"\0" * 4],
+            granule=0,
+            sequence=1,
+            flags=0,
+            serial=7,
+        ),
     ]
     frames, sequence = round(seconds * 50), 2
     while frames > 0:
@@ -50,8 +55,13 @@ def ogg_opus(*, seconds: float, head: bytes | None = None, second_serial: bool =
         granule = PRE_SKIP + (round(seconds * 50) - frames) * 960
         serial = 8 if second_serial and sequence == 3 else 7
         pages.append(
-            _ogg_page([OPUS_FRAME] * batch, granule=granule, sequence=sequence,
-                      flags=4 if frames == 0 else 0, serial=serial)
+            _ogg_page(
+                [OPUS_FRAME] * batch,
+                granule=granule,
+                sequence=sequence,
+                flags=4 if frames == 0 else 0,
+                serial=serial,
+            )
         )
         sequence += 1
     return b"".join(pages)
@@ -94,15 +104,21 @@ def webm_opus(
     frames = round(seconds * 50)
     for cluster_start in range(0, frames, 500):  # a cluster each 10 s
         blocks = b"".join(
-            _element(0xA3, b"\x81" + struct.pack(">hB", (frame - cluster_start) * 20, 0x80)
-                     + OPUS_FRAME)
+            _element(
+                0xA3, b"\x81" + struct.pack(">hB", (frame - cluster_start) * 20, 0x80) + OPUS_FRAME
+            )
             for frame in range(cluster_start, min(frames, cluster_start + 500))
         )
         body += _element(0x1F43B675, _uint(0xE7, cluster_start * 20) + blocks, unknown=True)
     header = _element(
         0x1A45DFA3,
-        _uint(0x4286, 1) + _uint(0x42F7, 1) + _uint(0x42F2, 4) + _uint(0x42F3, 8)
-        + _element(0x4282, b"webm") + _uint(0x4287, 4) + _uint(0x4285, 2),
+        _uint(0x4286, 1)
+        + _uint(0x42F7, 1)
+        + _uint(0x42F2, 4)
+        + _uint(0x42F3, 8)
+        + _element(0x4282, b"webm")
+        + _uint(0x4287, 4)
+        + _uint(0x4285, 2),
     )
     return header + _element(0x18538067, body, unknown=True)
 
@@ -126,8 +142,13 @@ def mp4_aac(*, seconds: float, fragmented: bool = False, handler: bytes = b"soun
     mvhd = _full(b"mvhd", struct.pack(">IIII", 0, 0, 1000, round(whole / 48)) + b"\0" * 80)
     mdhd = _full(b"mdhd", struct.pack(">IIIIHH", 0, 0, 48_000, whole, 0x55C4, 0))
     hdlr = _full(b"hdlr", b"\0" * 4 + handler + b"\0" * 12 + b"SoundHandler\0")
-    mp4a = _box(b"mp4a", b"\0" * 6 + struct.pack(">H", 1) + b"\0" * 8
-                + struct.pack(">HHHHI", 1, 16, 0, 0, 48_000 << 16))
+    mp4a = _box(
+        b"mp4a",
+        b"\0" * 6
+        + struct.pack(">H", 1)
+        + b"\0" * 8
+        + struct.pack(">HHHHI", 1, 16, 0, 0, 48_000 << 16),
+    )
     stbl = _box(b"stbl", _full(b"stsd", struct.pack(">I", 1) + mp4a))
     mdia = _box(b"mdia", mdhd + hdlr + _box(b"minf", stbl))
     trak = _box(b"trak", _full(b"tkhd", b"\0" * 80, flags=3) + mdia)
@@ -139,8 +160,9 @@ def mp4_aac(*, seconds: float, fragmented: bool = False, handler: bytes = b"soun
         return out + _box(b"mdat", b"\0" * samples)
     for first in range(0, samples, 47):  # about a second a fragment
         count = min(47, samples - first)
-        trun = _full(b"trun", struct.pack(">I", count) + struct.pack(">II", 1024, 1) * count,
-                     flags=0x300)
+        trun = _full(
+            b"trun", struct.pack(">I", count) + struct.pack(">II", 1024, 1) * count, flags=0x300
+        )
         traf = _full(b"tfhd", struct.pack(">I", 1), flags=0x20000)
         traf += _full(b"tfdt", struct.pack(">Q", first * 1024), version=1) + trun
         out += _box(b"moof", _full(b"mfhd", struct.pack(">I", first)) + _box(b"traf", traf))

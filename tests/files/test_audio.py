@@ -67,8 +67,14 @@ def test_a_truncated_clip_is_unreadable(container):
         ogg_opus(seconds=3, second_serial=True),
         mp4_aac(seconds=2, handler=b"vide"),
     ],
-    ids=["webm-vorbis", "webm-video", "webm-audio-and-video", "ogg-vorbis", "ogg-two-streams",
-         "mp4-video"],
+    ids=[
+        "webm-vorbis",
+        "webm-video",
+        "webm-audio-and-video",
+        "ogg-vorbis",
+        "ogg-two-streams",
+        "mp4-video",
+    ],
 )
 def test_a_container_holding_anything_but_one_voice_track_is_refused(data):
     assert _refusal(data, "clip")[1] == "files.unsupported_type"

@@ -36,9 +36,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("consultation_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("duration_ms", sa.Integer(), nullable=True))
-        batch_op.drop_constraint(
-            batch_op.f("ck_consultation_messages_kind_known"), type_="check"
-        )
+        batch_op.drop_constraint(batch_op.f("ck_consultation_messages_kind_known"), type_="check")
         batch_op.create_check_constraint(
             "kind_known", "kind IN ('text','image','file','voice','system')"
         )
@@ -53,9 +51,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("ck_consultation_messages_voice_has_duration"), type_="check"
         )
-        batch_op.drop_constraint(
-            batch_op.f("ck_consultation_messages_kind_known"), type_="check"
-        )
+        batch_op.drop_constraint(batch_op.f("ck_consultation_messages_kind_known"), type_="check")
         batch_op.create_check_constraint("kind_known", "kind IN ('text','image','file','system')")
         batch_op.drop_column("duration_ms")
     with op.batch_alter_table("stored_files", schema=None) as batch_op:
