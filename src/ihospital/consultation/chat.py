@@ -7,9 +7,9 @@ follow-up questions and the doctor's answers); before the doctor accepts, after 
 or after the follow-up time they are refused with a code that says why. An attachment is a file
 the sender uploaded; the other side is granted read access to it. A voice clip makes a message
 of kind ``voice`` (语音消息) in a consultation of any type: 语音 consultations are carried by
-them, and a patient of a text or video consultation may speak rather than type as well. Each message counts as the
-consultation's latest activity (the inactivity limit starts again). Reads are audited once per
-page or per socket opened (R13); messages are kept (R12).
+them, and a patient of a text or video consultation may speak rather than type as well. Each
+message counts as the consultation's latest activity (the inactivity limit starts again). Reads
+are audited once per page or per socket opened (R13); messages are kept (R12).
 """
 
 from __future__ import annotations

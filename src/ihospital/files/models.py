@@ -11,7 +11,8 @@ from ihospital.db import Base, BigId, IdMixin
 
 
 class StoredFile(IdMixin, Base):
-    """An uploaded JPEG, PNG, PDF or voice clip, its bytes kept in the object store under ``storage_key``.
+    """An uploaded JPEG, PNG, PDF or voice clip, its bytes kept in the object store under
+    ``storage_key``.
 
     ``patient_id`` names the 就诊人 it concerns, if any (reads of such a file are audited).
     ``size_bytes`` and ``sha256`` describe the stored bytes (images are re-encoded without their
