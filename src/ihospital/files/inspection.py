@@ -1,15 +1,14 @@
 """What an upload really is, decided by its bytes (never by its name or declared type).
 
-JPEG, PNG and PDF are accepted, and voice clips (WebM or Ogg with Opus, MP4 with AAC) of at
-most :data:`VOICE_MAX_SECONDS` seconds and :data:`VOICE_MAX_BYTES` bytes, measured from their
-container by :mod:`ihospital.files.audio` (kept as sent). Images are fully decoded by Pillow,
-turned upright by their EXIF orientation and encoded afresh, so EXIF (with GPS), XMP,
-comments, text chunks and anything appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is refused
-before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have the
-``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
-actions, embedded files); objects inside compressed streams are not inflated, which is why
-files are served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as
-well.
+JPEG, PNG and PDF are accepted, and voice clips (WebM or Ogg with Opus, MP4 with AAC) of at most
+:data:`VOICE_MAX_SECONDS` seconds and :data:`VOICE_MAX_BYTES` bytes, measured from their container
+by :mod:`ihospital.files.audio` (kept as sent). Images are fully decoded by Pillow, turned upright
+by their EXIF orientation and encoded afresh, so EXIF (with GPS), XMP, comments, text chunks and
+anything appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is
+refused before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have
+the ``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
+actions, embedded files); objects inside compressed streams are not inflated, which is why files are
+served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as well.
 Executables and markup (HTML, SVG, XML, scripts) are refused whatever they are called.
 """
 
