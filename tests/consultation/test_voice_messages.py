@@ -101,3 +101,20 @@ async def test_a_long_or_disguised_clip_is_refused_at_upload(client, session, cl
         client, chat.patient, data=webm_opus(seconds=3, video_track=True), name="v.webm"
     )
     assert (video.status_code, video.json()["code"]) == (415, "files.unsupported_type")
+
+
+async def test_a_clip_is_served_in_byte_ranges_as_safari_asks(client, session, clock):
+    chat = await make_chat(session, clock=clock, consultation_type="voice")
+    clip = mp4_aac(seconds=2)
+    file_id = await _upload_clip(client, chat.patient, data=clip, name="s.m4a")
+    path = f"/api/files/{file_id}/content"
+    first = await client.get(path, headers={**chat.patient, "Range": "bytes=0-1"})
+    assert (first.status_code, first.content) == (206, clip[:2])
+    assert first.headers["content-range"] == f"bytes 0-1/{len(clip)}"
+    tail = await client.get(path, headers={**chat.patient, "Range": "bytes=-10"})
+    assert (tail.status_code, tail.content) == (206, clip[-10:])
+    for ignored in ("bytes=5-2", f"bytes={len(clip)}-", "bytes=0-1,4-5", "items=0-1"):
+        whole = await client.get(path, headers={**chat.patient, "Range": ignored})
+        assert (whole.status_code, whole.content) == (200, clip), ignored
+    stranger = await client.get(path, headers={**chat.stranger, "Range": "bytes=0-1"})
+    assert stranger.status_code == 404

@@ -7,6 +7,7 @@ reading a body to ``/api/files`` just past the file limit (:func:`upload_body_li
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import quote
 
@@ -48,6 +49,23 @@ UPLOAD_BODY = {
         },
     }
 }
+
+
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first and last byte of a single satisfiable ``Range`` of a ``size``-byte file; None
+    (the whole file) for anything else: several ranges, nonsense, past the end."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.groups() == ("", ""):
+        return None
+    start, end = match.groups()
+    if start == "":  # the last ``end`` bytes
+        first, last = max(0, size - int(end)), size - 1
+    else:
+        first, last = int(start), min(int(end), size - 1) if end else size - 1
+    return (first, last) if first <= last < size else None
 
 
 def upload_body_limit(settings: Settings) -> BodyLimit:
@@ -140,16 +158,25 @@ async def read_file_content(
     request: Request, file_id: FileId, session: DbSession, actor: Reader
 ) -> Response:
     """The stored bytes with their type; PDFs come as an attachment, pictures and voice clips
-    inline."""
+    inline. One byte range (``Range: bytes=a-b``) is answered with 206, as Safari asks before
+    it plays a clip."""
     stored, data = await open_file(
         session, actor, store=request.app.state.object_store, file_id=file_id
     )
     disposition = "attachment" if stored.content_type == PDF else "inline"
     fallback = stored.original_name.encode("ascii", "replace").decode().replace("?", "_")
+    status, headers = 200, {"Accept-Ranges": "bytes"}
+    wanted = byte_range(request.headers.get("range"), len(data))
+    if wanted is not None:
+        first, last = wanted
+        status, data = 206, data[first : last + 1]
+        headers["Content-Range"] = f"bytes {first}-{last}/{stored.size_bytes}"
     return Response(
         content=data,
+        status_code=status,
         media_type=stored.content_type,
         headers={
+            **headers,
             "Content-Disposition": (
                 f'{disposition}; filename="{fallback}"; '
                 f"filename*=UTF-8''{quote(stored.original_name, safe='')}"
