@@ -247,17 +247,22 @@ async def test_a_doctor_reads_a_file_only_once_granted_and_the_read_is_audited(
     assert len(await _audits(session, "file.read_metadata", file_id)) == 1
 
 
-async def test_doctors_cannot_upload(client, session, clock):
+async def test_doctors_upload_their_answers_but_never_about_a_patient(client, session, clock):
+    """A doctor uploads voice answers and pictures for a consultation's chat; a file about a
+    就诊人 stays the patient account's to make."""
     doctor = await doctor_account(
         session,
         view=await make_doctor(
             session, clock=clock, institution=await make_institution(session, clock=clock)
         ),
     )
-    response = await upload(
-        client, await auth_headers(session, account=doctor, clock=clock), data=pdf(), name="a.pdf"
-    )
-    assert (response.status_code, response.json()["code"]) == (403, "auth.forbidden")
+    headers = await auth_headers(session, account=doctor, clock=clock)
+    response = await upload(client, headers, data=pdf(), name="a.pdf")
+    assert (response.status_code, response.json()["patient_id"]) == (201, None)
+    patient = await make_patient(session, clock=clock)
+    about = await upload(client, headers, data=pdf(), name="a.pdf", patient_id=patient.id)
+    assert about.status_code == 404
+    assert about.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_uploads_are_rate_limited_per_account(app, client, session, settings, owner):

@@ -186,6 +186,7 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_OWN, json={"guardian_name": "王大明", "relationship": "parent"}
     ),
     ("GET", "/api/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/api/doctor/statistics/response-times"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/api/doctor/consultations/{consultation_id}/accept"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/api/doctor/consultations/{consultation_id}/prior-diagnosis/confirm"): Call(

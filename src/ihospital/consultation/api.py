@@ -24,8 +24,10 @@ from ihospital.consultation.schemas import (
     InstitutionPriceSet,
     PriceRead,
     PriceSet,
+    ResponsePeriodRead,
     TransferCreate,
 )
+from ihospital.consultation.statistics import response_statistics, seconds
 from ihospital.consultation.workstation import (
     accept_consultation,
     close_consultation,
@@ -117,6 +119,26 @@ async def queue(
     """The consultations waiting for the signed-in doctor, longest waiting first."""
     waiting = await doctor_queue(session, actor, consultation_type=consultation_type)
     return [ConsultationRead.of(c) for c in waiting]
+
+
+@router.get("/doctor/statistics/response-times")
+async def response_times(session: DbSession, actor: Doctor) -> list[ResponsePeriodRead]:
+    """The signed-in doctor's response times over the last 7 and 30 days (Asia/Shanghai
+    days): accepted, time to accept (median, p90), time to first reply, share accepted within
+    the limit, closed."""
+    return [
+        ResponsePeriodRead(
+            days=period.days,
+            since=period.since,
+            accepted=period.accepted,
+            accept_median_seconds=seconds(period.accept_median),
+            accept_p90_seconds=seconds(period.accept_p90),
+            first_reply_median_seconds=seconds(period.first_reply_median),
+            within_limit_share=period.within_limit_share,
+            closed=period.closed,
+        )
+        for period in await response_statistics(session, actor)
+    ]
 
 
 @router.get("/doctor/consultations/{consultation_id}")

@@ -5,9 +5,11 @@ such consultation. Messages go to a doctor who has accepted: they are sent while
 consultation is in progress, and for :data:`FOLLOW_UP_HOURS` after it closed (the patient's
 follow-up questions and the doctor's answers); before the doctor accepts, after a cancellation
 or after the follow-up time they are refused with a code that says why. An attachment is a file
-the sender uploaded; the other side is granted read access to it. Each message counts as the
-consultation's latest activity (the inactivity limit starts again). Reads are audited once per
-page or per socket opened (R13); messages are kept (R12).
+the sender uploaded; the other side is granted read access to it. A voice clip makes a message
+of kind ``voice`` (语音消息) in a consultation of any type: 语音 consultations are carried by
+them, and a patient of a text or video consultation may speak rather than type as well. Each
+message counts as the consultation's latest activity (the inactivity limit starts again). Reads
+are audited once per page or per socket opened (R13); messages are kept (R12).
 """
 
 from __future__ import annotations
@@ -158,8 +160,9 @@ def _checked_text(text: str | None, *, required: bool) -> str | None:
 
 async def _attach(
     session: AsyncSession, actor: Actor, participant: Participant, file_id: int
-) -> str:
-    """Check the file is the sender's own upload, let the other side read it; its kind."""
+) -> tuple[str, int | None]:
+    """Check the file is the sender's own upload, let the other side read it; the message's
+    kind decided by the file's content (``image``, ``voice`` with its duration, else ``file``)."""
     stored = await get_file(session, actor, file_id=file_id)
     if stored.owner_account_id != actor.account_id:
         raise Unprocessable("consultation.attachment_not_yours", NOT_YOURS_MESSAGE, field="file_id")
@@ -171,7 +174,9 @@ async def _attach(
     await grant_file_access(
         session, actor, file_id=file_id, account_id=reader, reason=f"consultation:{consultation.id}"
     )
-    return "image" if stored.content_type.startswith("image/") else "file"
+    if stored.content_type.startswith("audio/"):
+        return "voice", stored.duration_ms
+    return ("image" if stored.content_type.startswith("image/") else "file"), None
 
 
 async def send_message(
@@ -193,7 +198,9 @@ async def send_message(
     )
     consultation = participant.consultation
     _check_sending(consultation, actor)
-    kind = "text" if file_id is None else await _attach(session, actor, participant, file_id)
+    kind, duration_ms = "text", None
+    if file_id is not None:
+        kind, duration_ms = await _attach(session, actor, participant, file_id)
     message = await append_message(
         session,
         actor,
@@ -202,6 +209,7 @@ async def send_message(
         kind=kind,
         text=text,
         file_id=file_id,
+        duration_ms=duration_ms,
         hub=hub,
     )
     await record(

@@ -37,6 +37,7 @@ class MessageRead(Schema):
     kind: str
     text: str | None
     file_id: int | None
+    duration_ms: int | None  # how long a voice message plays
     created_at: datetime
     read_at: datetime | None
 
@@ -58,6 +59,7 @@ class MessageRead(Schema):
             kind=event["kind"],
             text=text,
             file_id=event["file_id"],
+            duration_ms=event.get("duration_ms"),
             created_at=event["created_at"],
             read_at=event["read_at"],
         )

@@ -55,6 +55,7 @@ def message_event(message: ConsultationMessage) -> Event:
         "kind": message.kind,
         "text": message.text,
         "file_id": message.file_id,
+        "duration_ms": message.duration_ms,
         "created_at": message.created_at.isoformat(),
         "read_at": message.read_at.isoformat() if message.read_at else None,
     }
@@ -87,6 +88,7 @@ async def append_message(
     kind: str,
     text: str | None,
     file_id: int | None = None,
+    duration_ms: int | None = None,
     hub: Hub | None,
 ) -> ConsultationMessage:
     """Store a message in ``consultation`` (whose row the caller has locked), count it as the
@@ -99,6 +101,7 @@ async def append_message(
         kind=kind,
         text=text,
         file_id=file_id,
+        duration_ms=duration_ms,
         created_at=now,
         read_at=None,
     )

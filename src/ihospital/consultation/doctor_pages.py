@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
+from ihospital.consultation.statistics import response_statistics
 from ihospital.consultation.workstation import (
     accept_consultation,
     close_consultation,
@@ -53,8 +54,8 @@ def _page_of(consultation_id: int) -> str:
 async def workstation_page(
     request: Request, session: DbSession, actor: Doctor, type: str = ""
 ) -> Response:
-    """The waiting consultations, longest waiting first (of one type when asked), and those in
-    progress."""
+    """The waiting consultations, longest waiting first (of one type when asked), those in
+    progress, and the doctor's response times over the last 7 and 30 days."""
     waiting = await doctor_queue(session, actor, consultation_type=type or None)
     context = {
         "waiting": waiting,
@@ -62,6 +63,7 @@ async def workstation_page(
         "types": TYPES,
         "chosen_type": type,
         "now": actor.clock.now(),
+        "statistics": await response_statistics(session, actor),
     }
     return render(request, "consultation/doctor_queue.html", context)
 

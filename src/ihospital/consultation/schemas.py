@@ -153,3 +153,17 @@ class ConsultationRead(Schema):
                 f"/doctors/{consultation.practitioner_id}/schedule" if in_person else None
             ),
         )
+
+
+class ResponsePeriodRead(Schema):
+    """A doctor's response-time figures over the last ``days`` Shanghai days (from ``since``);
+    durations in seconds, ``None`` when there is nothing to measure."""
+
+    days: int
+    since: datetime
+    accepted: int
+    accept_median_seconds: int | None
+    accept_p90_seconds: int | None
+    first_reply_median_seconds: int | None
+    within_limit_share: float | None
+    closed: int

@@ -7,6 +7,7 @@ reading a body to ``/api/files`` just past the file limit (:func:`upload_body_li
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from ihospital.core.context import Actor
 from ihospital.core.middleware import BodyLimit
 from ihospital.deps import DbSession, require
 from ihospital.errors import TooManyRequests, Unprocessable
+from ihospital.files.audio import AUDIO_EXTENSIONS
 from ihospital.files.inspection import PDF, too_large
 from ihospital.files.schemas import StoredFileRead
 from ihospital.files.service import get_file, open_file, store_upload
@@ -47,6 +49,23 @@ UPLOAD_BODY = {
         },
     }
 }
+
+
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first and last byte of a single satisfiable ``Range`` of a ``size``-byte file; None
+    (the whole file) for anything else: several ranges, nonsense, past the end."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.groups() == ("", ""):
+        return None
+    start, end = match.groups()
+    if start == "":  # the last ``end`` bytes
+        first, last = max(0, size - int(end)), size - 1
+    else:
+        first, last = int(start), min(int(end), size - 1) if end else size - 1
+    return (first, last) if first <= last < size else None
 
 
 def upload_body_limit(settings: Settings) -> BodyLimit:
@@ -85,9 +104,10 @@ def _patient_id(value: object) -> int | None:
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY)
 async def upload_file(request: Request, session: DbSession, actor: Uploader) -> StoredFileRead:
-    """Upload one JPEG, PNG or PDF (field ``file``, at most ``IHOSPITAL_FILES_MAX_BYTES``),
-    optionally about one of one's own 就诊人 (``patient_id``). The type is decided by the
-    content; image metadata such as GPS is removed."""
+    """Upload one JPEG, PNG or PDF (field ``file``, at most ``IHOSPITAL_FILES_MAX_BYTES``) or
+    a voice clip (WebM/Ogg Opus, M4A; at most 60 s and 2 MB), optionally about one of one's own
+    就诊人 (``patient_id``). The type is decided by the content; image metadata such as GPS is
+    removed; a clip's duration is read from its container."""
     await _admit_upload(request, actor)
     # End the sign-in's read-only transaction before a phone sends up to 10 MB: on SQLite every
     # transaction holds the one write lock, and no transaction may wait on the network.
@@ -125,21 +145,38 @@ async def read_file(file_id: FileId, session: DbSession, actor: Reader) -> Store
 @router.get(
     "/{file_id}/content",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+    responses={
+        200: {
+            "content": {
+                media: {}
+                for media in ("image/jpeg", "image/png", "application/pdf", *AUDIO_EXTENSIONS)
+            }
+        }
+    },
 )
 async def read_file_content(
     request: Request, file_id: FileId, session: DbSession, actor: Reader
 ) -> Response:
-    """The stored bytes with their type; PDFs come as an attachment, pictures inline."""
+    """The stored bytes with their type; PDFs come as an attachment, pictures and voice clips
+    inline. One byte range (``Range: bytes=a-b``) is answered with 206, as Safari asks before
+    it plays a clip."""
     stored, data = await open_file(
         session, actor, store=request.app.state.object_store, file_id=file_id
     )
     disposition = "attachment" if stored.content_type == PDF else "inline"
     fallback = stored.original_name.encode("ascii", "replace").decode().replace("?", "_")
+    status, headers = 200, {"Accept-Ranges": "bytes"}
+    wanted = byte_range(request.headers.get("range"), len(data))
+    if wanted is not None:
+        first, last = wanted
+        status, data = 206, data[first : last + 1]
+        headers["Content-Range"] = f"bytes {first}-{last}/{stored.size_bytes}"
     return Response(
         content=data,
+        status_code=status,
         media_type=stored.content_type,
         headers={
+            **headers,
             "Content-Disposition": (
                 f'{disposition}; filename="{fallback}"; '
                 f"filename*=UTF-8''{quote(stored.original_name, safe='')}"

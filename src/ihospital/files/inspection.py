@@ -1,13 +1,14 @@
 """What an upload really is, decided by its bytes (never by its name or declared type).
 
-JPEG, PNG and PDF are accepted. Images are fully decoded by Pillow, turned upright by their EXIF
-orientation and encoded afresh, so EXIF (with GPS), XMP, comments, text chunks and anything
-appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is refused
-before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have the
-``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
-actions, embedded files); objects inside compressed streams are not inflated, which is why
-files are served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as
-well.
+JPEG, PNG and PDF are accepted, and voice clips (WebM or Ogg with Opus, MP4 with AAC) of at most
+:data:`VOICE_MAX_SECONDS` seconds and :data:`VOICE_MAX_BYTES` bytes, measured from their container
+by :mod:`ihospital.files.audio` (kept as sent). Images are fully decoded by Pillow, turned upright
+by their EXIF orientation and encoded afresh, so EXIF (with GPS), XMP, comments, text chunks and
+anything appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is
+refused before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have
+the ``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
+actions, embedded files); objects inside compressed streams are not inflated, which is why files are
+served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as well.
 Executables and markup (HTML, SVG, XML, scripts) are refused whatever they are called.
 """
 
@@ -23,9 +24,18 @@ from pathlib import PurePosixPath
 from PIL import Image, ImageOps
 
 from ihospital.errors import AppError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from ihospital.files.audio import AUDIO_EXTENSIONS, BadAudio, NotVoice, duration_ms, sniff_audio
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
-EXTENSIONS = {JPEG: (".jpg", ".jpeg", ".jpe", ".jfif"), PNG: (".png",), PDF: (".pdf",)}
+EXTENSIONS = {
+    JPEG: (".jpg", ".jpeg", ".jpe", ".jfif"),
+    PNG: (".png",),
+    PDF: (".pdf",),
+    **AUDIO_EXTENSIONS,
+}
+VOICE_MAX_SECONDS = 60
+VOICE_MAX_BYTES = 2 * 1024 * 1024  # 60 s of AAC at 256 kbit/s, far above what recorders use
+_VOICE_SLACK_MS = 500  # a recorder stopped at 60 s writes a little more
 _MAGIC = ((b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG), (b"%PDF-", PDF))
 _PIL_FORMATS = {JPEG: ("JPEG", "MPO"), PNG: ("PNG",)}
 _EXECUTABLE_MAGIC = (
@@ -51,10 +61,12 @@ MAX_NAME_LENGTH = 100
 
 @dataclass(frozen=True)
 class Inspected:
-    """An accepted upload: its type and the bytes to keep (images re-encoded)."""
+    """An accepted upload: its type, the bytes to keep (images re-encoded) and, for a voice
+    clip, how long it plays."""
 
     content_type: str
     data: bytes
+    duration_ms: int | None = None
 
 
 def too_large(max_bytes: int) -> PayloadTooLarge:
@@ -68,7 +80,9 @@ def too_large(max_bytes: int) -> PayloadTooLarge:
 
 def _unsupported() -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        "files.unsupported_type", "Only JPEG, PNG and PDF files can be uploaded.", field="file"
+        "files.unsupported_type",
+        "Only JPEG, PNG and PDF files and voice clips (WebM, Ogg or M4A) can be uploaded.",
+        field="file",
     )
 
 
@@ -93,6 +107,9 @@ def _sniff(data: bytes) -> str:
     for magic, content_type in _MAGIC:
         if head.startswith(magic):
             return content_type
+    audio = sniff_audio(head)
+    if audio is not None:
+        return audio
     raise _unsupported()
 
 
@@ -171,6 +188,25 @@ def _check_pdf(data: bytes) -> None:
         )
 
 
+def _voice_duration_ms(data: bytes, content_type: str) -> int:
+    if len(data) > VOICE_MAX_BYTES:
+        raise too_large(VOICE_MAX_BYTES)
+    try:
+        duration = duration_ms(data, content_type)
+    except NotVoice as other:
+        raise _unsupported() from other
+    except BadAudio as damaged:
+        raise _unreadable() from damaged
+    if duration > VOICE_MAX_SECONDS * 1000 + _VOICE_SLACK_MS:
+        raise Unprocessable(
+            "files.voice_too_long",
+            "A voice message may be at most {limit} seconds long.",
+            limit=VOICE_MAX_SECONDS,
+            field="file",
+        )
+    return min(duration, VOICE_MAX_SECONDS * 1000)
+
+
 def inspect_upload(data: bytes, *, filename: str, max_bytes: int) -> Inspected:
     """Decide what ``data`` is and return what to keep; refuses empty, oversized, executable,
     unsupported, damaged and misnamed files with their own problem codes."""
@@ -183,6 +219,8 @@ def inspect_upload(data: bytes, *, filename: str, max_bytes: int) -> Inspected:
     if content_type == PDF:
         _check_pdf(data)
         return Inspected(PDF, data)
+    if content_type in AUDIO_EXTENSIONS:
+        return Inspected(content_type, data, _voice_duration_ms(data, content_type))
     return Inspected(content_type, _reencode_image(data, content_type))
 
 

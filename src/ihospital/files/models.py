@@ -11,20 +11,29 @@ from ihospital.db import Base, BigId, IdMixin
 
 
 class StoredFile(IdMixin, Base):
-    """An uploaded JPEG, PNG or PDF, its bytes kept in the object store under ``storage_key``.
+    """An uploaded JPEG, PNG, PDF or voice clip, its bytes kept in the object store under
+    ``storage_key``.
 
     ``patient_id`` names the 就诊人 it concerns, if any (reads of such a file are audited).
     ``size_bytes`` and ``sha256`` describe the stored bytes (images are re-encoded without their
-    metadata, so they differ from what was sent). Files are kept (R12): there is no delete path.
+    metadata, so they differ from what was sent). ``duration_ms`` is how long a voice clip plays,
+    read from its container (None for anything else). Files are kept (R12): there is no delete path.
     """
 
     __tablename__ = "stored_files"
     __table_args__ = (
         CheckConstraint(
-            "content_type IN ('image/jpeg','image/png','application/pdf')",
+            "content_type IN ('image/jpeg','image/png','application/pdf',"
+            "'audio/webm','audio/ogg','audio/mp4')",
             name="content_type_known",
         ),
         CheckConstraint("size_bytes > 0", name="size_positive"),
+        CheckConstraint(
+            "(content_type IN ('audio/webm','audio/ogg','audio/mp4')) = (duration_ms IS NOT NULL) "
+            "AND "
+            "(duration_ms IS NULL OR duration_ms > 0)",
+            name="duration_of_audio",
+        ),
         Index("ix_stored_files_owner_created", "owner_account_id", "created_at"),
     )
 
@@ -35,6 +44,7 @@ class StoredFile(IdMixin, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(128))
+    duration_ms: Mapped[int | None]
     created_at: Mapped[datetime]
 
 

@@ -17,6 +17,7 @@ class StoredFileRead(Schema):
     original_name: str
     created_at: datetime
     content_url: str
+    duration_ms: int | None = None  # how long a voice clip plays
 
     @classmethod
     def from_file(cls, stored: StoredFile) -> StoredFileRead:
@@ -29,4 +30,5 @@ class StoredFileRead(Schema):
             original_name=stored.original_name,
             created_at=stored.created_at,
             content_url=f"/api/files/{stored.id}/content",
+            duration_ms=stored.duration_ms,
         )

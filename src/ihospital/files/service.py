@@ -40,7 +40,8 @@ async def store_upload(
     max_bytes: int,
     patient_id: int | None = None,
 ) -> StoredFile:
-    """Check ``data`` by its content (JPEG, PNG or PDF, at most ``max_bytes``, no executables,
+    """Check ``data`` by its content (JPEG, PNG, PDF or a voice clip of at most 60 s, at most
+    ``max_bytes``, no executables,
     image metadata such as GPS removed) and keep it for the actor, about one of their own
     就诊人 when ``patient_id`` is given. A refused file leaves no row and no object."""
     inspected = await asyncio.to_thread(
@@ -69,6 +70,7 @@ async def store_upload(
             sha256=hashlib.sha256(inspected.data).hexdigest(),
             storage_key=key,
             original_name=safe_name(filename, inspected.content_type),
+            duration_ms=inspected.duration_ms,
             created_at=actor.clock.now(),
         )
         session.add(stored)

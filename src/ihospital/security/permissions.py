@@ -40,7 +40,7 @@ class Permission(StrEnum):
     SERVICES_ATTEND = "services:attend"
     CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
-    FILES_UPLOAD = "files:upload"  # upload pictures and reports (JPEG, PNG, PDF)
+    FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -63,6 +63,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.APPOINTMENTS_ATTEND,
             Permission.SCHEDULE_OWN,
             Permission.CONSULTATIONS_ATTEND,
+            Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
         }
     ),
     Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
