@@ -47,7 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import chat_api, chat_socket
+    from ihospital.consultation import chat_api, chat_pages, chat_socket
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -103,6 +103,7 @@ def _routers() -> list[Any]:
         consultation_pages.router,
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
+        chat_pages.router,
     ]
 
 
@@ -139,6 +140,7 @@ def create_app(
     )
     from ihospital.billing.insurance.platform import make_insurance_platform
     from ihospital.billing.providers import make_payment_providers
+    from ihospital.consultation.chat_pages import chat_body_limit
     from ihospital.files.api import UPLOAD_PATH, upload_body_limit
     from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
@@ -170,6 +172,6 @@ def create_app(
         RequestContextMiddleware,
         settings=settings,
         metrics=metrics,
-        body_limits={UPLOAD_PATH: upload_body_limit(settings)},
+        body_limits=dict([(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)]),
     )
     return app

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
@@ -106,6 +107,7 @@ async def _consultation_page(
         "values": values or {},
         "yuan": format_yuan,
         **state.context(),
+        **await chat_context(session, actor, consultation),
     }
     return render(
         request, "consultation/doctor_consultation.html", context, status_code=state.status_code

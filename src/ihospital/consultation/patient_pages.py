@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.page_support import public_doctors
+from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.lifecycle import (
     PRIOR_MESSAGE,
@@ -233,6 +234,7 @@ async def consultation_page(
         "values": {},
         "errors": {},
         "yuan": format_yuan,
+        **await chat_context(session, actor, consultation),
     }
     return render(request, "consultation/detail.html", context)
 
