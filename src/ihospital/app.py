@@ -47,7 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import chat_api, chat_pages, chat_socket
+    from ihospital.consultation import chat_api, chat_pages, chat_socket, record_pages
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -104,6 +104,7 @@ def _routers() -> list[Any]:
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
         chat_pages.router,
+        record_pages.router,
     ]
 
 

@@ -18,6 +18,7 @@ from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
+from ihospital.consultation.record_views import RecordForm, doctor_record_context
 from ihospital.consultation.workstation import (
     accept_consultation,
     close_consultation,
@@ -93,6 +94,7 @@ async def _consultation_page(
     consultation_id: int,
     values: dict[str, str] | None = None,
     state: FormState | None = None,
+    record_form: RecordForm | None = None,
 ) -> Response:
     state = state or FormState()
     consultation = await read_assigned(session, actor, consultation_id=consultation_id)
@@ -108,6 +110,7 @@ async def _consultation_page(
         "yuan": format_yuan,
         **state.context(),
         **await chat_context(session, actor, consultation),
+        **await doctor_record_context(session, actor, consultation, record_form),
     }
     return render(
         request, "consultation/doctor_consultation.html", context, status_code=state.status_code

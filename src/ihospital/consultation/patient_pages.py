@@ -31,6 +31,7 @@ from ihospital.consultation.lifecycle import (
     start_consultation,
 )
 from ihospital.consultation.models import Consultation
+from ihospital.consultation.record_views import patient_record_context
 from ihospital.consultation.prices import offered_prices
 from ihospital.consultation.schemas import HEALTH_CONSULTATION_MESSAGE
 from ihospital.core.context import Actor
@@ -235,6 +236,7 @@ async def consultation_page(
         "errors": {},
         "yuan": format_yuan,
         **await chat_context(session, actor, consultation),
+        **await patient_record_context(session, actor, consultation),
     }
     return render(request, "consultation/detail.html", context)
 
