@@ -2,6 +2,10 @@
 the doctor reads and replies (a quick reply too), receipts show; refusals come back as a notice
 and store nothing; another patient or doctor can neither see nor post."""
 
+import io
+import os
+
+from PIL import Image
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
@@ -155,3 +159,21 @@ async def test_reading_the_page_is_audited_once(client, session, clock):
         )
     )
     assert reads == 1
+
+
+async def test_a_phone_photo_larger_than_other_forms_may_be_is_sent(
+    client, session, clock, settings
+):
+    chat = await make_chat(session, clock=clock)
+    token = await _as_patient(session, client, clock, chat)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (640, 640), os.urandom(640 * 640 * 3)).save(out, "PNG")
+    assert settings.max_body_bytes < len(out.getvalue()) < settings.files_max_bytes
+    sent = await client.post(
+        f"/consultations/{chat.consultation.id}/messages",
+        data=token,
+        files={"attachment": ("photo.png", out.getvalue(), "image/png")},
+    )
+    assert sent.status_code == 303
+    [photo] = await _messages(session, chat.consultation.id)
+    assert photo.kind == "image"

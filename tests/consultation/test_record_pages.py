@@ -109,9 +109,7 @@ async def test_the_doctor_searches_signs_and_amends_the_record(client, session, 
     assert reads == 1
 
 
-async def test_another_doctor_or_patient_neither_sees_nor_writes_the_record(
-    client, session, clock
-):
+async def test_another_doctor_or_patient_neither_sees_nor_writes_the_record(client, session, clock):
     practice, _person, consultation = await _diagnostic(session, clock, prior=PRIOR)
     stranger = await make_doctor(session, clock=clock, institution=practice.institution)
     token = await _as(session, client, clock, await doctor_account(session, view=stranger))

@@ -22,6 +22,7 @@ from ihospital.consultation.chat import (
     FOLLOW_UP_HOURS,
     PAGE_SIZE,
     TEXT_MAX_LENGTH,
+    Participant,
     chat_participant,
     list_messages,
     mark_read,
@@ -106,8 +107,10 @@ def sending_open(consultation: Consultation, actor: Actor) -> bool:
     (the service refuses the rest with its reason)."""
     if consultation.status == "in_progress":
         return True
-    return consultation.status == "closed" and consultation.ended_at is not None and (
-        actor.clock.now() < consultation.ended_at + timedelta(hours=FOLLOW_UP_HOURS)
+    return (
+        consultation.status == "closed"
+        and consultation.ended_at is not None
+        and (actor.clock.now() < consultation.ended_at + timedelta(hours=FOLLOW_UP_HOURS))
     )
 
 
@@ -147,6 +150,13 @@ def _text(form: Any) -> str | None:
     return text or None
 
 
+def _back_to_chat(participant: Participant) -> RedirectResponse:
+    """To the conversation on the page of the consultation, for the participant's side."""
+    consultation_id = participant.consultation.id
+    prefix = "/doctor" if participant.side == "doctor" else ""
+    return RedirectResponse(f"{prefix}/consultations/{consultation_id}#chat", status_code=303)
+
+
 async def _upload(
     request: Request, session: AsyncSession, actor: Actor, upload: UploadFile, patient_id: int
 ) -> int:
@@ -172,8 +182,7 @@ async def _send(
     request: Request, session: AsyncSession, actor: Actor, consultation_id: int
 ) -> Response:
     participant = await chat_participant(session, actor, consultation_id=consultation_id)
-    base = ("/doctor" if participant.side == "doctor" else "") + f"/consultations/{consultation_id}"
-    response = RedirectResponse(base + "#chat", status_code=303)
+    response = _back_to_chat(participant)
     form = await request.form()
     upload = form.get("attachment")
     hub = request.app.state.realtime_hub
@@ -207,8 +216,7 @@ async def _read(
     request: Request, session: AsyncSession, actor: Actor, consultation_id: int
 ) -> Response:
     participant = await chat_participant(session, actor, consultation_id=consultation_id)
-    base = ("/doctor" if participant.side == "doctor" else "") + f"/consultations/{consultation_id}"
-    response = RedirectResponse(base + "#chat", status_code=303)
+    response = _back_to_chat(participant)
     up_to = _id((await request.form()).get("up_to"))
     if up_to is not None:
         await mark_read(

@@ -31,8 +31,8 @@ from ihospital.consultation.lifecycle import (
     start_consultation,
 )
 from ihospital.consultation.models import Consultation
-from ihospital.consultation.record_views import patient_record_context
 from ihospital.consultation.prices import offered_prices
+from ihospital.consultation.record_views import patient_record_context
 from ihospital.consultation.schemas import HEALTH_CONSULTATION_MESSAGE
 from ihospital.core.context import Actor
 from ihospital.core.i18n import translate
