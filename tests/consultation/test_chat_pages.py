@@ -155,7 +155,7 @@ async def test_reading_the_page_is_audited_once(client, session, clock):
         .select_from(AuditEntry)
         .where(
             AuditEntry.action == "consultation.messages_read",
-            AuditEntry.subject_id == consultation.id,
+            AuditEntry.subject_id == str(consultation.id),
         )
     )
     assert reads == 1

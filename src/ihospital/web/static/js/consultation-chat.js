@@ -155,8 +155,13 @@
 
   function sendRead() {
     var upTo = newestFromOtherSide();
-    if (upTo > readSent && document.visibilityState === "visible" && send({ type: "read", up_to: upTo })) {
+    if (upTo > readSent && document.visibilityState === "visible" &&
+      send({ type: "read", up_to: upTo })) {
       readSent = upTo;
+      var markForm = chat.querySelector(".chat-mark-read");
+      if (markForm) {
+        markForm.hidden = true; // read now: the page's own button is not needed
+      }
     }
   }
 
