@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     worker_modules: list[str] = Field(default_factory=list)
     ws_heartbeat_seconds: float = 25.0
     ws_max_frame_bytes: int = 65_536
+    # the doctor's quick replies in the consultation chat (a JSON list); empty: the built-in ones,
+    # in the reader's language
+    consultation_quick_replies: list[str] = Field(default_factory=list)
     booking_rate_window_seconds: int = 10
     booking_rate_per_account: int = 10
     booking_rate_per_ip: int = 60

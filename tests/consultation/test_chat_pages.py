@@ -177,3 +177,17 @@ async def test_a_phone_photo_larger_than_other_forms_may_be_is_sent(
     assert sent.status_code == 303
     [photo] = await _messages(session, chat.consultation.id)
     assert photo.kind == "image"
+
+
+async def test_configured_quick_replies_replace_the_built_in_ones(client, session, clock, app):
+    chat = await make_chat(session, clock=clock)
+    app.state.settings = app.state.settings.model_copy(
+        update={"consultation_quick_replies": ["请按时服药"]}
+    )
+    token = await _as_doctor(session, client, clock, chat.practice.doctor)
+    path = f"/doctor/consultations/{chat.consultation.id}"
+    page = await client.get(path)
+    assert 'data-phrase="请按时服药"' in page.text and "已收到您的消息" not in page.text
+    await client.post(f"{path}/messages", data={**token, "text": "好的", "quick_reply": "0"})
+    [reply] = await _messages(session, chat.consultation.id)
+    assert reply.text == "好的\n请按时服药"

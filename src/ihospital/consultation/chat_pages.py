@@ -114,8 +114,16 @@ def sending_open(consultation: Consultation, actor: Actor) -> bool:
     )
 
 
+def quick_replies(settings: Settings) -> dict[str, str]:
+    """The doctor's quick replies by key: the configured phrases, else the built-in ones
+    translated into the reader's language."""
+    if settings.consultation_quick_replies:
+        return {str(i): text for i, text in enumerate(settings.consultation_quick_replies)}
+    return {key: translate(text) for key, text in QUICK_REPLY_MESSAGES.items()}
+
+
 async def chat_context(
-    session: AsyncSession, actor: Actor, consultation: Consultation
+    request: Request, session: AsyncSession, actor: Actor, consultation: Consultation
 ) -> dict[str, Any]:
     """The ``chat`` of a consultation page: its messages (the read is audited) and its forms."""
     messages = await list_messages(session, actor, consultation_id=consultation.id)
@@ -130,9 +138,7 @@ async def chat_context(
         messages=[MessageRead.from_message(message) for message in messages],
         open=sending_open(consultation, actor),
         can_attach=has_permission(actor.role, Permission.FILES_UPLOAD),
-        quick_replies={key: translate(text) for key, text in QUICK_REPLY_MESSAGES.items()}
-        if doctor
-        else {},
+        quick_replies=quick_replies(request.app.state.settings) if doctor else {},
     )
     return {"chat": view, "text_max_length": TEXT_MAX_LENGTH}
 
@@ -142,11 +148,11 @@ def _id(value: object) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
 
 
-def _text(form: Any) -> str | None:
+def _text(form: Any, replies: dict[str, str]) -> str | None:
     text = str(form.get("text") or "").strip()
-    quick = QUICK_REPLY_MESSAGES.get(str(form.get("quick_reply") or ""))
+    quick = replies.get(str(form.get("quick_reply") or ""))
     if quick is not None:  # without JavaScript a quick reply is sent at once
-        text = f"{text}\n{translate(quick)}" if text else translate(quick)
+        text = f"{text}\n{quick}" if text else quick
     return text or None
 
 
@@ -197,7 +203,7 @@ async def _send(
                 session,
                 actor,
                 consultation_id=consultation_id,
-                text=_text(form),
+                text=_text(form, quick_replies(request.app.state.settings)),
                 file_id=file_id,
                 hub=hub,
             )

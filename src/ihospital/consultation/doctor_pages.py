@@ -109,7 +109,7 @@ async def _consultation_page(
         "values": values or {},
         "yuan": format_yuan,
         **state.context(),
-        **await chat_context(session, actor, consultation),
+        **await chat_context(request, session, actor, consultation),
         **await doctor_record_context(session, actor, consultation, record_form),
     }
     return render(

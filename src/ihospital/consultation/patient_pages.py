@@ -235,7 +235,7 @@ async def consultation_page(
         "values": {},
         "errors": {},
         "yuan": format_yuan,
-        **await chat_context(session, actor, consultation),
+        **await chat_context(request, session, actor, consultation),
         **await patient_record_context(session, actor, consultation),
     }
     return render(request, "consultation/detail.html", context)
