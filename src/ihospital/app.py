@@ -47,7 +47,14 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import call_api, chat_api, chat_socket, video_pages
+    from ihospital.consultation import (
+        call_api,
+        chat_api,
+        chat_pages,
+        chat_socket,
+        record_pages,
+        video_pages,
+    )
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -115,6 +122,8 @@ def _routers() -> list[Any]:
         campaigns_admin_pages.router,
         consultation_doctor_pages.router,
         video_pages.router,
+        chat_pages.router,
+        record_pages.router,
     ]
 
 
@@ -151,6 +160,7 @@ def create_app(
     )
     from ihospital.billing.insurance.platform import make_insurance_platform
     from ihospital.billing.providers import make_payment_providers
+    from ihospital.consultation.chat_pages import chat_body_limit
     from ihospital.files.api import UPLOAD_PATH, upload_body_limit
     from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
@@ -182,6 +192,6 @@ def create_app(
         RequestContextMiddleware,
         settings=settings,
         metrics=metrics,
-        body_limits={UPLOAD_PATH: upload_body_limit(settings)},
+        body_limits=dict([(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)]),
     )
     return app

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = 25.0
     ws_max_frame_bytes: int = 65_536
     ice_servers: list[IceServer] = Field(default_factory=list)
+    # the doctor's quick replies in the consultation chat (a JSON list); empty: the built-in ones,
+    # in the reader's language
+    consultation_quick_replies: list[str] = Field(default_factory=list)
     booking_rate_window_seconds: int = 10
     booking_rate_per_account: int = 10
     booking_rate_per_ip: int = 60

@@ -469,6 +469,21 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/reviews/{review_id}/moderation"): Call(
         P.INSTITUTION_MANAGE, form={"decision": "approve"}
     ),
+    ("POST", "/consultations/{consultation_id}/messages"): Call(
+        P.CONSULTATIONS_OWN, form={"text": "在吗"}
+    ),
+    ("POST", "/consultations/{consultation_id}/messages/read"): Call(
+        P.CONSULTATIONS_OWN, form={"up_to": "1"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/messages"): Call(
+        P.CONSULTATIONS_ATTEND, form={"text": "您好"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/messages/read"): Call(
+        P.CONSULTATIONS_ATTEND, form={"up_to": "1"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/record"): Call(
+        P.CONSULTATIONS_ATTEND, form={"action": "sign"}
+    ),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
+from ihospital.consultation.record_views import RecordForm, doctor_record_context
 from ihospital.consultation.statistics import response_statistics
 from ihospital.consultation.workstation import (
     accept_consultation,
@@ -94,6 +96,7 @@ async def _consultation_page(
     consultation_id: int,
     values: dict[str, str] | None = None,
     state: FormState | None = None,
+    record_form: RecordForm | None = None,
 ) -> Response:
     state = state or FormState()
     consultation = await read_assigned(session, actor, consultation_id=consultation_id)
@@ -108,6 +111,8 @@ async def _consultation_page(
         "values": values or {},
         "yuan": format_yuan,
         **state.context(),
+        **await chat_context(request, session, actor, consultation),
+        **await doctor_record_context(session, actor, consultation, record_form),
     }
     return render(
         request, "consultation/doctor_consultation.html", context, status_code=state.status_code

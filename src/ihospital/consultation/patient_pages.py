@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.booking.page_support import public_doctors
 from ihospital.consultation.campaigns.pages import running_with_doctor
+from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.lifecycle import (
     PRIOR_MESSAGE,
@@ -32,6 +33,7 @@ from ihospital.consultation.lifecycle import (
 )
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.prices import offered_prices
+from ihospital.consultation.record_views import patient_record_context
 from ihospital.consultation.schemas import HEALTH_CONSULTATION_MESSAGE
 from ihospital.core.context import Actor
 from ihospital.core.i18n import translate
@@ -238,6 +240,8 @@ async def consultation_page(
         "values": {},
         "errors": {},
         "yuan": format_yuan,
+        **await chat_context(request, session, actor, consultation),
+        **await patient_record_context(session, actor, consultation),
     }
     return render(request, "consultation/detail.html", context)
 

@@ -61,12 +61,22 @@ class RequestContextMiddleware:
         *,
         settings: Any,
         metrics: Any,
-        body_limits: Mapping[str, BodyLimit] | None = None,
+        body_limits: Mapping[str | re.Pattern[str], BodyLimit] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
         self.metrics = metrics
-        self.body_limits = dict(body_limits or {})
+        limits = dict(body_limits or {})
+        self.body_limits = {path: limit for path, limit in limits.items() if isinstance(path, str)}
+        # paths with an id in them (a page form that takes a file): a pattern of the whole path
+        self.body_patterns = [
+            (path, limit) for path, limit in limits.items() if isinstance(path, re.Pattern)
+        ]
+
+    def _special_limit(self, path: str) -> BodyLimit | None:
+        if (limit := self.body_limits.get(path)) is not None:
+            return limit
+        return next((limit for rx, limit in self.body_patterns if rx.fullmatch(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -130,7 +140,7 @@ class RequestContextMiddleware:
         they arrive (a chunked body has no Content-Length). Once a streamed body passes it, the
         app's own answer to the cut-off body is dropped and the 413 is sent instead.
         """
-        special = self.body_limits.get(scope["path"])
+        special = self._special_limit(scope["path"])
         limit = special.max_bytes if special else self.settings.max_body_bytes
         declared = exchange.declared_length
         exchange.too_large = declared.isdigit() and int(declared) > limit

@@ -75,7 +75,8 @@ def upload_body_limit(settings: Settings) -> BodyLimit:
     )
 
 
-async def _admit_upload(request: Request, actor: Actor) -> None:
+async def admit_upload(request: Request, actor: Actor) -> None:
+    """Refuse an upload past the account's upload rate (pages that take a file use it too)."""
     settings = request.app.state.settings
     verdict = await request.app.state.rate_limiter.hit(
         f"files:account:{actor.account_id}",
@@ -108,7 +109,7 @@ async def upload_file(request: Request, session: DbSession, actor: Uploader) -> 
     a voice clip (WebM/Ogg Opus, M4A; at most 60 s and 2 MB), optionally about one of one's own
     就诊人 (``patient_id``). The type is decided by the content; image metadata such as GPS is
     removed; a clip's duration is read from its container."""
-    await _admit_upload(request, actor)
+    await admit_upload(request, actor)
     # End the sign-in's read-only transaction before a phone sends up to 10 MB: on SQLite every
     # transaction holds the one write lock, and no transaction may wait on the network.
     await session.commit()

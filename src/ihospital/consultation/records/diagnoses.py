@@ -80,14 +80,7 @@ async def checked_diagnoses(session: AsyncSession, codes: Sequence[str]) -> list
                 diagnosis_code=code,
             )
         seen.add(code)
-    known = {
-        row.code: row.name_zh
-        for row in await session.scalars(
-            select(Icd10Code).where(
-                Icd10Code.code.in_([code for code in codes if _CODE_SHAPE.fullmatch(code)])
-            )
-        )
-    }
+    known = await _names(session, codes)
     for code in codes:
         if code not in known:
             raise Unprocessable(
@@ -97,3 +90,19 @@ async def checked_diagnoses(session: AsyncSession, codes: Sequence[str]) -> list
                 diagnosis_code=code,
             )
     return [Diagnosis(code, known[code]) for code in codes]
+
+
+async def _names(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    shaped = [code for code in codes if _CODE_SHAPE.fullmatch(code)]
+    if not shaped:
+        return {}
+    rows = await session.scalars(select(Icd10Code).where(Icd10Code.code.in_(shaped)))
+    return {row.code: row.name_zh for row in rows}
+
+
+async def diagnosis_names(session: AsyncSession, codes: Sequence[str]) -> list[Diagnosis]:
+    """``codes`` (trimmed, upper case, each once, in order) with their names from the seed; a
+    code not in the seed keeps an empty name (a form shows it with its refusal)."""
+    codes = list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
+    known = await _names(session, codes)
+    return [Diagnosis(code, known.get(code, "")) for code in codes]
