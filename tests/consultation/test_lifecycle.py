@@ -194,7 +194,7 @@ async def test_an_adult_needs_no_guardian(session, clock):
 
 
 async def test_a_doctor_transfers_to_an_eligible_colleague(session, clock):
-    practice, _, consultation = await _waiting(session, clock, prior=PRIOR)
+    practice, person, consultation = await _waiting(session, clock, prior=PRIOR)
     doctor = doctor_actor(clock, practice.doctor)
     await accept_consultation(session, doctor, consultation_id=consultation.id)
     await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
@@ -202,17 +202,38 @@ async def test_a_doctor_transfers_to_an_eligible_colleague(session, clock):
     await transfer_consultation(
         session, doctor, consultation_id=consultation.id, practitioner_id=practice.colleague.id
     )
+    # the patient was seen: it stays in progress with the colleague, and cannot be cancelled
     assert (consultation.status, consultation.practitioner_id) == (
-        "waiting",
+        "in_progress",
         practice.colleague.id,
     )
     assert consultation.prior_confirmed_at is None  # the new doctor confirms it themselves
-    assert consultation.accept_by == clock.now() + timedelta(hours=24)
+    assert consultation.last_activity_at == clock.now()
     with pytest.raises(NotFound):
-        await accept_consultation(session, doctor, consultation_id=consultation.id)
+        await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
+    with pytest.raises(Conflict) as refused:
+        await cancel_consultation(session, booker(clock, person), consultation_id=consultation.id)
+    assert refused.value.code == "consultation.not_cancellable"
+    colleague = doctor_actor(clock, practice.colleague)
+    await confirm_prior_diagnosis(session, colleague, consultation_id=consultation.id)
+    assert "consultation.transferred" in await _topics(session, consultation.id)
+
+
+async def test_a_waiting_consultation_transferred_waits_for_the_colleague(session, clock):
+    practice, _, consultation = await _waiting(session, clock)
+    clock.advance(timedelta(hours=1))
+    await transfer_consultation(
+        session,
+        doctor_actor(clock, practice.doctor),
+        consultation_id=consultation.id,
+        practitioner_id=practice.colleague.id,
+    )
+    assert (consultation.status, consultation.accept_by) == (
+        "waiting",
+        clock.now() + timedelta(hours=24),
+    )
     colleague = doctor_actor(clock, practice.colleague)
     await accept_consultation(session, colleague, consultation_id=consultation.id)
-    assert "consultation.transferred" in await _topics(session, consultation.id)
 
 
 async def test_a_transfer_to_an_unverified_or_outside_doctor_is_refused(session, clock):

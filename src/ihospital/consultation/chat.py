@@ -174,6 +174,30 @@ async def _attach(
     return "image" if stored.content_type.startswith("image/") else "file"
 
 
+async def share_patient_files(
+    session: AsyncSession, actor: Actor, consultation: Consultation
+) -> None:
+    """Let the consultation's (new) doctor read the files the patient sent in it."""
+    reader = await practitioner_account_id(session, consultation.practitioner_id)
+    file_ids = await session.scalars(
+        select(ConsultationMessage.file_id)
+        .where(
+            ConsultationMessage.consultation_id == consultation.id,
+            ConsultationMessage.sender_role == "patient",
+            ConsultationMessage.file_id.is_not(None),
+        )
+        .order_by(ConsultationMessage.id)
+    )
+    for file_id in file_ids.all():
+        await grant_file_access(
+            session,
+            actor,
+            file_id=file_id,
+            account_id=reader,
+            reason=f"consultation:{consultation.id}",
+        )
+
+
 async def send_message(
     session: AsyncSession,
     actor: Actor,

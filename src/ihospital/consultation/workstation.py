@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.consultation.chat import share_patient_files
 from ihospital.consultation.chat_store import post_notice
 from ihospital.consultation.events import (
     ACCEPTED,
@@ -179,8 +180,9 @@ async def transfer_consultation(
     session: AsyncSession, actor: Actor, *, consultation_id: int, practitioner_id: int
 ) -> Consultation:
     """Hand a waiting or begun consultation to a colleague allowed to serve online at the same
-    institution (R05); it waits for them with a new acceptance deadline, and they confirm the
-    earlier diagnosis themselves."""
+    institution (R05); they confirm the earlier diagnosis themselves. A waiting one waits for
+    them with a new acceptance deadline; a begun one stays in progress with them (the patient
+    was seen: it can no longer be cancelled), and they may read the files the patient sent."""
     consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status not in ("waiting", "in_progress"):
         raise wrong_status(consultation)
@@ -208,7 +210,12 @@ async def transfer_consultation(
             "This patient already has an open consultation with that doctor.",
             field="practitioner_id",
         ) from None
-    await begin_waiting(session, actor, consultation)
+    if consultation.status == "waiting":
+        await begin_waiting(session, actor, consultation)
+    else:
+        consultation.last_activity_at = max(actor.clock.now(), consultation.last_activity_at)
+        await arm_inactivity(session, actor, consultation)
+    await share_patient_files(session, actor, consultation)
     await transition(session, actor, consultation, topic=TRANSFERRED, from_practitioner_id=previous)
     await post_notice(session, actor, consultation, notice="transferred")
     return consultation
