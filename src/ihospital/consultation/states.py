@@ -27,6 +27,7 @@ INACTIVITY_HOURS = 48
 ACCEPT_TOPIC = "consultation.accept_deadline"
 INACTIVITY_TOPIC = "consultation.inactivity_check"
 REFUND_TOPIC = "consultation.refund"
+VOID_TOPIC = "consultation.void_fee"
 
 
 def not_found(consultation_id: int) -> NotFound:
@@ -97,7 +98,8 @@ async def arm_inactivity(session: AsyncSession, actor: Actor, consultation: Cons
 async def cancel(
     session: AsyncSession, actor: Actor, consultation: Consultation, *, reason: str
 ) -> None:
-    """Cancel a consultation that has not begun; a paid fee is refunded after commit."""
+    """Cancel a consultation that has not begun; a paid fee is refunded after commit, an unpaid
+    bill is cancelled after commit (unless its lapse is what cancelled the consultation)."""
     consultation.status = "cancelled"
     consultation.cancel_reason = reason
     consultation.ended_at = actor.clock.now()
@@ -105,6 +107,14 @@ async def cancel(
     await transition(session, actor, consultation, topic=CANCELLED, reason=reason)
     if consultation.paid_at is not None:
         await refund_later(session, actor, consultation=consultation)
+    elif consultation.order_id is not None and reason != "unpaid":
+        await emit(
+            session,
+            actor,
+            topic=VOID_TOPIC,
+            payload={"consultation_id": consultation.id, "order_id": consultation.order_id},
+            dedupe_key=f"{VOID_TOPIC}:{consultation.id}",
+        )
 
 
 async def close(
