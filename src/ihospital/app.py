@@ -47,7 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import chat_api, chat_socket
+    from ihospital.consultation import chat_api, chat_socket, duty_api, duty_pages
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -80,6 +80,7 @@ def _routers() -> list[Any]:
         resources_api.router,
         consultation_api.router,
         chat_api.router,
+        duty_api.router,
         chat_socket.router,
         records_api.router,
         files_api.router,
@@ -103,6 +104,7 @@ def _routers() -> list[Any]:
         consultation_pages.router,
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
+        duty_pages.router,
     ]
 
 

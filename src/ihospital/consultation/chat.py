@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.consultation.chat_models import ConsultationMessage
 from ihospital.consultation.chat_store import append_message, publish
+from ihospital.consultation.duty import require_work_session
 from ihospital.consultation.lifecycle import own_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import locked_consultation, not_found
@@ -216,6 +217,8 @@ async def send_message(
         session, actor, consultation_id=consultation_id, for_update=True
     )
     consultation = participant.consultation
+    if participant.side == "doctor":  # R04
+        await require_work_session(session, actor, await own_practitioner(session, actor))
     _check_sending(consultation, actor)
     kind = "text" if file_id is None else await _attach(session, actor, participant, file_id)
     message = await append_message(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.duty_pages import work_session_of
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
@@ -57,6 +58,8 @@ async def workstation_page(
     progress."""
     waiting = await doctor_queue(session, actor, consultation_type=type or None)
     context = {
+        "work_session": await work_session_of(session, actor),
+        "errors": {},
         "waiting": waiting,
         "in_progress": await doctor_in_progress(session, actor),
         "types": TYPES,

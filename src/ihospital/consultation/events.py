@@ -27,6 +27,7 @@ TRANSFERRED = "consultation.transferred"
 CLOSED = "consultation.closed"
 RECORD_SIGNED = "consultation.record_signed"
 CANCELLED = "consultation.cancelled"
+DOCTOR_VERIFIED = "consultation.doctor_verified"  # a doctor's working session began (R04)
 TOPICS = (
     STARTED,
     PAID,
@@ -37,6 +38,7 @@ TOPICS = (
     RECORD_SIGNED,
     CLOSED,
     CANCELLED,
+    DOCTOR_VERIFIED,
 )
 
 SUBSCRIBERS: dict[str, list[Handler]] = defaultdict(list)

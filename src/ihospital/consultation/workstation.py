@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.consultation.chat import share_patient_files
 from ihospital.consultation.chat_store import post_notice
+from ihospital.consultation.duty import require_work_session
 from ihospital.consultation.events import (
     ACCEPTED,
     DIAGNOSIS_CONFIRMED,
@@ -48,7 +49,8 @@ ADVICE_MESSAGE = "Write the advice in 1 to {limit} characters."
 async def assigned_consultation(
     session: AsyncSession, actor: Actor, consultation_id: int, *, for_update: bool = True
 ) -> Consultation:
-    """A consultation assigned to the signed-in doctor; any other is not found."""
+    """A consultation assigned to the signed-in doctor; any other is not found. To change it
+    (``for_update``) the doctor needs a valid working session (R04)."""
     doctor = await own_practitioner(session, actor)
     if for_update:
         consultation = await locked_consultation(session, consultation_id)
@@ -56,6 +58,8 @@ async def assigned_consultation(
         consultation = await session.get(Consultation, consultation_id)
     if consultation is None or consultation.practitioner_id != doctor.id:
         raise not_found(consultation_id)
+    if for_update:
+        await require_work_session(session, actor, doctor)
     return consultation
 
 
