@@ -195,6 +195,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, json={"advice": "多休息"}
     ),
+    ("POST", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND, json={"password": "x"}),
+    ("GET", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
+    ("DELETE", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
     # medical records API
     ("GET", "/api/icd10"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/api/doctor/consultations/{consultation_id}/record"): Call(
@@ -419,6 +422,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, form={"advice": "多喝水"}
     ),
+    ("GET", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND, form={"password": "x"}),
+    ("POST", "/doctor/work-session/end"): Call(P.CONSULTATIONS_ATTEND, form={}),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),
