@@ -2,7 +2,7 @@
 confirm the earlier diagnosis, transfer, close, cancel; the rules R01, R03, R05 and R11; every
 transition audited and published."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +28,9 @@ from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox
 from tests.booking.builders import booker
 from tests.consultation.builders import PRIOR, doctor_actor, make_practice, start
 from tests.directory.builders import make_doctor
-from tests.identity.builders import make_patient
+from tests.identity.builders import CIPHER, make_id_number, make_patient
+
+GUARDIAN_ID = make_id_number(birth_date=date(1990, 3, 1))
 
 
 async def _topics(session, consultation_id):
@@ -175,6 +177,8 @@ async def test_a_child_under_6_needs_the_guardian_confirmed_before_acceptance(se
         consultation_id=consultation.id,
         guardian_name="王大明",
         relationship="parent",
+        id_number=GUARDIAN_ID,
+        cipher=CIPHER,
     )
     await accept_consultation(session, doctor, consultation_id=consultation.id)
     assert consultation.status == "in_progress"
@@ -189,6 +193,8 @@ async def test_an_adult_needs_no_guardian(session, clock):
             consultation_id=consultation.id,
             guardian_name="王大明",
             relationship="parent",
+            id_number=GUARDIAN_ID,
+            cipher=CIPHER,
         )
     assert refused.value.code == "consultation.guardian_not_required"
 

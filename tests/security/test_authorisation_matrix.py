@@ -181,7 +181,8 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_ATTEND, json={"up_to": 1}
     ),
     ("POST", "/api/consultations/{consultation_id}/guardian"): Call(
-        P.CONSULTATIONS_OWN, json={"guardian_name": "王大明", "relationship": "parent"}
+        P.CONSULTATIONS_OWN,
+        json={"guardian_name": "王大明", "relationship": "parent", "id_number": make_id_number()},
     ),
     ("GET", "/api/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
@@ -190,6 +191,9 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_ATTEND
     ),
     ("POST", "/api/doctor/consultations/{consultation_id}/transfer"): Call(
+        P.CONSULTATIONS_ATTEND, json={"practitioner_id": 1}
+    ),
+    ("POST", "/api/doctor/consultations/{consultation_id}/accompanying-doctor"): Call(
         P.CONSULTATIONS_ATTEND, json={"practitioner_id": 1}
     ),
     ("POST", "/api/doctor/consultations/{consultation_id}/close"): Call(
@@ -417,6 +421,9 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_ATTEND, form={}
     ),
     ("POST", "/doctor/consultations/{consultation_id}/transfer"): Call(
+        P.CONSULTATIONS_ATTEND, form={"practitioner_id": "1"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/accompanying-doctor"): Call(
         P.CONSULTATIONS_ATTEND, form={"practitioner_id": "1"}
     ),
     ("POST", "/doctor/consultations/{consultation_id}/close"): Call(

@@ -24,6 +24,7 @@ from ihospital.consultation.workstation import (
     confirm_prior_diagnosis,
     doctor_in_progress,
     doctor_queue,
+    name_accompanying_doctor,
     read_assigned,
     transfer_consultation,
 )
@@ -134,6 +135,27 @@ async def confirm_diagnosis_submit(
         _page_of(consultation_id),
         confirm_prior_diagnosis(session, actor, consultation_id=consultation_id),
         lambda _: Notice("The earlier diagnosis is confirmed.", "success", {}),
+    )
+
+
+@router.post("/doctor/consultations/{consultation_id}/accompanying-doctor", dependencies=CSRF)
+async def accompanying_submit(
+    consultation_id: RecordId, request: Request, session: DbSession, actor: Doctor
+) -> Response:
+    """Name the colleague of paediatrics accompanying a child under 6 (R11)."""
+    values = await form_text(request, ("practitioner_id",))
+    await read_assigned(session, actor, consultation_id=consultation_id)  # else not found
+    chosen = values["practitioner_id"]
+    return await redirect_after(
+        request,
+        _page_of(consultation_id),
+        name_accompanying_doctor(
+            session,
+            actor,
+            consultation_id=consultation_id,
+            practitioner_id=int(chosen) if chosen.isascii() and chosen.isdigit() else 0,
+        ),
+        lambda _: Notice("The accompanying doctor is named.", "success", {}),
     )
 
 

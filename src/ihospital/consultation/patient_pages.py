@@ -41,6 +41,7 @@ from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound, Unprocessable
 from ihospital.identity.forms import FormState, refused
 from ihospital.identity.patients import RELATIONSHIPS, list_patients
+from ihospital.security.crypto import FieldCipher
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import Notice, flash
 from ihospital.web.templating import render
@@ -60,6 +61,7 @@ START_FIELDS = (
     "guardian_present",
     "guardian_name",
     "guardian_relationship",
+    "guardian_id_number",
 )
 # a service's field → the start form's field that shows its refusal
 FORM_FIELD = {
@@ -132,6 +134,7 @@ async def _start(
     practitioner_id: int,
     values: dict[str, str],
     prior: PriorDiagnosis | None,
+    cipher: FieldCipher,
 ) -> Consultation:
     """Start the consultation and, for a child under 6, confirm the guardian, in one step."""
     institution_id, consultation_type = OFFER.fullmatch(values["offer"]).groups()
@@ -157,6 +160,8 @@ async def _start(
                 consultation_id=consultation.id,
                 guardian_name=values["guardian_name"],
                 relationship=values["guardian_relationship"],
+                id_number=values["guardian_id_number"],
+                cipher=cipher,
             )
     return consultation
 
@@ -177,7 +182,12 @@ async def start_submit(
     if not state.errors:
         try:
             consultation = await _start(
-                session, actor, practitioner_id=practitioner_id, values=values, prior=prior
+                session,
+                actor,
+                practitioner_id=practitioner_id,
+                values=values,
+                prior=prior,
+                cipher=request.app.state.cipher,
             )
         except AppError as error:
             state = refused(error, fields=(*START_FIELDS, *FORM_FIELD))
@@ -259,7 +269,9 @@ async def guardian_submit(
     consultation_id: RecordId, request: Request, session: DbSession, actor: Consulter
 ) -> Response:
     """Confirm that the guardian of a child under 6 is present (R11)."""
-    values = await form_text(request, ("guardian_name", "guardian_relationship"))
+    values = await form_text(
+        request, ("guardian_name", "guardian_relationship", "guardian_id_number")
+    )
     await own_consultation(session, actor, consultation_id)  # another account's: not found
     return await redirect_after(
         request,
@@ -270,6 +282,8 @@ async def guardian_submit(
             consultation_id=consultation_id,
             guardian_name=values["guardian_name"],
             relationship=values["guardian_relationship"],
+            id_number=values["guardian_id_number"],
+            cipher=request.app.state.cipher,
         ),
         lambda _: Notice("The guardian's presence is confirmed.", "success", {}),
     )

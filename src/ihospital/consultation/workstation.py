@@ -24,6 +24,11 @@ from ihospital.consultation.events import (
     is_diagnostic,
     transition,
 )
+from ihospital.consultation.guardians import (
+    accompany_if_paediatric,
+    name_accompanying,
+    require_accompanied,
+)
 from ihospital.consultation.lifecycle import audit_read
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.prices import check_type
@@ -150,6 +155,7 @@ async def accept_consultation(
     consultation.accept_by = None
     # a video call booked for later is not inactive before its time
     consultation.last_activity_at = max(now, consultation.scheduled_at or now)
+    await accompany_if_paediatric(session, consultation)
     await arm_inactivity(session, actor, consultation)
     await transition(session, actor, consultation, topic=ACCEPTED)
     await post_notice(session, actor, consultation, notice="accepted")
@@ -174,6 +180,7 @@ async def confirm_prior_diagnosis(
             "R03",
             "A diagnostic consultation needs a patient whose real name is verified.",
         )
+    require_accompanied(consultation)
     if consultation.prior_confirmed_at is None:
         consultation.prior_confirmed_at = actor.clock.now()
         await transition(session, actor, consultation, topic=DIAGNOSIS_CONFIRMED)
@@ -205,6 +212,7 @@ async def transfer_consultation(
     previous = consultation.practitioner_id
     consultation.practitioner_id = practitioner_id
     consultation.prior_confirmed_at = None
+    await accompany_if_paediatric(session, consultation)
     try:
         async with session.begin_nested():
             await session.flush()
@@ -222,6 +230,18 @@ async def transfer_consultation(
     await share_patient_files(session, actor, consultation)
     await transition(session, actor, consultation, topic=TRANSFERRED, from_practitioner_id=previous)
     await post_notice(session, actor, consultation, notice="transferred")
+    return consultation
+
+
+async def name_accompanying_doctor(
+    session: AsyncSession, actor: Actor, *, consultation_id: int, practitioner_id: int
+) -> Consultation:
+    """Name the doctor of paediatrics who accompanies a child under 6 in a consultation in
+    progress (R11): the consulting doctor themselves when paediatric, or a colleague."""
+    consultation = await assigned_consultation(session, actor, consultation_id)
+    if consultation.status != "in_progress":
+        raise wrong_status(consultation)
+    await name_accompanying(session, actor, consultation, practitioner_id=practitioner_id)
     return consultation
 
 
