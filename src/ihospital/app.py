@@ -47,7 +47,7 @@ def _routers() -> list[Any]:
     from ihospital.booking.fairness import api as booking_fairness_api
     from ihospital.booking.fairness import pages as booking_fairness_pages
     from ihospital.consultation import api as consultation_api
-    from ihospital.consultation import chat_api, chat_socket, duty_api, duty_pages
+    from ihospital.consultation import chat_api, chat_socket, department_pages, duty_api, duty_pages
     from ihospital.consultation import doctor_pages as consultation_doctor_pages
     from ihospital.consultation import pages as consultation_pages
     from ihospital.consultation import patient_pages as consultation_patient_pages
@@ -105,6 +105,7 @@ def _routers() -> list[Any]:
         consultation_patient_pages.router,
         consultation_doctor_pages.router,
         duty_pages.router,
+        department_pages.router,
     ]
 
 

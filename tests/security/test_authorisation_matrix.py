@@ -429,6 +429,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, form={"advice": "多喝水"}
     ),
+    ("GET", "/institutions/{institution_id}/departments/{department_code}/consult"): Call(
+        P.CONSULTATIONS_OWN
+    ),
+    ("POST", "/institutions/{institution_id}/departments/{department_code}/consult"): Call(
+        P.CONSULTATIONS_OWN, form={}
+    ),
     ("GET", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND, form={"password": "x"}),
     ("POST", "/doctor/work-session/end"): Call(P.CONSULTATIONS_ATTEND, form={}),
