@@ -108,13 +108,7 @@ async def cancel(
     if consultation.paid_at is not None:
         await refund_later(session, actor, consultation=consultation)
     elif consultation.order_id is not None and reason != "unpaid":
-        await emit(
-            session,
-            actor,
-            topic=VOID_TOPIC,
-            payload={"consultation_id": consultation.id, "order_id": consultation.order_id},
-            dedupe_key=f"{VOID_TOPIC}:{consultation.id}",
-        )
+        await _about_the_fee(session, actor, consultation, topic=VOID_TOPIC)
 
 
 async def close(
@@ -136,10 +130,17 @@ async def close(
 
 async def refund_later(session: AsyncSession, actor: Actor, *, consultation: Consultation) -> None:
     """Have the fee of a paid, now cancelled consultation refunded after commit (once)."""
+    await _about_the_fee(session, actor, consultation, topic=REFUND_TOPIC)
+
+
+async def _about_the_fee(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, topic: str
+) -> None:
+    """Have billing act on the fee's order after commit, once per consultation and ``topic``."""
     await emit(
         session,
         actor,
-        topic=REFUND_TOPIC,
+        topic=topic,
         payload={"consultation_id": consultation.id, "order_id": consultation.order_id},
-        dedupe_key=f"{REFUND_TOPIC}:{consultation.id}",
+        dedupe_key=f"{topic}:{consultation.id}",
     )
