@@ -52,6 +52,9 @@ def _routers() -> list[Any]:
         chat_api,
         chat_pages,
         chat_socket,
+        department_pages,
+        duty_api,
+        duty_pages,
         record_pages,
         video_pages,
     )
@@ -93,6 +96,7 @@ def _routers() -> list[Any]:
         consultation_api.router,
         campaigns_api.router,
         chat_api.router,
+        duty_api.router,
         chat_socket.router,
         call_api.router,
         records_api.router,
@@ -124,6 +128,8 @@ def _routers() -> list[Any]:
         video_pages.router,
         chat_pages.router,
         record_pages.router,
+        duty_pages.router,
+        department_pages.router,
     ]
 
 

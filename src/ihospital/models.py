@@ -7,7 +7,7 @@ from ihospital.billing.insurance import models as insurance_models
 from ihospital.booking import dayof_models
 from ihospital.booking import models as booking_models
 from ihospital.booking.fairness import models as booking_fairness_models
-from ihospital.consultation import call_models, chat_models
+from ihospital.consultation import call_models, chat_models, duty_models
 from ihospital.consultation import models as consultation_models
 from ihospital.consultation.campaigns import models as campaign_models
 from ihospital.consultation.records import models as records_models
@@ -28,6 +28,7 @@ ALL_MODEL_MODULES = (
     booking_fairness_models,
     call_models,
     chat_models,
+    duty_models,
     consultation_models,
     directory_models,
     files_models,

@@ -1,13 +1,15 @@
 """Builders of consultation for tests: an internet hospital with an admin and verified doctors
-with prices, patients' and doctors' actors, started consultations."""
+with prices (on duty: their working sessions begun), patients' and doctors' actors, started
+consultations."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.consultation.duty import start_work_session
 from ihospital.consultation.lifecycle import PriorDiagnosis, start_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.prices import set_price
@@ -18,7 +20,7 @@ from ihospital.directory.models import Institution
 from ihospital.directory.views import PractitionerView
 from ihospital.identity.models import Account, Patient
 from tests.booking.builders import booker
-from tests.directory.builders import make_doctor, make_institution, make_staff
+from tests.directory.builders import PASSWORD, make_doctor, make_institution, make_staff
 
 PRIOR = PriorDiagnosis("北京协和医院", date(2026, 6, 1), "原发性高血压")
 
@@ -62,6 +64,16 @@ async def price_all(
         )
 
 
+async def on_duty(
+    session: AsyncSession, clock: Clock, doctor: PractitionerView, *, days: int = 60
+) -> None:
+    """The doctor verifies their identity (R04); the working session is stretched to ``days``
+    so that tests moving the clock on keep it."""
+    work = await start_work_session(session, doctor_actor(clock, doctor), password=PASSWORD)
+    work.expires_at = work.verified_at + timedelta(days=days)
+    await session.flush()
+
+
 async def make_practice(session: AsyncSession, *, clock: Clock, fee_fen: int = 3000) -> Practice:
     """A licensed internet hospital with an admin and two verified doctors offering every type
     for ``fee_fen``."""
@@ -73,6 +85,7 @@ async def make_practice(session: AsyncSession, *, clock: Clock, fee_fen: int = 3
     colleague = await make_doctor(session, clock=clock, institution=institution, name="李时珍")
     for practitioner in (doctor, colleague):
         await price_all(session, clock, practitioner, fee_fen=fee_fen)
+        await on_duty(session, clock, practitioner)
     return Practice(institution, admin, doctor, colleague)
 
 

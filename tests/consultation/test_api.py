@@ -13,7 +13,7 @@ from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
 from tests.consultation.builders import PRIOR, make_practice
 from tests.directory.builders import bearer, make_doctor
-from tests.identity.builders import make_patient
+from tests.identity.builders import make_id_number, make_patient
 
 
 async def _headers(session, clock, account_id):
@@ -120,7 +120,7 @@ async def test_another_patient_neither_sees_nor_cancels(client, session, clock):
     assert (await client.get("/api/consultations", headers=other)).json() == []
     guardian = await client.post(
         f"/api/consultations/{cid}/guardian",
-        json={"guardian_name": "王大明", "relationship": "parent"},
+        json={"guardian_name": "王大明", "relationship": "parent", "id_number": make_id_number()},
         headers=other,
     )
     assert guardian.status_code == 404

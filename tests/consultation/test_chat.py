@@ -210,14 +210,24 @@ async def test_after_a_transfer_the_new_doctor_reads_the_chat_and_the_old_one_no
 ):
     chat = await make_chat(session, clock=clock)
     await client.post(chat.patient_path, json={"text": "头晕"}, headers=chat.patient)
+    uploaded = await upload(client, chat.patient, data=jpeg_with_gps())
+    file_id = uploaded.json()["id"]
+    await client.post(chat.patient_path, json={"file_id": file_id}, headers=chat.patient)
+    assert (await client.get(f"/api/files/{file_id}", headers=chat.colleague)).status_code == 404
     moved = await client.post(
         f"/api/doctor/consultations/{chat.consultation.id}/transfer",
         json={"practitioner_id": chat.practice.colleague.id},
         headers=chat.doctor,
     )
     assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "in_progress"  # the patient was seen: it goes on
     assert (await client.get(chat.doctor_path, headers=chat.doctor)).status_code == 404
     listed = (await client.get(chat.doctor_path, headers=chat.colleague)).json()
-    assert [m["text"] for m in listed] == ["医生已接诊。", "头晕", "本次问诊已转给其他医生。"]
-    waiting = await client.post(chat.patient_path, json={"text": "还在吗"}, headers=chat.patient)
-    assert waiting.json()["code"] == "consultation.chat_not_started"
+    assert [m["text"] for m in listed] == ["医生已接诊。", "头晕", None, "本次问诊已转给其他医生。"]
+    assert (await client.get(f"/api/files/{file_id}", headers=chat.colleague)).status_code == 200
+    going_on = await client.post(chat.patient_path, json={"text": "还在吗"}, headers=chat.patient)
+    assert going_on.status_code == 201, going_on.text
+    cancelled = await client.post(
+        f"/api/consultations/{chat.consultation.id}/cancel", headers=chat.patient
+    )
+    assert cancelled.json()["code"] == "consultation.not_cancellable"

@@ -2,7 +2,7 @@
 confirm the earlier diagnosis, transfer, close, cancel; the rules R01, R03, R05 and R11; every
 transition audited and published."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +28,9 @@ from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox
 from tests.booking.builders import booker
 from tests.consultation.builders import PRIOR, doctor_actor, make_practice, start
 from tests.directory.builders import make_doctor
-from tests.identity.builders import make_patient
+from tests.identity.builders import CIPHER, make_id_number, make_patient
+
+GUARDIAN_ID = make_id_number(birth_date=date(1990, 3, 1))
 
 
 async def _topics(session, consultation_id):
@@ -175,6 +177,8 @@ async def test_a_child_under_6_needs_the_guardian_confirmed_before_acceptance(se
         consultation_id=consultation.id,
         guardian_name="王大明",
         relationship="parent",
+        id_number=GUARDIAN_ID,
+        cipher=CIPHER,
     )
     await accept_consultation(session, doctor, consultation_id=consultation.id)
     assert consultation.status == "in_progress"
@@ -189,12 +193,14 @@ async def test_an_adult_needs_no_guardian(session, clock):
             consultation_id=consultation.id,
             guardian_name="王大明",
             relationship="parent",
+            id_number=GUARDIAN_ID,
+            cipher=CIPHER,
         )
     assert refused.value.code == "consultation.guardian_not_required"
 
 
 async def test_a_doctor_transfers_to_an_eligible_colleague(session, clock):
-    practice, _, consultation = await _waiting(session, clock, prior=PRIOR)
+    practice, person, consultation = await _waiting(session, clock, prior=PRIOR)
     doctor = doctor_actor(clock, practice.doctor)
     await accept_consultation(session, doctor, consultation_id=consultation.id)
     await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
@@ -202,17 +208,38 @@ async def test_a_doctor_transfers_to_an_eligible_colleague(session, clock):
     await transfer_consultation(
         session, doctor, consultation_id=consultation.id, practitioner_id=practice.colleague.id
     )
+    # the patient was seen: it stays in progress with the colleague, and cannot be cancelled
     assert (consultation.status, consultation.practitioner_id) == (
-        "waiting",
+        "in_progress",
         practice.colleague.id,
     )
     assert consultation.prior_confirmed_at is None  # the new doctor confirms it themselves
-    assert consultation.accept_by == clock.now() + timedelta(hours=24)
+    assert consultation.last_activity_at == clock.now()
     with pytest.raises(NotFound):
-        await accept_consultation(session, doctor, consultation_id=consultation.id)
+        await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
+    with pytest.raises(Conflict) as refused:
+        await cancel_consultation(session, booker(clock, person), consultation_id=consultation.id)
+    assert refused.value.code == "consultation.not_cancellable"
+    colleague = doctor_actor(clock, practice.colleague)
+    await confirm_prior_diagnosis(session, colleague, consultation_id=consultation.id)
+    assert "consultation.transferred" in await _topics(session, consultation.id)
+
+
+async def test_a_waiting_consultation_transferred_waits_for_the_colleague(session, clock):
+    practice, _, consultation = await _waiting(session, clock)
+    clock.advance(timedelta(hours=1))
+    await transfer_consultation(
+        session,
+        doctor_actor(clock, practice.doctor),
+        consultation_id=consultation.id,
+        practitioner_id=practice.colleague.id,
+    )
+    assert (consultation.status, consultation.accept_by) == (
+        "waiting",
+        clock.now() + timedelta(hours=24),
+    )
     colleague = doctor_actor(clock, practice.colleague)
     await accept_consultation(session, colleague, consultation_id=consultation.id)
-    assert "consultation.transferred" in await _topics(session, consultation.id)
 
 
 async def test_a_transfer_to_an_unverified_or_outside_doctor_is_refused(session, clock):

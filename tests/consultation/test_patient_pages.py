@@ -2,6 +2,8 @@
 waiting consultation), follow it, cancel it, read the advice; refusals show next to their field
 and change nothing; another account's consultation is not found; 长辈模式 renders."""
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from ihospital.billing.models import Order
@@ -9,8 +11,10 @@ from ihospital.consultation.models import Consultation
 from ihospital.consultation.workstation import accept_consultation, close_consultation
 from ihospital.identity.models import Account
 from tests.consultation.builders import doctor_actor, make_practice, start
-from tests.identity.builders import csrf_token, make_patient
+from tests.identity.builders import csrf_token, make_id_number, make_patient
 from tests.web.builders import sign_in_as
+
+GUARDIAN_ID = make_id_number(birth_date=date(1990, 3, 1))
 
 
 async def _signed_in_patient(session, client, clock, **changes):
@@ -133,6 +137,16 @@ async def test_refused_starts_show_next_to_their_field_and_write_nothing(client,
             {"patient_id": str(child.id), "guardian_present": "1", "guardian_name": "1"},
             "guardian_name",
         ),
+        (
+            {
+                "patient_id": str(child.id),
+                "guardian_present": "1",
+                "guardian_name": "王大明",
+                "guardian_relationship": "parent",
+                "guardian_id_number": "110101199001011230",
+            },
+            "guardian_id_number",
+        ),
     ]
     for changes, field in cases:
         refused = await client.post(url, data=await _form(client, practice, adult, **changes))
@@ -147,11 +161,16 @@ async def test_refused_starts_show_next_to_their_field_and_write_nothing(client,
         guardian_present="1",
         guardian_name="王大明",
         guardian_relationship="parent",
+        guardian_id_number=GUARDIAN_ID,
     )
     started = await client.post(url, data=with_guardian)
     assert started.status_code == 303
     [consultation] = (await session.scalars(select(Consultation))).all()
     assert consultation.guardian_name == "王大明" and consultation.guardian_confirmed_at
+    assert consultation.guardian_id_number_masked == GUARDIAN_ID[:4] + "*" * 10 + GUARDIAN_ID[-4:]
+    assert GUARDIAN_ID not in consultation.guardian_id_number_cipher
+    page = await client.get(f"/consultations/{consultation.id}")
+    assert consultation.guardian_id_number_masked in page.text and GUARDIAN_ID not in page.text
 
 
 async def test_another_account_gets_not_found_and_changes_nothing(client, session, clock):

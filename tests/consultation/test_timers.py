@@ -4,14 +4,24 @@ patient's cancellation of a paid consultation refunds the fee."""
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from ihospital.billing.models import Order, Refund
 from ihospital.consultation.lifecycle import cancel_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.workstation import accept_consultation, transfer_consultation
+from ihospital.errors import Conflict
 from ihospital.notifications.models import InboxMessage
-from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox
+from tests.billing.builders import (
+    deliver,
+    pay_bill,
+    prepay_of,
+    reloaded,
+    run_outbox,
+    sandbox,
+    start_paying,
+)
 from tests.booking.builders import booker
 from tests.consultation.builders import doctor_actor, make_practice, start
 from tests.identity.builders import make_patient
@@ -177,3 +187,34 @@ async def test_cancelling_an_unpaid_consultation_refunds_nothing(session, sessio
     await session.commit()
     await run_outbox(session_factory, clock, {}, advance=timedelta(minutes=16))
     assert await _refunds(session, consultation.order_id) == []
+
+
+async def test_cancelling_an_unpaid_consultation_cancels_its_bill(session, session_factory, clock):
+    _, person, consultation = await _started(session, clock, fee_fen=3000)
+    await cancel_consultation(session, booker(clock, person), consultation_id=consultation.id)
+    await session.commit()
+    await run_outbox(session_factory, clock, {})
+    order = await reloaded(session, Order, consultation.order_id)
+    assert order.status == "cancelled"
+    with pytest.raises(Conflict) as refused:
+        await start_paying(session, clock, sandbox(clock), order)
+    assert refused.value.code == "billing.order_cancelled"
+    assert (await reloaded(session, Consultation, consultation.id)).status == "cancelled"
+
+
+async def test_a_payment_begun_before_the_cancellation_is_refunded(session, session_factory, clock):
+    _, person, consultation = await _started(session, clock, fee_fen=3000)
+    provider = sandbox(clock)
+    payment = await start_paying(
+        session, clock, provider, await session.get(Order, consultation.order_id)
+    )
+    await cancel_consultation(session, booker(clock, person), consultation_id=consultation.id)
+    await session.commit()
+    await run_outbox(session_factory, clock, {"sandbox": provider})
+    [delivery] = await provider.pay(prepay_of(payment))
+    await deliver(session, clock, provider, delivery.body)
+    await session.commit()
+    await run_outbox(session_factory, clock, {"sandbox": provider})
+    assert (await reloaded(session, Order, consultation.order_id)).status == "cancelled"
+    [refund] = await _refunds(session, consultation.order_id)
+    assert refund.amount_fen == 3000

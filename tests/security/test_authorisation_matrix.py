@@ -183,7 +183,8 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_ATTEND, json={"up_to": 1}
     ),
     ("POST", "/api/consultations/{consultation_id}/guardian"): Call(
-        P.CONSULTATIONS_OWN, json={"guardian_name": "王大明", "relationship": "parent"}
+        P.CONSULTATIONS_OWN,
+        json={"guardian_name": "王大明", "relationship": "parent", "id_number": make_id_number()},
     ),
     ("GET", "/api/doctor/consultations"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/doctor/statistics/response-times"): Call(P.CONSULTATIONS_ATTEND),
@@ -195,9 +196,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/doctor/consultations/{consultation_id}/transfer"): Call(
         P.CONSULTATIONS_ATTEND, json={"practitioner_id": 1}
     ),
+    ("POST", "/api/doctor/consultations/{consultation_id}/accompanying-doctor"): Call(
+        P.CONSULTATIONS_ATTEND, json={"practitioner_id": 1}
+    ),
     ("POST", "/api/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, json={"advice": "多休息"}
     ),
+    ("POST", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND, json={"password": "x"}),
+    ("GET", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
+    ("DELETE", "/api/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
     # medical records API
     ("GET", "/api/icd10"): Call(P.CONSULTATIONS_ATTEND),
     ("POST", "/api/doctor/consultations/{consultation_id}/record"): Call(
@@ -446,6 +453,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultations/{consultation_id}/transfer"): Call(
         P.CONSULTATIONS_ATTEND, form={"practitioner_id": "1"}
     ),
+    ("POST", "/doctor/consultations/{consultation_id}/accompanying-doctor"): Call(
+        P.CONSULTATIONS_ATTEND, form={"practitioner_id": "1"}
+    ),
     ("POST", "/doctor/consultations/{consultation_id}/close"): Call(
         P.CONSULTATIONS_ATTEND, form={"advice": "多喝水"}
     ),
@@ -484,6 +494,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/doctor/consultations/{consultation_id}/record"): Call(
         P.CONSULTATIONS_ATTEND, form={"action": "sign"}
     ),
+    ("GET", "/institutions/{institution_id}/departments/{department_code}/consult"): Call(
+        P.CONSULTATIONS_OWN
+    ),
+    ("POST", "/institutions/{institution_id}/departments/{department_code}/consult"): Call(
+        P.CONSULTATIONS_OWN, form={}
+    ),
+    ("GET", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/work-session"): Call(P.CONSULTATIONS_ATTEND, form={"password": "x"}),
+    ("POST", "/doctor/work-session/end"): Call(P.CONSULTATIONS_ATTEND, form={}),
     # vaccination and check-up pages
     ("GET", "/institutions/{institution_id}/services"): Call(PUBLIC),
     ("GET", "/services/{resource_id}"): Call(PUBLIC),

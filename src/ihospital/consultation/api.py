@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from ihospital.consultation.lifecycle import (
     cancel_consultation,
@@ -16,6 +16,7 @@ from ihospital.consultation.lifecycle import (
 )
 from ihospital.consultation.prices import list_prices, offered_prices, set_price
 from ihospital.consultation.schemas import (
+    AccompanyingDoctor,
     CloseCreate,
     ConsultationCreate,
     ConsultationRead,
@@ -33,6 +34,7 @@ from ihospital.consultation.workstation import (
     close_consultation,
     confirm_prior_diagnosis,
     doctor_queue,
+    name_accompanying_doctor,
     read_assigned,
     transfer_consultation,
 )
@@ -97,15 +99,21 @@ async def cancel(
 
 @router.post("/consultations/{consultation_id}/guardian")
 async def guardian(
-    consultation_id: ConsultationId, body: GuardianConfirm, session: DbSession, actor: Patient
+    consultation_id: ConsultationId,
+    body: GuardianConfirm,
+    request: Request,
+    session: DbSession,
+    actor: Patient,
 ) -> ConsultationRead:
-    """Confirm the guardian's presence for a child under 6 (R11)."""
+    """Confirm the guardian's presence for a child under 6, with their identity (R11)."""
     consultation = await confirm_guardian(
         session,
         actor,
         consultation_id=consultation_id,
         guardian_name=body.guardian_name,
         relationship=body.relationship,
+        id_number=body.id_number,
+        cipher=request.app.state.cipher,
     )
     return ConsultationRead.of(consultation)
 
@@ -172,6 +180,17 @@ async def transfer(
 ) -> ConsultationRead:
     """Hand the consultation to a colleague at the same institution."""
     consultation = await transfer_consultation(
+        session, actor, consultation_id=consultation_id, practitioner_id=body.practitioner_id
+    )
+    return ConsultationRead.of(consultation)
+
+
+@router.post("/doctor/consultations/{consultation_id}/accompanying-doctor")
+async def accompanying_doctor(
+    consultation_id: ConsultationId, body: AccompanyingDoctor, session: DbSession, actor: Doctor
+) -> ConsultationRead:
+    """Name the doctor of paediatrics accompanying a child under 6 (R11)."""
+    consultation = await name_accompanying_doctor(
         session, actor, consultation_id=consultation_id, practitioner_id=body.practitioner_id
     )
     return ConsultationRead.of(consultation)

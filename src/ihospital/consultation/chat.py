@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.consultation.chat_models import ConsultationMessage
 from ihospital.consultation.chat_store import append_message, publish
+from ihospital.consultation.duty import require_work_session
 from ihospital.consultation.lifecycle import own_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import locked_consultation, not_found
@@ -179,6 +180,30 @@ async def _attach(
     return ("image" if stored.content_type.startswith("image/") else "file"), None
 
 
+async def share_patient_files(
+    session: AsyncSession, actor: Actor, consultation: Consultation
+) -> None:
+    """Let the consultation's (new) doctor read the files the patient sent in it."""
+    reader = await practitioner_account_id(session, consultation.practitioner_id)
+    file_ids = await session.scalars(
+        select(ConsultationMessage.file_id)
+        .where(
+            ConsultationMessage.consultation_id == consultation.id,
+            ConsultationMessage.sender_role == "patient",
+            ConsultationMessage.file_id.is_not(None),
+        )
+        .order_by(ConsultationMessage.id)
+    )
+    for file_id in file_ids.all():
+        await grant_file_access(
+            session,
+            actor,
+            file_id=file_id,
+            account_id=reader,
+            reason=f"consultation:{consultation.id}",
+        )
+
+
 async def send_message(
     session: AsyncSession,
     actor: Actor,
@@ -197,6 +222,8 @@ async def send_message(
         session, actor, consultation_id=consultation_id, for_update=True
     )
     consultation = participant.consultation
+    if participant.side == "doctor":  # R04
+        await require_work_session(session, actor, await own_practitioner(session, actor))
     _check_sending(consultation, actor)
     kind, duration_ms = "text", None
     if file_id is not None:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.chat_pages import chat_context
+from ihospital.consultation.duty_pages import work_session_of
 from ihospital.consultation.events import is_diagnostic
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
@@ -26,6 +27,7 @@ from ihospital.consultation.workstation import (
     confirm_prior_diagnosis,
     doctor_in_progress,
     doctor_queue,
+    name_accompanying_doctor,
     read_assigned,
     transfer_consultation,
 )
@@ -60,6 +62,8 @@ async def workstation_page(
     progress, and the doctor's response times over the last 7 and 30 days."""
     waiting = await doctor_queue(session, actor, consultation_type=type or None)
     context = {
+        "work_session": await work_session_of(session, actor),
+        "errors": {},
         "waiting": waiting,
         "in_progress": await doctor_in_progress(session, actor),
         "types": TYPES,
@@ -138,6 +142,27 @@ async def confirm_diagnosis_submit(
         _page_of(consultation_id),
         confirm_prior_diagnosis(session, actor, consultation_id=consultation_id),
         lambda _: Notice("The earlier diagnosis is confirmed.", "success", {}),
+    )
+
+
+@router.post("/doctor/consultations/{consultation_id}/accompanying-doctor", dependencies=CSRF)
+async def accompanying_submit(
+    consultation_id: RecordId, request: Request, session: DbSession, actor: Doctor
+) -> Response:
+    """Name the colleague of paediatrics accompanying a child under 6 (R11)."""
+    values = await form_text(request, ("practitioner_id",))
+    await read_assigned(session, actor, consultation_id=consultation_id)  # else not found
+    chosen = values["practitioner_id"]
+    return await redirect_after(
+        request,
+        _page_of(consultation_id),
+        name_accompanying_doctor(
+            session,
+            actor,
+            consultation_id=consultation_id,
+            practitioner_id=int(chosen) if chosen.isascii() and chosen.isdigit() else 0,
+        ),
+        lambda _: Notice("The accompanying doctor is named.", "success", {}),
     )
 
 

@@ -29,6 +29,7 @@ RECORD_SIGNED = "consultation.record_signed"
 CANCELLED = "consultation.cancelled"
 CALL_STARTED = "consultation.call_started"
 CALL_ENDED = "consultation.call_ended"
+DOCTOR_VERIFIED = "consultation.doctor_verified"  # a doctor's working session began (R04)
 TOPICS = (
     STARTED,
     PAID,
@@ -41,6 +42,7 @@ TOPICS = (
     CANCELLED,
     CALL_STARTED,
     CALL_ENDED,
+    DOCTOR_VERIFIED,
 )
 
 SUBSCRIBERS: dict[str, list[Handler]] = defaultdict(list)

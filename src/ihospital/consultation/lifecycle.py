@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.consultation.campaigns.places import take_place
 from ihospital.consultation.events import GUARDIAN_CONFIRMED, STARTED, transition
+from ihospital.consultation.guardians import checked_guardian, keep_guardian
 from ihospital.consultation.matching import first_available_doctor
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.payment import bill_fee
@@ -35,12 +36,8 @@ from ihospital.core.context import Actor
 from ihospital.directory.eligibility import require_online_service
 from ihospital.directory.validation import is_long_text, is_plain_text
 from ihospital.errors import Conflict, Unprocessable
-from ihospital.identity.patients import (
-    lock_patient_for_action,
-    patient_age,
-    validate_patient_name,
-    validate_relationship,
-)
+from ihospital.identity.patients import lock_patient_for_action, patient_age
+from ihospital.security.crypto import FieldCipher
 
 COMPLAINT_MAX_LENGTH = 1000
 GUARDIAN_AGE_LIMIT = 6  # R11: children under 6
@@ -285,21 +282,15 @@ async def confirm_guardian(
     consultation_id: int,
     guardian_name: str,
     relationship: str,
+    id_number: str,
+    cipher: FieldCipher,
 ) -> Consultation:
-    """Confirm that the guardian of a child under 6 is present for the consultation (R11)."""
+    """Confirm that the guardian of a child under 6 is present for the consultation, with
+    their identity: name, relationship and ID number (stored encrypted, R11)."""
     consultation = await own_consultation(session, actor, consultation_id, for_update=True)
-    try:
-        guardian_name = validate_patient_name(guardian_name)
-    except ValueError as error:
-        raise Unprocessable(
-            "consultation.guardian_name_invalid", str(error), field="guardian_name"
-        ) from None
-    try:
-        validate_relationship(relationship)
-    except ValueError as error:
-        raise Unprocessable(
-            "consultation.guardian_relationship_invalid", str(error), field="relationship"
-        ) from None
+    guardian = checked_guardian(
+        guardian_name, relationship, id_number, today=actor.clock.today_local()
+    )
     if not consultation.guardian_required:
         raise Conflict(
             "consultation.guardian_not_required",
@@ -307,10 +298,15 @@ async def confirm_guardian(
         )
     if consultation.status not in ("awaiting_payment", "waiting", "in_progress"):
         raise wrong_status(consultation)
-    consultation.guardian_name = guardian_name
-    consultation.guardian_relationship = relationship
+    keep_guardian(consultation, guardian, cipher)
     consultation.guardian_confirmed_at = actor.clock.now()
-    await transition(session, actor, consultation, topic=GUARDIAN_CONFIRMED)
+    await transition(
+        session,
+        actor,
+        consultation,
+        topic=GUARDIAN_CONFIRMED,
+        guardian_id_number=guardian.id_number_masked,
+    )
     return consultation
 
 

@@ -59,9 +59,11 @@ class Consultation(IdMixin, Base):
     ``awaiting_payment`` (a fee, billing order ``order_id``) → ``waiting`` (since
     ``waiting_since``; the doctor accepts by ``accept_by``) → ``in_progress`` → ``closed``, or
     ``cancelled`` before it began. The patient's name, sex and age are kept as they were when it
-    started. A child under 6 needs the guardian's presence confirmed before a doctor accepts
-    (R11); the earlier offline diagnosis (``prior_*``) makes it diagnostic once the doctor
-    confirms it (``prior_confirmed_at``, R01) and the 就诊人's real name is verified (R03)."""
+    started. A child under 6 needs the guardian's presence confirmed (name, relationship and ID
+    number, stored encrypted and shown masked) before a doctor accepts, and an accompanying
+    doctor of paediatrics (``accompanying_practitioner_id``) before diagnosis or a record (R11);
+    the earlier offline diagnosis (``prior_*``) makes it diagnostic once the doctor confirms it
+    (``prior_confirmed_at``, R01) and the 就诊人's real name is verified (R03)."""
 
     __tablename__ = "consultations"
     __table_args__ = (
@@ -112,7 +114,12 @@ class Consultation(IdMixin, Base):
     guardian_required: Mapped[bool]
     guardian_name: Mapped[str | None] = mapped_column(String(64))
     guardian_relationship: Mapped[str | None] = mapped_column(String(16))
+    guardian_id_number_cipher: Mapped[str | None] = mapped_column(String(128))
+    guardian_id_number_masked: Mapped[str | None] = mapped_column(String(18))
     guardian_confirmed_at: Mapped[datetime | None]
+    accompanying_practitioner_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("practitioners.id")
+    )
     scheduled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]

@@ -44,6 +44,7 @@ from ihospital.directory.search import get_doctor_profile
 from ihospital.errors import AppError, NotFound, Unprocessable
 from ihospital.identity.forms import FormState, refused
 from ihospital.identity.patients import RELATIONSHIPS, list_patients
+from ihospital.security.crypto import FieldCipher
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import Notice, flash
 from ihospital.web.templating import render
@@ -63,6 +64,7 @@ START_FIELDS = (
     "guardian_present",
     "guardian_name",
     "guardian_relationship",
+    "guardian_id_number",
 )
 # a service's field → the start form's field that shows its refusal
 FORM_FIELD = {
@@ -84,7 +86,7 @@ PRIOR_FIELDS = ("prior_institution", "prior_diagnosed_on", "prior_diagnosis")
 OFFER = re.compile(r"([0-9]{1,18})-(text|voice|video)(?:-c([0-9]{1,18}))?")
 
 
-def _prior(values: dict[str, str], errors: dict[str, str]) -> PriorDiagnosis | None:
+def prior_of(values: dict[str, str], errors: dict[str, str]) -> PriorDiagnosis | None:
     """The earlier diagnosis of the form: none when its three fields are empty."""
     if not any(values[name] for name in PRIOR_FIELDS):
         return None
@@ -131,27 +133,33 @@ async def start_page(
     return await _start_page(request, session, actor, practitioner_id=practitioner_id)
 
 
-async def _start(
+async def start_with_guardian(
     session: AsyncSession,
     actor: Actor,
     *,
-    practitioner_id: int,
     values: dict[str, str],
     prior: PriorDiagnosis | None,
+    cipher: FieldCipher,
+    institution_id: int,
+    consultation_type: str,
+    practitioner_id: int | None = None,
+    department_code: str | None = None,
+    campaign_id: int | None = None,
 ) -> Consultation:
-    """Start the consultation and, for a child under 6, confirm the guardian, in one step."""
-    institution_id, consultation_type, campaign_id = OFFER.fullmatch(values["offer"]).groups()
+    """Start the consultation (with the doctor, or the first available of the department) and,
+    for a child under 6, confirm the guardian, in one step."""
     async with session.begin_nested():  # a refusal leaves nothing behind
         consultation = await start_consultation(
             session,
             actor,
             patient_id=int(values["patient_id"]),
             practitioner_id=practitioner_id,
-            institution_id=int(institution_id),
+            department_code=department_code,
+            institution_id=institution_id,
             consultation_type=consultation_type,
             complaint=values["complaint"],
             prior=prior,
-            campaign_id=None if campaign_id is None else int(campaign_id),
+            campaign_id=campaign_id,
         )
         if consultation.guardian_required:
             if not checkbox(values["guardian_present"]):
@@ -164,8 +172,19 @@ async def _start(
                 consultation_id=consultation.id,
                 guardian_name=values["guardian_name"],
                 relationship=values["guardian_relationship"],
+                id_number=values["guardian_id_number"],
+                cipher=cipher,
             )
     return consultation
+
+
+def start_refused(error: AppError) -> FormState:
+    """A refused start, each refusal next to the form's field that shows it."""
+    state = refused(error, fields=(*START_FIELDS, *FORM_FIELD))
+    for name, form_name in FORM_FIELD.items():
+        if name in state.errors:
+            state.errors.setdefault(form_name, state.errors.pop(name))
+    return state
 
 
 @router.post("/doctors/{practitioner_id}/consult", dependencies=CSRF)
@@ -180,25 +199,31 @@ async def start_submit(
         state.errors["patient_id"] = translate(PATIENT_MESSAGE)
     if OFFER.fullmatch(values["offer"]) is None:
         state.errors["offer"] = translate(OFFER_MESSAGE)
-    prior = _prior(values, state.errors)
+    prior = prior_of(values, state.errors)
     if not state.errors:
+        institution_id, consultation_type, campaign_id = OFFER.fullmatch(values["offer"]).groups()
         try:
-            consultation = await _start(
-                session, actor, practitioner_id=practitioner_id, values=values, prior=prior
+            consultation = await start_with_guardian(
+                session,
+                actor,
+                values=values,
+                prior=prior,
+                cipher=request.app.state.cipher,
+                institution_id=int(institution_id),
+                consultation_type=consultation_type,
+                practitioner_id=practitioner_id,
+                campaign_id=None if campaign_id is None else int(campaign_id),
             )
         except AppError as error:
-            state = refused(error, fields=(*START_FIELDS, *FORM_FIELD))
-            for name, form_name in FORM_FIELD.items():
-                if name in state.errors:
-                    state.errors.setdefault(form_name, state.errors.pop(name))
+            state = start_refused(error)
         else:
-            return _started_redirect(request, consultation)
+            return started_redirect(request, consultation)
     return await _start_page(
         request, session, actor, practitioner_id=practitioner_id, values=values, state=state
     )
 
 
-def _started_redirect(request: Request, consultation: Consultation) -> RedirectResponse:
+def started_redirect(request: Request, consultation: Consultation) -> RedirectResponse:
     """To the bill while the fee is due, else to the consultation waiting for the doctor."""
     if consultation.status == "awaiting_payment" and consultation.order_id:
         response = RedirectResponse(f"/bills/{consultation.order_id}", status_code=303)
@@ -268,7 +293,9 @@ async def guardian_submit(
     consultation_id: RecordId, request: Request, session: DbSession, actor: Consulter
 ) -> Response:
     """Confirm that the guardian of a child under 6 is present (R11)."""
-    values = await form_text(request, ("guardian_name", "guardian_relationship"))
+    values = await form_text(
+        request, ("guardian_name", "guardian_relationship", "guardian_id_number")
+    )
     await own_consultation(session, actor, consultation_id)  # another account's: not found
     return await redirect_after(
         request,
@@ -279,6 +306,8 @@ async def guardian_submit(
             consultation_id=consultation_id,
             guardian_name=values["guardian_name"],
             relationship=values["guardian_relationship"],
+            id_number=values["guardian_id_number"],
+            cipher=request.app.state.cipher,
         ),
         lambda _: Notice("The guardian's presence is confirmed.", "success", {}),
     )

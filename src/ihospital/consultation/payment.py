@@ -4,7 +4,10 @@ A consultation with a fee creates a billing order (one ``consultation`` line nam
 unpaid for :data:`HOLD_MINUTES`; billing's events come back here (subscribers in
 :mod:`ihospital.consultation.tasks`): paid puts the consultation in the doctor's queue; expired
 or cancelled cancels it as ``unpaid``. A paid consultation cancelled before a doctor began it is
-refunded by the system after commit (:data:`ihospital.consultation.states.REFUND_TOPIC`).
+refunded by the system after commit (:data:`ihospital.consultation.states.REFUND_TOPIC`); the
+unpaid bill of one cancelled otherwise is cancelled after commit
+(:data:`ihospital.consultation.states.VOID_TOPIC`), and a payment that still arrives for it is
+refunded (by billing, or by :func:`confirm_paid` when it was paid first).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.events import billed_subjects
 from ihospital.billing.insurance.platform import InsurancePlatform
-from ihospital.billing.orders import LineItem, create_order
+from ihospital.billing.orders import LineItem, create_order, finish_order, give_back_settlement
 from ihospital.billing.refunds import refund_the_rest
+from ihospital.billing.repository import lock_order
 from ihospital.consultation.events import PAID, transition
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import begin_waiting, cancel, locked_consultation, refund_later
@@ -109,3 +113,20 @@ async def refund_fee(
         cipher=cipher,
         note="问诊已取消",  # stored for the institution's finance staff, in its language
     )
+
+
+async def void_fee(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    order_id: int,
+    platform: InsurancePlatform,
+    cipher: FieldCipher,
+) -> None:
+    """Cancel the still unpaid bill of a cancelled consultation, as the system (outbox
+    handler). A bill paid meanwhile is refunded by :func:`confirm_paid`. Idempotent."""
+    order = await lock_order(session, order_id)
+    if order.status != "pending":
+        return
+    await give_back_settlement(session, actor, order, platform=platform, cipher=cipher)
+    await finish_order(session, actor, order, status="cancelled")

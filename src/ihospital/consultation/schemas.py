@@ -79,6 +79,13 @@ class GuardianConfirm(Schema):
 
     guardian_name: Annotated[str, Field(min_length=1, max_length=64)]
     relationship: Annotated[str, Field(min_length=1, max_length=16)]
+    id_number: Annotated[str, Field(min_length=1, max_length=18)]
+
+
+class AccompanyingDoctor(Schema):
+    """The doctor of paediatrics accompanying a child under 6 (R11)."""
+
+    practitioner_id: Id
 
 
 class TransferCreate(Schema):
@@ -115,7 +122,10 @@ class ConsultationRead(Schema):
     prior_confirmed_at: datetime | None
     guardian_required: bool
     guardian_name: str | None
+    guardian_relationship: str | None
+    guardian_id_number_masked: str | None
     guardian_confirmed_at: datetime | None
+    accompanying_practitioner_id: int | None
     scheduled_at: datetime | None
     created_at: datetime
     waiting_since: datetime | None

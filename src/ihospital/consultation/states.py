@@ -28,6 +28,7 @@ INACTIVITY_HOURS = 48
 ACCEPT_TOPIC = "consultation.accept_deadline"
 INACTIVITY_TOPIC = "consultation.inactivity_check"
 REFUND_TOPIC = "consultation.refund"
+VOID_TOPIC = "consultation.void_fee"
 
 
 def not_found(consultation_id: int) -> NotFound:
@@ -98,8 +99,9 @@ async def arm_inactivity(session: AsyncSession, actor: Actor, consultation: Cons
 async def cancel(
     session: AsyncSession, actor: Actor, consultation: Consultation, *, reason: str
 ) -> None:
-    """Cancel a consultation that has not begun; a paid fee is refunded after commit and a
-    义诊 place is free again."""
+    """Cancel a consultation that has not begun; a paid fee is refunded after commit, an unpaid
+    bill is cancelled after commit (unless its lapse is what cancelled the consultation); a 义诊
+    place is free again."""
     consultation.status = "cancelled"
     consultation.cancel_reason = reason
     consultation.ended_at = actor.clock.now()
@@ -108,6 +110,8 @@ async def cancel(
     await transition(session, actor, consultation, topic=CANCELLED, reason=reason)
     if consultation.paid_at is not None:
         await refund_later(session, actor, consultation=consultation)
+    elif consultation.order_id is not None and reason != "unpaid":
+        await _about_the_fee(session, actor, consultation, topic=VOID_TOPIC)
 
 
 async def close(
@@ -129,10 +133,17 @@ async def close(
 
 async def refund_later(session: AsyncSession, actor: Actor, *, consultation: Consultation) -> None:
     """Have the fee of a paid, now cancelled consultation refunded after commit (once)."""
+    await _about_the_fee(session, actor, consultation, topic=REFUND_TOPIC)
+
+
+async def _about_the_fee(
+    session: AsyncSession, actor: Actor, consultation: Consultation, *, topic: str
+) -> None:
+    """Have billing act on the fee's order after commit, once per consultation and ``topic``."""
     await emit(
         session,
         actor,
-        topic=REFUND_TOPIC,
+        topic=topic,
         payload={"consultation_id": consultation.id, "order_id": consultation.order_id},
-        dedupe_key=f"{REFUND_TOPIC}:{consultation.id}",
+        dedupe_key=f"{topic}:{consultation.id}",
     )

@@ -23,8 +23,14 @@ from ihospital.consultation.payment import (
     confirm_paid,
     refund_fee,
     release_unpaid,
+    void_fee,
 )
-from ihospital.consultation.states import ACCEPT_TOPIC, INACTIVITY_TOPIC, REFUND_TOPIC
+from ihospital.consultation.states import (
+    ACCEPT_TOPIC,
+    INACTIVITY_TOPIC,
+    REFUND_TOPIC,
+    VOID_TOPIC,
+)
 from ihospital.consultation.timers import close_inactive, expire_unaccepted
 from ihospital.core.context import Actor
 from ihospital.notifications.service import notify
@@ -84,6 +90,20 @@ async def handle_refund(
         session,
         actor,
         consultation_id=payload["consultation_id"],
+        order_id=payload["order_id"],
+        platform=worker_service("insurance_platform"),
+        cipher=worker_service("cipher"),
+    )
+
+
+@handles(VOID_TOPIC)
+async def handle_void(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """An unpaid consultation was cancelled: its bill is cancelled too."""
+    await void_fee(
+        session,
+        actor,
         order_id=payload["order_id"],
         platform=worker_service("insurance_platform"),
         cipher=worker_service("cipher"),

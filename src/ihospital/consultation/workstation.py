@@ -14,13 +14,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.consultation.chat import share_patient_files
 from ihospital.consultation.chat_store import post_notice
+from ihospital.consultation.duty import require_work_session
 from ihospital.consultation.events import (
     ACCEPTED,
     DIAGNOSIS_CONFIRMED,
     TRANSFERRED,
     is_diagnostic,
     transition,
+)
+from ihospital.consultation.guardians import (
+    accompany_if_paediatric,
+    name_accompanying,
+    require_accompanied,
 )
 from ihospital.consultation.lifecycle import audit_read
 from ihospital.consultation.models import Consultation
@@ -47,7 +54,8 @@ ADVICE_MESSAGE = "Write the advice in 1 to {limit} characters."
 async def assigned_consultation(
     session: AsyncSession, actor: Actor, consultation_id: int, *, for_update: bool = True
 ) -> Consultation:
-    """A consultation assigned to the signed-in doctor; any other is not found."""
+    """A consultation assigned to the signed-in doctor; any other is not found. To change it
+    (``for_update``) the doctor needs a valid working session (R04)."""
     doctor = await own_practitioner(session, actor)
     if for_update:
         consultation = await locked_consultation(session, consultation_id)
@@ -55,6 +63,8 @@ async def assigned_consultation(
         consultation = await session.get(Consultation, consultation_id)
     if consultation is None or consultation.practitioner_id != doctor.id:
         raise not_found(consultation_id)
+    if for_update:
+        await require_work_session(session, actor, doctor)
     return consultation
 
 
@@ -145,6 +155,7 @@ async def accept_consultation(
     consultation.accept_by = None
     # a video call booked for later is not inactive before its time
     consultation.last_activity_at = max(now, consultation.scheduled_at or now)
+    await accompany_if_paediatric(session, consultation)
     await arm_inactivity(session, actor, consultation)
     await transition(session, actor, consultation, topic=ACCEPTED)
     await post_notice(session, actor, consultation, notice="accepted")
@@ -169,6 +180,7 @@ async def confirm_prior_diagnosis(
             "R03",
             "A diagnostic consultation needs a patient whose real name is verified.",
         )
+    require_accompanied(consultation)
     if consultation.prior_confirmed_at is None:
         consultation.prior_confirmed_at = actor.clock.now()
         await transition(session, actor, consultation, topic=DIAGNOSIS_CONFIRMED)
@@ -179,8 +191,9 @@ async def transfer_consultation(
     session: AsyncSession, actor: Actor, *, consultation_id: int, practitioner_id: int
 ) -> Consultation:
     """Hand a waiting or begun consultation to a colleague allowed to serve online at the same
-    institution (R05); it waits for them with a new acceptance deadline, and they confirm the
-    earlier diagnosis themselves."""
+    institution (R05); they confirm the earlier diagnosis themselves. A waiting one waits for
+    them with a new acceptance deadline; a begun one stays in progress with them (the patient
+    was seen: it can no longer be cancelled), and they may read the files the patient sent."""
     consultation = await assigned_consultation(session, actor, consultation_id)
     if consultation.status not in ("waiting", "in_progress"):
         raise wrong_status(consultation)
@@ -199,6 +212,7 @@ async def transfer_consultation(
     previous = consultation.practitioner_id
     consultation.practitioner_id = practitioner_id
     consultation.prior_confirmed_at = None
+    await accompany_if_paediatric(session, consultation)
     try:
         async with session.begin_nested():
             await session.flush()
@@ -208,9 +222,26 @@ async def transfer_consultation(
             "This patient already has an open consultation with that doctor.",
             field="practitioner_id",
         ) from None
-    await begin_waiting(session, actor, consultation)
+    if consultation.status == "waiting":
+        await begin_waiting(session, actor, consultation)
+    else:
+        consultation.last_activity_at = max(actor.clock.now(), consultation.last_activity_at)
+        await arm_inactivity(session, actor, consultation)
+    await share_patient_files(session, actor, consultation)
     await transition(session, actor, consultation, topic=TRANSFERRED, from_practitioner_id=previous)
     await post_notice(session, actor, consultation, notice="transferred")
+    return consultation
+
+
+async def name_accompanying_doctor(
+    session: AsyncSession, actor: Actor, *, consultation_id: int, practitioner_id: int
+) -> Consultation:
+    """Name the doctor of paediatrics who accompanies a child under 6 in a consultation in
+    progress (R11): the consulting doctor themselves when paediatric, or a colleague."""
+    consultation = await assigned_consultation(session, actor, consultation_id)
+    if consultation.status != "in_progress":
+        raise wrong_status(consultation)
+    await name_accompanying(session, actor, consultation, practitioner_id=practitioner_id)
     return consultation
 
 

@@ -1,0 +1,141 @@
+"""The doctor's working session (出诊会话, R04): nobody and no software stands in for the doctor.
+
+Before accepting, replying in, transferring, closing or signing for a consultation the doctor
+verifies their identity: they re-enter their password, and their licence on record must be
+verified (active). Each verification is a :class:`DoctorWorkSession` tied to the licence number,
+valid for :data:`WORK_SESSION_HOURS` or until the doctor ends it; it is audited and published.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihospital.audit.service import record
+from ihospital.consultation.duty_models import DoctorWorkSession
+from ihospital.consultation.events import DOCTOR_VERIFIED
+from ihospital.core.context import Actor
+from ihospital.directory.access import own_practitioner
+from ihospital.directory.models import Practitioner
+from ihospital.errors import Forbidden, RuleViolation, Unprocessable
+from ihospital.identity.models import Account
+from ihospital.outbox.service import emit
+from ihospital.security.passwords import verify_password
+
+WORK_SESSION_HOURS = 8
+VERIFY_LINK = "/doctor/work-session"
+SESSION_REQUIRED_MESSAGE = (
+    "Verify your identity to start your working session before acting in consultations."
+)
+
+
+def session_required() -> Forbidden:
+    return Forbidden(
+        "consultation.doctor_session_required", SESSION_REQUIRED_MESSAGE, link=VERIFY_LINK
+    )
+
+
+async def current_work_session(
+    session: AsyncSession, actor: Actor, practitioner: Practitioner
+) -> DoctorWorkSession | None:
+    """The doctor's working session valid now, tied to their current licence, if any."""
+    return await session.scalar(
+        select(DoctorWorkSession)
+        .where(
+            DoctorWorkSession.practitioner_id == practitioner.id,
+            DoctorWorkSession.account_id == actor.account_id,
+            DoctorWorkSession.licence_number == practitioner.licence_number,
+            DoctorWorkSession.ended_at.is_(None),
+            DoctorWorkSession.expires_at > actor.clock.now(),
+        )
+        .order_by(DoctorWorkSession.expires_at.desc())
+        .limit(1)
+    )
+
+
+async def require_work_session(
+    session: AsyncSession, actor: Actor, practitioner: Practitioner
+) -> DoctorWorkSession:
+    """The doctor's valid working session; refused (403 with the link to verify) without one,
+    or when their licence is no longer verified."""
+    current = await current_work_session(session, actor, practitioner)
+    if current is None or practitioner.verification_status != "verified":
+        raise session_required()
+    return current
+
+
+async def start_work_session(
+    session: AsyncSession, actor: Actor, *, password: str
+) -> DoctorWorkSession:
+    """Verify the signed-in doctor (password again, licence on record verified) and open a
+    working session of :data:`WORK_SESSION_HOURS`. A failure is audited and refused."""
+    practitioner = await own_practitioner(session, actor)
+    account = await session.get(Account, actor.account_id)
+    reason = None
+    if account is None or not verify_password(account.password_hash, password):
+        reason = "password"
+    elif practitioner.verification_status != "verified":
+        reason = "licence"
+    if reason is not None:
+        await record(
+            session,
+            actor,
+            action="consultation.doctor_verification_failed",
+            subject_type="practitioner",
+            subject_id=practitioner.id,
+            details={"reason": reason},
+        )
+        if reason == "password":
+            raise Unprocessable(
+                "consultation.doctor_password_wrong",
+                "The password is wrong; your identity could not be verified.",
+                field="password",
+            )
+        raise RuleViolation(
+            "R04", "Your licence on record is not verified; you cannot start a working session."
+        )
+    now = actor.clock.now()
+    work = DoctorWorkSession(
+        practitioner_id=practitioner.id,
+        account_id=account.id,
+        licence_number=practitioner.licence_number,
+        method="password",
+        verified_at=now,
+        expires_at=now + timedelta(hours=WORK_SESSION_HOURS),
+    )
+    session.add(work)
+    await session.flush()
+    details = {"work_session_id": work.id, "expires_at": work.expires_at.isoformat()}
+    await record(
+        session,
+        actor,
+        action=DOCTOR_VERIFIED,
+        subject_type="practitioner",
+        subject_id=practitioner.id,
+        details={**details, "method": work.method},
+    )
+    payload = {"topic": DOCTOR_VERIFIED, "practitioner_id": practitioner.id, **details}
+    await emit(session, actor, topic=DOCTOR_VERIFIED, payload=payload)
+    return work
+
+
+async def end_work_session(session: AsyncSession, actor: Actor) -> None:
+    """The doctor ends their working session(s) now (audited)."""
+    practitioner = await own_practitioner(session, actor)
+    await session.execute(
+        update(DoctorWorkSession)
+        .where(
+            DoctorWorkSession.practitioner_id == practitioner.id,
+            DoctorWorkSession.ended_at.is_(None),
+        )
+        .values(ended_at=actor.clock.now())
+    )
+    await record(
+        session,
+        actor,
+        action="consultation.doctor_session_ended",
+        subject_type="practitioner",
+        subject_id=practitioner.id,
+    )
