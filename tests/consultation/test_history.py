@@ -20,19 +20,11 @@ from ihospital.core.clock import Clock
 from ihospital.errors import NotFound
 from ihospital.identity.models import Account, Patient
 from tests.consultation.builders import PRIOR, Practice, doctor_actor, in_progress, make_practice
+from tests.consultation.test_records import CONTENT
 from tests.directory.builders import bearer, doctor_account
 from tests.directory.test_search import counted_queries
 from tests.identity.builders import CIPHER, make_patient
 from tests.web.builders import sign_in_as
-
-CONTENT = RecordContent(
-    chief_complaint="血压控制不佳，头晕两天",
-    present_illness="高血压五年，服用氨氯地平5mg每日一次",
-    past_history="无糖尿病史",
-    allergies="青霉素过敏",
-    advice="氨氯地平加量至10mg每日一次，两周后复诊",
-    diagnosis_codes=("I10", "R42"),
-)
 
 
 @dataclass
