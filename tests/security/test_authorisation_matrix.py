@@ -212,6 +212,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_OWN),
     ("GET", "/api/doctor/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/api/doctor/consultations/{consultation_id}/history"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/records/{record_id}/verify"): Call(P.ACCOUNT_SELF),
     # consultation reviews API
     ("POST", "/api/consultations/{consultation_id}/review"): Call(

@@ -1,7 +1,8 @@
 """The doctor's consultation workstation pages: the queue of waiting consultations (longest
 waiting first, by type) with accept, the consultations in progress, and one consultation with
-the patient's complaint and earlier diagnosis (confirm it), transfer to a colleague, and close
-with advice or with advice to visit in person.
+the patient's complaint and earlier diagnosis (confirm it), their earlier consultations with
+the doctor and those records, transfer to a colleague, and close with advice or with advice to
+visit in person.
 
 A doctor sees only the consultations assigned to them; any other is not found.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.consultation.chat_pages import chat_context
 from ihospital.consultation.duty_pages import work_session_of
 from ihospital.consultation.events import is_diagnostic
+from ihospital.consultation.history import history_of
 from ihospital.consultation.matching import doctors_online_at
 from ihospital.consultation.models import TYPES
 from ihospital.consultation.record_views import RecordForm, doctor_record_context
@@ -114,6 +116,7 @@ async def _consultation_page(
         "colleagues": colleagues,
         "values": values or {},
         "yuan": format_yuan,
+        "history": await history_of(session, actor, consultation),
         **state.context(),
         **await chat_context(request, session, actor, consultation),
         **await doctor_record_context(session, actor, consultation, record_form),

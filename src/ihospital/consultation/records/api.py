@@ -1,5 +1,6 @@
 """JSON routes of medical records: the ICD-10 search, the doctor's signing and amending, the
-patient's and the doctor's reading, and the signature check. There is no route that changes or
+patient's and the doctor's reading, the signature check, and the patient's earlier
+consultations and records with the doctor. There is no route that changes or
 deletes a signed version."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from ihospital.consultation.history import patient_history
 from ihospital.consultation.records.diagnoses import search_diagnoses
 from ihospital.consultation.records.reading import (
     RecordView,
@@ -16,6 +18,7 @@ from ihospital.consultation.records.reading import (
     verify_record,
 )
 from ihospital.consultation.records.schemas import (
+    HistoryEntryRead,
     Icd10Read,
     RecordCreate,
     RecordRead,
@@ -82,6 +85,16 @@ async def attended_records(
     doctor, newest first."""
     views = await doctor_records(session, actor, consultation_id=consultation_id)
     return [RecordRead.of(view) for view in views]
+
+
+@router.get("/doctor/consultations/{consultation_id}/history")
+async def attended_history(
+    consultation_id: ConsultationId, session: DbSession, actor: Doctor
+) -> list[HistoryEntryRead]:
+    """The 就诊人's earlier consultations with the doctor, newest first, each with the latest
+    version of its signed record."""
+    entries = await patient_history(session, actor, consultation_id=consultation_id)
+    return [HistoryEntryRead.of(entry) for entry in entries]
 
 
 @router.get("/records/{record_id}/verify")

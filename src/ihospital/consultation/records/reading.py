@@ -18,7 +18,11 @@ from ihospital.consultation.lifecycle import own_consultation
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.records.diagnoses import Diagnosis
 from ihospital.consultation.records.models import MedicalRecord, MedicalRecordDiagnosis
-from ihospital.consultation.records.repository import diagnoses_of, successors_of
+from ihospital.consultation.records.repository import (
+    diagnoses_of,
+    latest_records,
+    successors_of,
+)
 from ihospital.consultation.records.service import signed_content
 from ihospital.consultation.workstation import assigned_consultation
 from ihospital.core.context import Actor
@@ -110,6 +114,26 @@ async def doctor_records(
         )
     ).all()
     return await _views(session, actor, records, patient_id=consultation.patient_id)
+
+
+async def latest_views(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    consultation_ids: Sequence[int],
+    patient_id: int,
+    signed_by: int,
+) -> dict[int, RecordView]:
+    """By consultation id, the latest version of each of the consultations' records that the
+    practitioner ``signed_by`` signed for the patient (the read is audited). The caller has
+    checked that ``actor`` may read them."""
+    records = await latest_records(
+        session, consultation_ids, patient_id=patient_id, signed_by=signed_by
+    )
+    if not records:
+        return {}
+    views = await _views(session, actor, records, patient_id=patient_id)
+    return {view.record.consultation_id: view for view in views}
 
 
 async def _may_read(session: AsyncSession, actor: Actor, medical_record: MedicalRecord) -> bool:

@@ -1,12 +1,12 @@
-"""Queries of medical records: a consultation's latest version, the diagnoses of versions, and
-which version replaced which."""
+"""Queries of medical records: a consultation's latest version (or that of several), the
+diagnoses of versions, and which version replaced which."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.records.models import MedicalRecord, MedicalRecordDiagnosis
@@ -20,6 +20,32 @@ async def latest_record(session: AsyncSession, consultation_id: int) -> MedicalR
         .order_by(MedicalRecord.version.desc())
         .limit(1)
     )
+
+
+async def latest_records(
+    session: AsyncSession, consultation_ids: Sequence[int], *, patient_id: int, signed_by: int
+) -> Sequence[MedicalRecord]:
+    """The newest signed version of each of the consultations' records that the practitioner
+    ``signed_by`` signed for the patient, in one query."""
+    if not consultation_ids:
+        return []
+    newest = (
+        select(MedicalRecord.consultation_id, func.max(MedicalRecord.version).label("version"))
+        .where(MedicalRecord.consultation_id.in_(consultation_ids))
+        .group_by(MedicalRecord.consultation_id)
+        .subquery()
+    )
+    return (
+        await session.scalars(
+            select(MedicalRecord)
+            .join(
+                newest,
+                (MedicalRecord.consultation_id == newest.c.consultation_id)
+                & (MedicalRecord.version == newest.c.version),
+            )
+            .where(MedicalRecord.patient_id == patient_id, MedicalRecord.signed_by == signed_by)
+        )
+    ).all()
 
 
 async def diagnoses_of(

@@ -1,12 +1,14 @@
-"""API shapes of medical records and the ICD-10 search."""
+"""API shapes of medical records, the ICD-10 search and the patient's history with the doctor."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ihospital.consultation.events import is_diagnostic
+from ihospital.consultation.history import EarlierConsultation
 from ihospital.consultation.records.diagnoses import MAX_DIAGNOSES
 from ihospital.consultation.records.reading import RecordView, Verification
 from ihospital.consultation.records.service import TEXT_LIMITS, RecordContent
@@ -107,4 +109,39 @@ class VerificationRead(Schema):
             signature_valid=verification.signature_valid,
             algorithm=verification.algorithm,
             public_key=verification.public_key,
+        )
+
+
+class HistoryEntryRead(Schema):
+    """An earlier consultation of the 就诊人 with the doctor: when, its type, status and kind,
+    the complaint and earlier diagnosis the patient gave, the doctor's advice, and the latest
+    version of its signed ``record`` with ``record_link`` to read it on its page."""
+
+    consultation_id: int
+    consultation_type: str
+    status: str
+    kind: Literal["diagnostic", "health_consultation"]
+    created_at: datetime
+    ended_at: datetime | None
+    complaint: str
+    prior_diagnosis: str | None
+    advice: str | None
+    record: RecordRead | None
+    record_link: str | None
+
+    @classmethod
+    def of(cls, entry: EarlierConsultation) -> HistoryEntryRead:
+        c = entry.consultation
+        return cls(
+            consultation_id=c.id,
+            consultation_type=c.consultation_type,
+            status=c.status,
+            kind="diagnostic" if is_diagnostic(c) else "health_consultation",
+            created_at=c.created_at,
+            ended_at=c.ended_at,
+            complaint=c.complaint,
+            prior_diagnosis=c.prior_diagnosis,
+            advice=c.advice,
+            record=RecordRead.of(entry.record) if entry.record else None,
+            record_link=f"/doctor/consultations/{c.id}#record" if entry.record else None,
         )
