@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ihospital.audit.models import AuditEntry
 from ihospital.core.context import Actor
 from ihospital.files.cleanup import deletions_done
+from ihospital.files.models import StoredFile
 from ihospital.files.service import store_upload
 from ihospital.files.storage import LocalDirectoryStore, new_key
 from ihospital.files.sweep import SWEEP_GRACE, sweep_orphans
@@ -55,6 +57,26 @@ async def test_an_upload_whose_transaction_rolls_back_leaves_no_object(
         stored = await _upload(session, actor, store)
         assert _objects(store) == [stored.storage_key]
         await session.rollback()  # the request's commit failed after the service returned
+    await deletions_done()
+    assert _objects(store) == []
+
+
+async def test_an_upload_whose_commit_fails_leaves_no_object(session_factory, actor, store):
+    async with session_factory() as session:
+        stored = await _upload(session, actor, store)
+        twin = StoredFile(
+            owner_account_id=actor.account_id,
+            content_type=stored.content_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            storage_key=stored.storage_key,  # unique: the commit's flush fails
+            original_name="b.pdf",
+            created_at=stored.created_at,
+        )
+        session.add(twin)
+        with pytest.raises(IntegrityError):
+            await session.commit()
+        await session.rollback()  # as the request's session does
     await deletions_done()
     assert _objects(store) == []
 
