@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ihospital.audit.models import AuditEntry
 from ihospital.consultation.call_models import ConsultationCall
 from ihospital.consultation.call_relay import CANDIDATE_MAX_LENGTH, SDP_MAX_LENGTH
+from ihospital.consultation.calls import RING_FOR
 from ihospital.consultation.chat_models import ConsultationMessage
 from ihospital.outbox.models import OutboxEvent
 from tests.consultation.chat_builders import Chat, make_chat
@@ -50,6 +51,22 @@ async def _both_sides(
         assert await receive(patient) == {"type": "ready"}
         assert await receive(doctor) == {"type": "ready"}
         yield patient, doctor
+
+
+async def _ring(doctor: AsyncWebSocketSession, patient: AsyncWebSocketSession) -> None:
+    """The doctor offers a call and both sides see the offer."""
+    await doctor.send_json({"type": "call.offer", "sdp": OFFER})
+    await receive_until(doctor, "call.offer")
+    await receive_until(patient, "call.offer")
+
+
+async def _call_actions(session) -> list[str]:
+    actions = await session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("consultation.call_%"))
+        .order_by(AuditEntry.id)
+    )
+    return list(actions)
 
 
 async def _calls(session) -> list[ConsultationCall]:
@@ -104,12 +121,11 @@ async def test_a_call_is_relayed_to_the_other_side_and_recorded_with_its_duratio
     await session.refresh(call)
     assert (call.ended_by, call.duration_seconds) == ("patient", 192)
     assert call.ended_at == call.started_at + timedelta(seconds=192)
-    actions = await session.scalars(
-        select(AuditEntry.action)
-        .where(AuditEntry.action.like("consultation.call_%"))
-        .order_by(AuditEntry.id)
-    )
-    assert list(actions) == ["consultation.call_started", "consultation.call_ended"]
+    assert await _call_actions(session) == [
+        "consultation.call_offered",
+        "consultation.call_started",
+        "consultation.call_ended",
+    ]
     event = await session.scalar(
         select(OutboxEvent).where(OutboxEvent.topic == "consultation.call_ended")
     )
@@ -124,9 +140,8 @@ async def test_a_call_is_relayed_to_the_other_side_and_recorded_with_its_duratio
 
 async def test_the_notice_is_translated_for_each_reader(app, client, session, clock):
     chat = await make_chat(session, clock=clock, consultation_type="video")
-    patient_path, doctor_path = _paths(chat)
-    async with open_socket(app, patient_path, headers=chat.patient) as patient:
-        await receive(patient)
+    async with _both_sides(app, chat) as (patient, doctor):
+        await _ring(doctor, patient)
         await patient.send_json({"type": "call.answer", "sdp": OFFER})
         await receive(patient)
         clock.advance(timedelta(seconds=65))
@@ -143,6 +158,7 @@ async def test_a_socket_that_closes_during_a_call_ends_it(app, session, clock):
         await receive(doctor)
         async with open_socket(app, patient_path, headers=chat.patient) as patient:
             await receive(patient)
+            await _ring(doctor, patient)
             await patient.send_json({"type": "call.answer", "sdp": OFFER})
             await receive(patient)
             await receive(doctor)
@@ -156,16 +172,71 @@ async def test_a_socket_that_closes_during_a_call_ends_it(app, session, clock):
 
 async def test_a_new_answer_ends_a_call_left_open(app, session, clock):
     chat = await make_chat(session, clock=clock, consultation_type="video")
-    patient_path, _ = _paths(chat)
-    async with open_socket(app, patient_path, headers=chat.patient) as patient:
-        await receive(patient)
+    async with _both_sides(app, chat) as (patient, doctor):
         for _ in range(2):
+            await _ring(doctor, patient)
             await patient.send_json({"type": "call.answer", "sdp": OFFER})
             await receive_until(patient, "call.answer")
+            await receive_until(doctor, "call.answer")
+        await patient.send_json({"type": "call.hangup"})
+        await receive_until(doctor, "call.hangup")
     calls = await _calls(session)
     for call in calls:
         await session.refresh(call)
     assert [call.ended_by for call in calls] == ["system", "patient"]
+
+
+async def _answer_refused(patient: AsyncWebSocketSession) -> None:
+    await patient.send_json({"type": "call.answer", "sdp": OFFER})
+    error = await receive(patient)
+    assert (error["type"], error["code"]) == ("error", "consultation.no_call_offered")
+    assert error["detail"] and "{" not in error["detail"]
+
+
+async def test_an_answer_without_a_ringing_offer_is_refused_and_records_nothing(
+    app, session, clock
+):
+    chat = await make_chat(session, clock=clock, consultation_type="video")
+    async with _both_sides(app, chat, language="en") as (patient, doctor):
+        await _answer_refused(patient)  # the doctor never called
+        await _ring(doctor, patient)
+        await doctor.send_json({"type": "call.hangup"})  # the doctor gave up before the answer
+        await receive_until(patient, "call.hangup")
+        await receive_until(doctor, "call.hangup")
+        await _answer_refused(patient)
+        await _ring(doctor, patient)
+        clock.advance(RING_FOR + timedelta(seconds=1))  # nobody answered in time
+        await _answer_refused(patient)
+        await _ring(doctor, patient)
+        await patient.send_json({"type": "call.answer", "sdp": OFFER})
+        await receive_until(doctor, "call.answer")
+        await receive_until(patient, "call.answer")
+        await patient.send_json({"type": "call.hangup"})
+        await receive_until(patient, "call.hangup")
+        await receive_until(doctor, "call.hangup")
+        await _answer_refused(patient)  # the offer was used up by the call it started
+        await assert_nothing_more(doctor)
+    assert len(await _calls(session)) == 1
+    assert await _call_actions(session) == [
+        "consultation.call_offered",
+        "consultation.call_cancelled",
+        "consultation.call_offered",
+        "consultation.call_offered",
+        "consultation.call_started",
+        "consultation.call_ended",
+    ]
+
+
+async def test_an_answer_in_another_language_names_the_missing_offer(app, session, clock):
+    chat = await make_chat(session, clock=clock, consultation_type="video")
+    patient_path, _ = _paths(chat)
+    async with open_socket(app, patient_path, headers=chat.patient) as patient:
+        await receive(patient)
+        await patient.send_json({"type": "call.answer", "sdp": OFFER})
+        error = await receive(patient)
+        assert error["code"] == "consultation.no_call_offered"
+        assert error["detail"] == "医生尚未发起通话，暂无可接听的通话。"
+    assert await _calls(session) == []
 
 
 async def test_only_the_doctor_offers_and_only_the_patient_answers(app, session, clock):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.config import IceServer, Settings
-from ihospital.consultation.calls import end_call, start_call
+from ihospital.consultation.calls import end_call, offer_call, start_call
 from ihospital.core.context import Actor
 from tests.consultation.builders import doctor_actor
 from tests.consultation.chat_builders import Chat, make_chat
@@ -22,11 +22,12 @@ TURN = {"urls": ["turn:turn.example.org:3478"], "username": "ih", "credential": 
 
 
 async def _one_call(session, clock, chat: Chat, *, seconds: int) -> None:
-    """The patient answers, the doctor hangs up ``seconds`` later."""
+    """The doctor calls, the patient answers, the doctor hangs up ``seconds`` later."""
     patient = Actor(role="patient", clock=clock, account_id=chat.consultation.account_id)
+    doctor = doctor_actor(clock, chat.practice.doctor)
+    await offer_call(session, doctor, consultation_id=chat.consultation.id)
     await start_call(session, patient, consultation_id=chat.consultation.id, hub=None)
     clock.advance(timedelta(seconds=seconds))
-    doctor = doctor_actor(clock, chat.practice.doctor)
     await end_call(session, doctor, consultation_id=chat.consultation.id, hub=None)
     await session.flush()
 

@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from ihospital.errors import AppError
-from ihospital.files import inspection
+from ihospital.files import inspection, pdf_streams
 from ihospital.files.inspection import JPEG, PDF, PNG, inspect_upload, safe_name
 from tests.files.builders import ELF, HTML, SECRET, jpeg_with_gps, pdf, png_with_text
+from tests.files.pdf_builders import pdf_bomb, pdf_with_object_stream
 
 MAX = 10 * 1024 * 1024
 
@@ -129,3 +130,54 @@ def test_a_jpeg_with_a_script_appended_keeps_only_the_picture():
 )
 def test_kept_names_have_no_path_and_the_real_extension(name, content_type, expected):
     assert safe_name(name, content_type) == expected
+
+
+def test_a_pdf_with_a_clean_object_stream_is_accepted():
+    document = pdf_with_object_stream()
+    assert inspect_upload(document, filename="scan.pdf", max_bytes=MAX).data == document
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [
+        b"<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>",
+        b"<< /Type /Catalog /OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >> >>",
+        b"<< /Type /Catalog /OpenAction << /S /Launch /F (cmd.exe) >> >>",
+        b"<< /Type /Catalog /Names << /EmbeddedFiles 5 0 R >> >>",
+        b"<< /Type /Catalog /Pages 2 0 R /AA << /O 6 0 R >> >>",
+        b"<< /Type /Catalog /Pages 2 0 R /RichMedia 7 0 R >>",
+        b"<< /Type /Catalog /AcroForm << /XFA 8 0 R >> >>",
+    ],
+    ids=["javascript", "escaped-javascript", "launch", "embedded-files", "aa", "richmedia", "xfa"],
+)
+def test_active_content_inside_a_compressed_object_stream_is_refused(catalog):
+    assert _refusal(pdf_with_object_stream(catalog), "a.pdf") == (415, "files.pdf_active_content")
+
+
+def test_an_object_stream_with_an_escaped_type_is_inflated_too():
+    catalog = b"<< /OpenAction << /S /JavaScript /JS (x) >> >>"
+    hidden = pdf_with_object_stream(catalog, type_name=b"/Obj#53tm")
+    assert b"JavaScript" not in hidden
+    assert _refusal(hidden, "a.pdf") == (415, "files.pdf_active_content")
+
+
+def test_an_object_stream_that_cannot_be_inflated_here_is_refused():
+    other_filter = pdf_with_object_stream(filters=b"/Filter [/ASCIIHexDecode /FlateDecode]")
+    predictor = pdf_with_object_stream(
+        filters=b"/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >>"
+    )
+    for document in (other_filter, predictor):
+        assert _refusal(document, "a.pdf") == (415, "files.pdf_active_content")
+
+
+def test_an_uncompressed_object_stream_is_looked_at_as_it_is():
+    clean = pdf_with_object_stream(filters=b"", compress=False)
+    assert inspect_upload(clean, filename="a.pdf", max_bytes=MAX).data == clean
+
+
+def test_a_pdf_that_inflates_beyond_the_cap_is_refused(monkeypatch):
+    monkeypatch.setattr(pdf_streams, "MAX_INFLATED_BYTES", 2 * 1024 * 1024)
+    bomb = pdf_bomb(3 * 1024 * 1024)
+    assert len(bomb) < 20_000
+    assert _refusal(bomb, "bomb.pdf") == (422, "files.pdf_too_complex")
+    assert inspect_upload(pdf_bomb(1024 * 1024), filename="a.pdf", max_bytes=MAX)

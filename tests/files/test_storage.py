@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -166,6 +167,29 @@ async def test_s3_store_round_trips_against_an_s3_compatible_server(s3_server):
             await store.get(key)
         with pytest.raises(ValueError):
             await store.get("../other-bucket/x")
+    finally:
+        await store.close()
+
+
+async def test_s3_store_lists_the_keys_written_before_a_time_page_by_page(s3_server):
+    async with httpx.AsyncClient() as plain:
+        assert (await plain.put(f"{s3_server}/ihospital-listing")).status_code == 200
+        stray = await plain.put(f"{s3_server}/ihospital-listing/not-a-key.txt", content=b"x")
+        assert stray.status_code == 200
+    store = S3ObjectStore(
+        url=s3_server,
+        bucket="ihospital-listing",
+        credentials=Credentials("testing", "testing", "us-east-1"),
+        clock=Clock(),
+    )
+    store.list_page = 2
+    try:
+        keys = sorted(new_key() for _ in range(3))
+        for key in keys:
+            await store.put(key, b"%PDF-1.4 body", content_type="application/pdf")
+        now = datetime.now(UTC)
+        assert sorted(await store.keys_before(now + timedelta(hours=1))) == keys
+        assert await store.keys_before(now - timedelta(hours=1)) == []
     finally:
         await store.close()
 

@@ -1,11 +1,11 @@
 """The ``ihospital`` command (also ``python -m ihospital``).
 
 ``serve`` runs the web app, ``worker`` drains the outbox, ``demo`` runs both in one process on the
-embedded database, ``db upgrade`` migrates, ``audit verify`` walks the audit chain and
-``createuser`` adds an account. Settings come from ``IHOSPITAL_*`` variables. A mistake of the
-user (a bad option, a taken mobile number, a database that is not there) ends with one line on
-stderr and a non-zero exit, never a traceback. The commands' modules are imported only once the
-arguments are parsed, so ``--help`` answers at once.
+embedded database, ``db upgrade`` migrates, ``audit verify`` walks the audit chain, ``files
+sweep`` deletes orphaned objects and ``createuser`` adds an account. Settings come from
+``IHOSPITAL_*`` variables. A mistake of the user (a bad option, a taken mobile number, a database
+that is not there) ends with one line on stderr and a non-zero exit, never a traceback. The
+commands' modules are imported only once the arguments are parsed, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -111,6 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    files = commands.add_parser("files", help=_("look after the stored files"))
+    files_commands = files.add_subparsers(dest="files_command", required=True, metavar="COMMAND")
+    sweep = files_commands.add_parser(
+        "sweep",
+        help=_("delete stored objects that no file names"),
+        description=_(
+            "Delete the objects in the object store that no stored file names (left by an "
+            "upload whose process stopped before its transaction ended) and that are older "
+            "than the grace period."
+        ),
+    )
+    sweep.add_argument(
+        "--grace-minutes",
+        type=_whole_number(10, 60 * 24 * 30),
+        default=60,
+        help=_("leave objects younger than this alone (default: 60)"),
+    )
+
     createuser = commands.add_parser(
         "createuser",
         help=_("create an account"),
@@ -147,6 +165,7 @@ def _command_name(args: argparse.Namespace) -> str:
             args.command,
             getattr(args, "db_command", ""),
             getattr(args, "audit_command", ""),
+            getattr(args, "files_command", ""),
         )
         if part
     )
@@ -160,6 +179,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "worker": commands.cmd_worker,
         "db upgrade": commands.cmd_db_upgrade,
         "audit verify": commands.cmd_audit_verify,
+        "files sweep": commands.cmd_files_sweep,
         "createuser": commands.cmd_createuser,
         "demo": demo.cmd_demo,
     }

@@ -1,4 +1,4 @@
-"""``serve``, ``worker``, ``db upgrade``, ``audit verify`` and ``createuser``."""
+"""``serve``, ``worker``, ``db upgrade``, ``audit verify``, ``files sweep`` and ``createuser``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import getpass
 import logging
 import signal
 from contextlib import suppress
+from datetime import timedelta
 
 from ihospital.app import create_app
 from ihospital.audit.chain import SEAL_WITHIN, VerifyResult, seal_all, verify_chain
@@ -28,6 +29,8 @@ from ihospital.core.clock import Clock, to_local
 from ihospital.core.context import Actor
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.directory.institutions import get_institution
+from ihospital.files.storage import make_object_store
+from ihospital.files.sweep import sweep_orphans
 from ihospital.identity.accounts import STAFF_ROLES, create_account, mask_mobile
 from ihospital.identity.models import Account
 from ihospital.outbox.runner import run_standalone
@@ -134,6 +137,31 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         )
     )
     return 1
+
+
+def cmd_files_sweep(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    url = settings.effective_database_url()
+    require_schema(url)
+    clock = Clock()
+
+    async def sweep() -> int:
+        engine = make_engine(url)
+        store = make_object_store(settings, clock)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await sweep_orphans(
+                    session,
+                    Actor.system(clock, request_id="cli-files-sweep"),
+                    store=store,
+                    grace=timedelta(minutes=args.grace_minutes),
+                )
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    print(_("Deleted {count} orphaned objects.", count=asyncio.run(sweep())))
+    return 0
 
 
 def _read_password() -> str:

@@ -3,10 +3,10 @@
 Frames from the client, each checked against :func:`~ihospital.consultation.calls.call_participant`
 (a video consultation in progress, its patient account or assigned doctor), then relayed on the
 consultation's channel with the sender's ``side`` (the sender sees its own frame come back and
-ignores it, as with ``typing``); nothing of them is stored but the call's start and end:
+ignores it, as with ``typing``); nothing of them is stored but the call's offer, start and end:
 
-- ``{"type": "call.offer", "sdp": "…"}``: the doctor calls (an SDP offer);
-- ``{"type": "call.answer", "sdp": "…"}``: the patient answers; the call starts;
+- ``{"type": "call.offer", "sdp": "…"}``: the doctor calls (an SDP offer; the call rings);
+- ``{"type": "call.answer", "sdp": "…"}``: the patient answers a ringing call; the call starts;
 - ``{"type": "call.ice", "candidate": {"candidate": "…", "sdpMid": "0", "sdpMLineIndex": 0}}``;
 - ``{"type": "call.hangup"}``: either side ends the call (its duration is recorded).
 
@@ -21,7 +21,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ihospital.consultation.calls import call_participant, check_role, end_call, start_call
+from ihospital.consultation.calls import (
+    call_participant,
+    end_call,
+    offer_call,
+    start_call,
+)
 from ihospital.consultation.chat import Participant
 from ihospital.consultation.chat_store import chat_channel
 from ihospital.core.context import Actor
@@ -117,7 +122,9 @@ class CallRelay:
 
     async def on_offer(self, frame: dict[str, Any]) -> None:
         sdp = checked_sdp(frame)
-        check_role(await self._check(), expected="doctor")
+        async with self.sessionmaker() as session:
+            await offer_call(session, self.actor, consultation_id=self.consultation_id)
+            await session.commit()
         self.in_call = True
         self._relay("call.offer", sdp=sdp)
 

@@ -2,25 +2,35 @@
 
 Only the consultation's patient account and its assigned doctor take part (anyone else finds no
 such consultation), only in a consultation of type ``video`` that is in progress. The doctor
-starts a call, the patient answers: the answer starts the call's record; the hang-up of either
-side (or leaving the page) ends it with its duration. Both are transitions (audited, events
-``consultation.call_started`` / ``consultation.call_ended``, R13), and the end is a system notice
-in the chat. The media flows between the browsers (WebRTC); the server relays the signalling
-only (:mod:`ihospital.consultation.call_relay`).
+offers a call (it rings for :data:`RING_FOR`), the patient answers: the answer starts the call's
+record, and only while an offer rings (else ``consultation.no_call_offered``); the hang-up of
+either side (or leaving the page) ends the call with its duration, or withdraws an offer not yet
+answered. Each is a transition (audited, events ``consultation.call_offered`` / ``…_cancelled`` /
+``…_started`` / ``…_ended``, R13), kept in the database so that every app process sees whether a
+call rings; the end is a system notice in the chat. The media flows between the browsers
+(WebRTC); the server relays the signalling only (:mod:`ihospital.consultation.call_relay`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihospital.audit.models import AuditEntry
 from ihospital.audit.service import record
 from ihospital.consultation.call_models import ConsultationCall
 from ihospital.consultation.chat import Participant, chat_participant
 from ihospital.consultation.chat_store import append_message, call_ended_notice
-from ihospital.consultation.events import CALL_ENDED, CALL_STARTED, transition
+from ihospital.consultation.events import (
+    CALL_CANCELLED,
+    CALL_ENDED,
+    CALL_OFFERED,
+    CALL_STARTED,
+    transition,
+)
 from ihospital.consultation.models import Consultation
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict
@@ -29,6 +39,9 @@ from ihospital.realtime.hub import Hub
 NOT_VIDEO_MESSAGE = "Video calls are made in video consultations only."
 NOT_IN_PROGRESS_MESSAGE = "A video call can be made only while the consultation is in progress."
 DOCTOR_CALLS_MESSAGE = "The doctor starts the video call and the patient answers it."
+NO_OFFER_MESSAGE = "The doctor is not calling right now, so there is no call to answer."
+RING_FOR = timedelta(minutes=2)
+_CALL_STEPS = (CALL_OFFERED, CALL_CANCELLED, CALL_STARTED, CALL_ENDED)
 
 
 async def call_participant(
@@ -67,6 +80,37 @@ async def _open_call(session: AsyncSession, consultation_id: int) -> Consultatio
     )
 
 
+async def _ringing(session: AsyncSession, actor: Actor, consultation: Consultation) -> bool:
+    """Whether the consultation's last call step is an offer made less than :data:`RING_FOR`
+    ago (the steps are its audited transitions, the same in every process)."""
+    last = await session.execute(
+        select(AuditEntry.action, AuditEntry.occurred_at)
+        .where(
+            AuditEntry.patient_id == consultation.patient_id,
+            AuditEntry.subject_type == "consultation",
+            AuditEntry.subject_id == str(consultation.id),
+            AuditEntry.action.in_(_CALL_STEPS),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    step = last.first()
+    return (
+        step is not None
+        and step.action == CALL_OFFERED
+        and step.occurred_at > actor.clock.now() - RING_FOR
+    )
+
+
+async def offer_call(session: AsyncSession, actor: Actor, *, consultation_id: int) -> None:
+    """The doctor calls: the offer rings for :data:`RING_FOR` (audited, R13)."""
+    participant = await call_participant(
+        session, actor, consultation_id=consultation_id, for_update=True
+    )
+    check_role(participant, expected="doctor")
+    await transition(session, actor, participant.consultation, topic=CALL_OFFERED)
+
+
 async def _end(
     session: AsyncSession,
     actor: Actor,
@@ -102,13 +146,16 @@ async def _end(
 async def start_call(
     session: AsyncSession, actor: Actor, *, consultation_id: int, hub: Hub | None
 ) -> ConsultationCall:
-    """The patient answers the doctor's call: the call starts now (audited, R13). A call left
-    open (a browser that vanished) is ended first, by the system."""
+    """The patient answers the doctor's call: the call starts now (audited, R13); without an
+    offer ringing, ``consultation.no_call_offered``. A call left open (a browser that vanished)
+    is ended first, by the system."""
     participant = await call_participant(
         session, actor, consultation_id=consultation_id, for_update=True
     )
     check_role(participant, expected="patient")
     consultation = participant.consultation
+    if not await _ringing(session, actor, consultation):
+        raise Conflict("consultation.no_call_offered", NO_OFFER_MESSAGE)
     left_open = await _open_call(session, consultation_id)
     if left_open is not None:
         await _end(session, actor, consultation, left_open, ended_by="system", hub=hub)
@@ -124,12 +171,18 @@ async def end_call(
     session: AsyncSession, actor: Actor, *, consultation_id: int, hub: Hub | None
 ) -> ConsultationCall | None:
     """Either side hangs up: the open call ends now with its duration (audited, R13; a notice
-    in the chat). ``None`` when no call was open (a call declined before it was answered)."""
+    in the chat). ``None`` when no call was open (a call declined before it was answered): an
+    offer still ringing is withdrawn (audited), so that it can no longer be answered."""
     participant = await call_participant(
         session, actor, consultation_id=consultation_id, for_update=True, ending=True
     )
     call = await _open_call(session, consultation_id)
     if call is None:
+        consultation = participant.consultation
+        if await _ringing(session, actor, consultation):
+            await transition(
+                session, actor, consultation, topic=CALL_CANCELLED, ended_by=participant.side
+            )
         return None
     await _end(session, actor, participant.consultation, call, ended_by=participant.side, hub=hub)
     return call

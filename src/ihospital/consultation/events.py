@@ -27,6 +27,8 @@ TRANSFERRED = "consultation.transferred"
 CLOSED = "consultation.closed"
 RECORD_SIGNED = "consultation.record_signed"
 CANCELLED = "consultation.cancelled"
+CALL_OFFERED = "consultation.call_offered"
+CALL_CANCELLED = "consultation.call_cancelled"
 CALL_STARTED = "consultation.call_started"
 CALL_ENDED = "consultation.call_ended"
 DOCTOR_VERIFIED = "consultation.doctor_verified"  # a doctor's working session began (R04)
@@ -40,6 +42,8 @@ TOPICS = (
     RECORD_SIGNED,
     CLOSED,
     CANCELLED,
+    CALL_OFFERED,
+    CALL_CANCELLED,
     CALL_STARTED,
     CALL_ENDED,
     DOCTOR_VERIFIED,

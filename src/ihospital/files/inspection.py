@@ -7,8 +7,9 @@ by their EXIF orientation and encoded afresh, so EXIF (with GPS), XMP, comments,
 anything appended to the picture are left behind; an image of more than :data:`MAX_PIXELS` is
 refused before it is decoded (a decompression bomb), and few are decoded at once. A PDF must have
 the ``%PDF-`` header and an ``%%EOF`` trailer and must not name active content (scripts, launch
-actions, embedded files); objects inside compressed streams are not inflated, which is why files are
-served as attachments with ``nosniff`` and a sandboxing Content-Security-Policy as well.
+actions, embedded files), neither in its bytes nor in its compressed object streams
+(:mod:`ihospital.files.pdf_streams`, inflated up to a cap); files are served as attachments with
+``nosniff`` and a sandboxing Content-Security-Policy as well.
 Executables and markup (HTML, SVG, XML, scripts) are refused whatever they are called.
 """
 
@@ -25,6 +26,7 @@ from PIL import Image, ImageOps
 
 from ihospital.errors import AppError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from ihospital.files.audio import AUDIO_EXTENSIONS, BadAudio, NotVoice, duration_ms, sniff_audio
+from ihospital.files.pdf_streams import PdfTooComplex, names_active_content
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 EXTENSIONS = {
@@ -53,8 +55,6 @@ _MARKUP = re.compile(
     re.IGNORECASE,
 )
 _PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
-_PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)\b")
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _UNSAFE_NAME_CHARACTERS = re.compile(r'[\x00-\x1f\x7f"*/:<>?\\|;]')
 MAX_NAME_LENGTH = 100
 
@@ -179,8 +179,15 @@ def _reencoded(data: bytes, content_type: str) -> bytes:
 def _check_pdf(data: bytes) -> None:
     if not _PDF_HEADER.match(data) or b"%%EOF" not in data[-1024:]:
         raise _unreadable()
-    names = _PDF_NAME_ESCAPE.sub(lambda match: bytes([int(match.group(1), 16)]), data)
-    if _PDF_ACTIVE.search(names):
+    try:
+        active = names_active_content(data)
+    except PdfTooComplex as bomb:
+        raise Unprocessable(
+            "files.pdf_too_complex",
+            "The PDF holds too much compressed content to be checked safely.",
+            field="file",
+        ) from bomb
+    if active:
         raise UnsupportedMediaType(
             "files.pdf_active_content",
             "PDF files with scripts, actions or embedded files cannot be uploaded.",

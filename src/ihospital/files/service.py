@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, ServiceUnavailable
+from ihospital.files.cleanup import delete_if_rolled_back
 from ihospital.files.inspection import inspect_upload, safe_name
 from ihospital.files.models import FileGrant, StoredFile
 from ihospital.files.storage import ObjectStore, ObjectStoreError, new_key
@@ -43,12 +44,14 @@ async def store_upload(
     """Check ``data`` by its content (JPEG, PNG, PDF or a voice clip of at most 60 s, at most
     ``max_bytes``, no executables,
     image metadata such as GPS removed) and keep it for the actor, about one of their own
-    就诊人 when ``patient_id`` is given. A refused file leaves no row and no object."""
+    就诊人 when ``patient_id`` is given. A refused file leaves no row and no object, and so
+    does a transaction that rolls back later (:mod:`ihospital.files.cleanup`)."""
     inspected = await asyncio.to_thread(
         inspect_upload, data, filename=filename, max_bytes=max_bytes
     )
     # the object first, the rows after: no database lock is held while the store answers
     key = new_key()
+    delete_if_rolled_back(session, store, key)  # the request's commit may still fail
     try:
         await store.put(key, inspected.data, content_type=inspected.content_type)
     except ObjectStoreError as failure:

@@ -14,8 +14,11 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+from xml.etree import ElementTree
 
 import httpx
 
@@ -24,6 +27,7 @@ from ihospital.core.clock import Clock
 from ihospital.files.sigv4 import Credentials, authorization
 
 KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}")
+_S3 = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 class ObjectStoreError(Exception):
@@ -52,6 +56,10 @@ class ObjectStore(Protocol):
     async def get(self, key: str) -> bytes: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def keys_before(self, cutoff: datetime) -> list[str]:
+        """The keys of the objects written before ``cutoff`` (for the orphan sweep)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -97,6 +105,21 @@ class LocalDirectoryStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    def _keys_before(self, cutoff: datetime) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = []
+        for path in self.root.glob("*/*"):
+            key = f"{path.parent.name}/{path.name}"
+            if not KEY_PATTERN.fullmatch(key) or not path.is_file() or path.is_symlink():
+                continue  # temporary files of writes under way, and anything not ours
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+                keys.append(key)
+        return keys
+
+    async def keys_before(self, cutoff: datetime) -> list[str]:
+        return await asyncio.to_thread(self._keys_before, cutoff)
+
     async def close(self) -> None:
         return None
 
@@ -104,6 +127,8 @@ class LocalDirectoryStore:
 class S3ObjectStore:
     """Objects in one bucket of an S3-compatible service, addressed path-style
     (``{url}/{bucket}/{key}``) so that any endpoint works, signed with Signature Version 4."""
+
+    list_page = 1000  # keys a listing answers at most at once
 
     def __init__(
         self,
@@ -121,9 +146,16 @@ class S3ObjectStore:
         self.client = client or httpx.AsyncClient(timeout=30)
 
     async def _send(
-        self, method: str, key: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        method: str,
+        key: str | None,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        query: Sequence[tuple[str, str]] = (),
     ) -> httpx.Response:
-        url = self.base.join(f"{self.bucket}/{checked_key(key)}")
+        path = f"{self.bucket}/{checked_key(key)}" if key is not None else self.bucket
+        url = self.base.join(path).copy_with(params=list(query) or None)
         signed = {
             "host": url.netloc.decode("ascii"),
             "x-amz-date": self.clock.now().strftime("%Y%m%dT%H%M%SZ"),
@@ -134,6 +166,7 @@ class S3ObjectStore:
             self.credentials,
             method=method,
             path=url.path,
+            query=query,
             headers=signed,
             payload_sha256=signed["x-amz-content-sha256"],
             amz_date=signed["x-amz-date"],
@@ -163,6 +196,25 @@ class S3ObjectStore:
 
     async def delete(self, key: str) -> None:
         self._ensure(await self._send("DELETE", key), 200, 204, 404)
+
+    async def keys_before(self, cutoff: datetime) -> list[str]:
+        keys: list[str] = []
+        token = None
+        while True:
+            query = [("list-type", "2"), ("max-keys", str(self.list_page))]
+            query += [("continuation-token", token)] if token else []
+            response = await self._send("GET", None, query=query)
+            self._ensure(response, 200)
+            # the configured store's own answer, read only for keys and dates
+            listing = ElementTree.fromstring(response.content)  # noqa: S314
+            for item in listing.iter(f"{_S3}Contents"):
+                key = item.findtext(f"{_S3}Key") or ""
+                modified = datetime.fromisoformat(item.findtext(f"{_S3}LastModified") or "")
+                if KEY_PATTERN.fullmatch(key) and modified < cutoff:
+                    keys.append(key)
+            token = listing.findtext(f"{_S3}NextContinuationToken")
+            if listing.findtext(f"{_S3}IsTruncated") != "true" or not token:
+                return keys
 
     async def close(self) -> None:
         await self.client.aclose()

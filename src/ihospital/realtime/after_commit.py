@@ -42,7 +42,7 @@ def _publish_committed(session: Session) -> None:
             log.warning("realtime: could not publish on %s", channel, exc_info=True)
 
 
-def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+def within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is ended:
             return True
@@ -58,4 +58,4 @@ def _forget_rolled_back(session: Session, previous_transaction: SessionTransacti
     if not previous_transaction.nested:
         session.info.pop(_PENDING, None)
         return
-    session.info[_PENDING] = [item for item in items if not _within(item[0], previous_transaction)]
+    session.info[_PENDING] = [item for item in items if not within(item[0], previous_transaction)]
