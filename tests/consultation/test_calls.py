@@ -12,13 +12,14 @@ from datetime import timedelta
 
 import pytest
 from httpx_ws import AsyncWebSocketSession
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ihospital.audit.models import AuditEntry
 from ihospital.consultation.call_models import ConsultationCall
 from ihospital.consultation.call_relay import CANDIDATE_MAX_LENGTH, SDP_MAX_LENGTH
 from ihospital.consultation.calls import RING_FOR
 from ihospital.consultation.chat_models import ConsultationMessage
+from ihospital.consultation.duty_models import DoctorWorkSession
 from ihospital.outbox.models import OutboxEvent
 from tests.consultation.chat_builders import Chat, make_chat
 from tests.realtime.support import assert_nothing_more, open_socket, receive, receive_until
@@ -345,3 +346,17 @@ async def test_a_bad_call_frame_gets_an_error_frame_and_nothing_is_relayed(
         assert error["detail"] == f'"{field}" is missing or not valid in this call frame.'
         await assert_nothing_more(patient)
     assert await _count(session, ConsultationMessage) == messages
+
+
+async def test_a_doctor_without_a_verified_working_session_cannot_call(app, session, clock):
+    chat = await make_chat(session, clock=clock, consultation_type="video")
+    await session.execute(update(DoctorWorkSession).values(ended_at=clock.now()))  # R04
+    async with _both_sides(app, chat) as (patient, doctor):
+        await doctor.send_json({"type": "call.offer", "sdp": OFFER})
+        error = await receive(doctor)
+        assert (error["code"], error["link"]) == (
+            "consultation.doctor_session_required",
+            "/doctor/work-session",
+        )
+        await assert_nothing_more(patient)
+    assert await _call_actions(session) == []

@@ -24,6 +24,7 @@ from ihospital.audit.service import record
 from ihospital.consultation.call_models import ConsultationCall
 from ihospital.consultation.chat import Participant, chat_participant
 from ihospital.consultation.chat_store import append_message, call_ended_notice
+from ihospital.consultation.duty import require_work_session
 from ihospital.consultation.events import (
     CALL_CANCELLED,
     CALL_ENDED,
@@ -33,6 +34,7 @@ from ihospital.consultation.events import (
 )
 from ihospital.consultation.models import Consultation
 from ihospital.core.context import Actor
+from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict
 from ihospital.realtime.hub import Hub
 
@@ -103,11 +105,13 @@ async def _ringing(session: AsyncSession, actor: Actor, consultation: Consultati
 
 
 async def offer_call(session: AsyncSession, actor: Actor, *, consultation_id: int) -> None:
-    """The doctor calls: the offer rings for :data:`RING_FOR` (audited, R13)."""
+    """The doctor calls, in their verified working session (R04): the offer rings for
+    :data:`RING_FOR` (audited, R13)."""
     participant = await call_participant(
         session, actor, consultation_id=consultation_id, for_update=True
     )
     check_role(participant, expected="doctor")
+    await require_work_session(session, actor, await own_practitioner(session, actor))
     await transition(session, actor, participant.consultation, topic=CALL_OFFERED)
 
 
