@@ -560,8 +560,10 @@ class Pair:
 
 
 async def seed(url: str, keys: dict[str, str], count: int) -> list[Pair]:
-    """``count`` doctors and patient accounts, one in-progress consultation for each pair, and
-    an API token per account (doctors' made as booking_flash makes the patients')."""
+    """``count`` doctors (each in a verified working session, R04) and patient accounts, one
+    in-progress consultation for each pair, and an API token per account (doctors' made as
+    booking_flash makes the patients')."""
+    from ihospital.consultation.duty_models import DoctorWorkSession
     from ihospital.consultation.models import Consultation
     from ihospital.core.clock import Clock
     from ihospital.db import make_engine, make_sessionmaker
@@ -592,21 +594,34 @@ async def seed(url: str, keys: dict[str, str], count: int) -> list[Pair]:
     )
     now = Clock().now()
     async with factory() as session, session.begin():
-        doctor_accounts = dict(
-            (
-                await session.execute(
-                    select(Practitioner.id, Practitioner.account_id).where(
-                        Practitioner.id.in_(practitioner_ids)
-                    )
+        doctors = {
+            row.id: row
+            for row in await session.execute(
+                select(Practitioner.id, Practitioner.account_id, Practitioner.licence_number).where(
+                    Practitioner.id.in_(practitioner_ids)
                 )
-            ).all()
+            )
+        }
+        await session.execute(  # each doctor verified for their working session (R04)
+            insert(DoctorWorkSession),
+            [
+                {
+                    "practitioner_id": doctor.id,
+                    "account_id": doctor.account_id,
+                    "licence_number": doctor.licence_number,
+                    "method": "password",
+                    "verified_at": now,
+                    "expires_at": now + timedelta(hours=24),
+                }
+                for doctor in doctors.values()
+            ],
         )
         doctor_tokens = {practitioner: new_token() for practitioner in practitioner_ids}
         await session.execute(
             insert(AuthSession),
             [
                 {
-                    "account_id": doctor_accounts[practitioner],
+                    "account_id": doctors[practitioner].account_id,
                     "kind": "api",
                     "token_hash": token_digest(token),
                     "created_at": now,

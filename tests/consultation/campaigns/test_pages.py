@@ -52,6 +52,8 @@ async def test_a_patient_finds_the_campaign_and_consults_for_free(client, sessio
     assert started.headers["location"] == f"/consultations/{consultation.id}"
     assert (consultation.fee_fen, consultation.campaign_id) == (0, view.campaign.id)
     assert await session.scalar(select(func.count()).select_from(Order)) == orders
+    page = await client.get(started.headers["location"])
+    assert 'campaign-badge" href="/campaigns">义诊</a>' in page.text
 
 
 async def test_a_full_day_is_refused_next_to_the_offer(client, session, clock):
