@@ -24,6 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from ihospital.app import create_app
 from ihospital.config import Settings
+from ihospital.db import make_engine, make_sessionmaker
 from tests.conftest import TestDatabases, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -113,3 +114,13 @@ def browser_page(chromium: str) -> Iterator[Page]:
         finally:
             context.close()
             browser.close()
+
+
+async def in_live_database(live_server, work):
+    """``await work(session)`` in one committed transaction on the live server's database."""
+    engine = make_engine(live_server.app.state.settings.effective_database_url())
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()

@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ihospital.core.clock import Clock
-from ihospital.db import make_engine, make_sessionmaker
 from ihospital.identity.models import Account
 from tests.consultation.builders import doctor_actor, make_practice, start
 from tests.directory.builders import PASSWORD as DOCTOR_PASSWORD
+from tests.e2e.conftest import in_live_database
 from tests.e2e.test_patient_journey import PASSWORD, _sign_in
 from tests.identity.builders import make_account, make_patient
 
@@ -25,21 +25,19 @@ async def accepted(live_server) -> tuple[str, str, int]:
     consultation, and the consultation's id, written to the live server's database."""
     from ihospital.consultation.workstation import accept_consultation
 
-    engine = make_engine(live_server.app.state.settings.effective_database_url())
-    clock = Clock()
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            practice = await make_practice(session, clock=clock, fee_fen=0)
-            account = await make_account(session, password=PASSWORD, clock=clock)
-            person = await make_patient(session, account=account, name="王建国", clock=clock)
-            consultation = await start(session, clock, practice, person)
-            await accept_consultation(
-                session, doctor_actor(clock, practice.doctor), consultation_id=consultation.id
-            )
-            doctor = await session.get(Account, practice.doctor.account_id)
+    async def build(session):
+        clock = Clock()
+        practice = await make_practice(session, clock=clock, fee_fen=0)
+        account = await make_account(session, password=PASSWORD, clock=clock)
+        person = await make_patient(session, account=account, name="王建国", clock=clock)
+        consultation = await start(session, clock, practice, person)
+        await accept_consultation(
+            session, doctor_actor(clock, practice.doctor), consultation_id=consultation.id
+        )
+        doctor = await session.get(Account, practice.doctor.account_id)
         return account.mobile, doctor.mobile, consultation.id
-    finally:
-        await engine.dispose()
+
+    return await in_live_database(live_server, build)
 
 
 def test_patient_and_doctor_chat_live(live_server, accepted, browser_page: Page):

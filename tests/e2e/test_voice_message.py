@@ -14,23 +14,13 @@ from sqlalchemy import select
 from ihospital.consultation.chat_models import ConsultationMessage
 from ihospital.consultation.workstation import accept_consultation
 from ihospital.core.clock import Clock
-from ihospital.db import make_engine, make_sessionmaker
 from tests.consultation.builders import doctor_actor, make_practice, start
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM_ARGS, in_live_database
 from tests.e2e.test_patient_journey import PASSWORD, _sign_in
 from tests.identity.builders import make_account, make_patient
 
 pytestmark = pytest.mark.browser
 FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-async def _in_database(live_server, work):
-    engine = make_engine(live_server.app.state.settings.effective_database_url())
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            return await work(session)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ async def voice_consultation(live_server) -> tuple[str, int]:
         )
         return account.mobile, consultation.id
 
-    return await _in_database(live_server, build)
+    return await in_live_database(live_server, build)
 
 
 def test_a_held_button_records_and_sends_a_voice_message(live_server, voice_consultation, chromium):
@@ -85,6 +75,6 @@ def test_a_held_button_records_and_sends_a_voice_message(live_server, voice_cons
         return list(found)
 
     with ThreadPoolExecutor(1) as pool:  # this thread's loop belongs to the test session
-        [message] = pool.submit(asyncio.run, _in_database(live_server, voice_messages)).result()
+        [message] = pool.submit(asyncio.run, in_live_database(live_server, voice_messages)).result()
     assert message.sender_role == "patient" and message.file_id is not None
     assert 1500 <= message.duration_ms <= 4000
