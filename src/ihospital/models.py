@@ -17,6 +17,8 @@ from ihospital.files import models as files_models
 from ihospital.identity import models as identity_models
 from ihospital.notifications import models as notification_models
 from ihospital.outbox import models as outbox_models
+from ihospital.pharmacy import models as pharmacy_models
+from ihospital.prescribing import models as prescribing_models
 from ihospital.security import models as security_models
 
 ALL_MODEL_MODULES = (
@@ -36,6 +38,8 @@ ALL_MODEL_MODULES = (
     insurance_models,
     notification_models,
     outbox_models,
+    pharmacy_models,
+    prescribing_models,
     reconciliation_models,
     records_models,
     reviews_models,

@@ -1,0 +1,1 @@
+"""Pharmacies: stock, orders for approved prescriptions, dispensing, delivery and cold chain."""
