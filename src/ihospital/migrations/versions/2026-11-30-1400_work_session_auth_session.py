@@ -1,0 +1,48 @@
+"""doctors' working sessions tied to the signed-in session
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-11-30 14:00:00
+
+R04: a doctor's working session (出诊会话) serves only the signed-in session (browser cookie or
+API token) it was opened in and ends with it. Sessions opened before this revision are tied to
+none, so no request can use them: the doctors verify again.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0027"
+down_revision: str | None = "0026"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("doctor_work_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("auth_session_id", BigId, nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_doctor_work_sessions_auth_session_id_auth_sessions"),
+            "auth_sessions",
+            ["auth_session_id"],
+            ["id"],
+        )
+        batch_op.create_index(
+            batch_op.f("ix_doctor_work_sessions_auth_session_id"),
+            ["auth_session_id"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("doctor_work_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_doctor_work_sessions_auth_session_id"))
+        batch_op.drop_constraint(
+            batch_op.f("fk_doctor_work_sessions_auth_session_id_auth_sessions"),
+            type_="foreignkey",
+        )
+        batch_op.drop_column("auth_session_id")
