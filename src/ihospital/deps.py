@@ -63,6 +63,7 @@ def actor_for(connection: HTTPConnection, account: Account) -> Actor:
         account_id=account.id,
         institution_id=account.institution_id,
         region_code=account.region_code,
+        auth_session_id=getattr(connection.state, "auth_session_id", None),
         ip=client_ip(connection),
         request_id=getattr(connection.state, "request_id", ""),
     )
@@ -85,7 +86,8 @@ async def presented_account(
     session: AsyncSession, connection: HTTPConnection
 ) -> tuple[Account | None, bool]:
     """The account a request or WebSocket presents (bearer token, else session cookie), or None,
-    and whether it came by the cookie (which then needs a CSRF or Origin check)."""
+    and whether it came by the cookie (which then needs a CSRF or Origin check). The session it
+    came by is kept on the connection's state for :func:`actor_for`."""
     authorization = connection.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -94,10 +96,12 @@ async def presented_account(
         found = await resolve_token(session, anonymous_actor(connection), token=token, kind="api")
         if found is None:
             raise Unauthorized("auth.bad_token", "The access token is invalid or has expired.")
+        connection.state.auth_session_id = found[0].id
         return found[1], False
     if cookie := connection.cookies.get(SESSION_COOKIE):
         found = await resolve_token(session, anonymous_actor(connection), token=cookie, kind="web")
         if found is not None:
+            connection.state.auth_session_id = found[0].id
             return found[1], True
     return None, False
 

@@ -19,6 +19,7 @@ from ihospital.core.context import Actor
 from ihospital.directory.models import Institution
 from ihospital.directory.views import PractitionerView
 from ihospital.identity.models import Account, Patient
+from ihospital.identity.policy import AuthPolicy
 from tests.booking.builders import booker
 from tests.directory.builders import PASSWORD, make_doctor, make_institution, make_staff
 
@@ -69,7 +70,9 @@ async def on_duty(
 ) -> None:
     """The doctor verifies their identity (R04); the working session is stretched to ``days``
     so that tests moving the clock on keep it."""
-    work = await start_work_session(session, doctor_actor(clock, doctor), password=PASSWORD)
+    work = await start_work_session(
+        session, doctor_actor(clock, doctor), password=PASSWORD, policy=AuthPolicy()
+    )
     work.expires_at = work.verified_at + timedelta(days=days)
     await session.flush()
 

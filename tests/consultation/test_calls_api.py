@@ -25,7 +25,7 @@ async def _one_call(session, clock, chat: Chat, *, seconds: int) -> None:
     """The doctor calls, the patient answers, the doctor hangs up ``seconds`` later."""
     patient = Actor(role="patient", clock=clock, account_id=chat.consultation.account_id)
     doctor = doctor_actor(clock, chat.practice.doctor)
-    await offer_call(session, doctor, consultation_id=chat.consultation.id)
+    await offer_call(session, doctor, consultation_id=chat.consultation.id, sdp="v=0\r\n")
     await start_call(session, patient, consultation_id=chat.consultation.id, hub=None)
     clock.advance(timedelta(seconds=seconds))
     await end_call(session, doctor, consultation_id=chat.consultation.id, hub=None)

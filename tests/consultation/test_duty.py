@@ -12,12 +12,15 @@ from ihospital.consultation.duty import end_work_session, start_work_session
 from ihospital.consultation.workstation import accept_consultation
 from ihospital.directory.models import Practitioner
 from ihospital.errors import Forbidden, RuleViolation, Unprocessable
+from ihospital.identity.policy import AuthPolicy
 from ihospital.outbox.models import OutboxEvent
 from tests.consultation.builders import doctor_actor, make_practice, start
 from tests.consultation.chat_builders import headers_of
 from tests.directory.builders import PASSWORD, doctor_account
 from tests.identity.builders import csrf_token, make_patient
 from tests.web.builders import sign_in_as
+
+POLICY = AuthPolicy()
 
 
 async def _off_duty(session, clock):
@@ -36,12 +39,12 @@ async def test_without_a_working_session_the_doctor_cannot_accept(session, clock
     assert refused.value.code == "consultation.doctor_session_required"
     assert refused.value.fields["link"] == "/doctor/work-session"
     with pytest.raises(Unprocessable) as wrong:
-        await start_work_session(session, doctor, password="not-my-password")
+        await start_work_session(session, doctor, password="not-my-password", policy=POLICY)
     assert (wrong.value.code, wrong.value.fields["field"]) == (
         "consultation.doctor_password_wrong",
         "password",
     )
-    work = await start_work_session(session, doctor, password=PASSWORD)
+    work = await start_work_session(session, doctor, password=PASSWORD, policy=POLICY)
     assert work.expires_at == clock.now() + timedelta(hours=8)
     doctor_row = await session.get(Practitioner, practice.doctor.id)
     assert work.licence_number == doctor_row.licence_number
@@ -64,7 +67,7 @@ async def test_without_a_working_session_the_doctor_cannot_accept(session, clock
 async def test_a_working_session_lasts_8_hours(session, clock):
     practice, consultation = await _off_duty(session, clock)
     doctor = doctor_actor(clock, practice.doctor)
-    await start_work_session(session, doctor, password=PASSWORD)
+    await start_work_session(session, doctor, password=PASSWORD, policy=POLICY)
     clock.advance(timedelta(hours=8))
     with pytest.raises(Forbidden):
         await accept_consultation(session, doctor, consultation_id=consultation.id)
@@ -73,14 +76,14 @@ async def test_a_working_session_lasts_8_hours(session, clock):
 async def test_a_doctor_whose_licence_is_no_longer_verified_cannot_work(session, clock):
     practice, consultation = await _off_duty(session, clock)
     doctor = doctor_actor(clock, practice.doctor)
-    await start_work_session(session, doctor, password=PASSWORD)
+    await start_work_session(session, doctor, password=PASSWORD, policy=POLICY)
     row = await session.get(Practitioner, practice.doctor.id)
     row.verification_status = "suspended"
     await session.flush()
     with pytest.raises(Forbidden):
         await accept_consultation(session, doctor, consultation_id=consultation.id)
     with pytest.raises(RuleViolation) as refused:
-        await start_work_session(session, doctor, password=PASSWORD)
+        await start_work_session(session, doctor, password=PASSWORD, policy=POLICY)
     assert refused.value.fields["rule_id"] == "R04"
 
 

@@ -24,6 +24,7 @@ from ihospital.directory.views import PractitionerView
 from ihospital.identity.accounts import create_account
 from ihospital.identity.models import Account
 from ihospital.identity.sessions import open_session
+from tests.consultation.duty_builders import on_duty_in
 
 PASSWORD = "Doctor-pass-123"  # noqa: S105
 _base = random.randrange(10**7)
@@ -150,8 +151,10 @@ async def make_doctor(
 
 
 async def bearer(session: AsyncSession, *, clock: Clock, account: Account) -> dict[str, str]:
-    """``Authorization`` headers carrying a fresh API token of ``account``."""
+    """``Authorization`` headers carrying a fresh API token of ``account`` (a doctor on duty
+    verified in it, R04)."""
     issued = await open_session(session, system(clock), account=account, kind="api", hours=1)
+    await on_duty_in(session, issued.auth_session)
     return {"Authorization": f"Bearer {issued.token}"}
 
 

@@ -30,6 +30,7 @@ from ihospital.identity.sessions import open_session
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.csrf import CSRF_COOKIE
 from tests.conftest import START, TEST_INDEX_KEY, TEST_KEY
+from tests.consultation.duty_builders import on_duty_in
 
 DEFAULT_PASSWORD = "Secret-pass-123"  # noqa: S105
 CIPHER = FieldCipher(TEST_KEY, TEST_INDEX_KEY)
@@ -156,10 +157,12 @@ async def make_patient(
 async def auth_headers(
     session: AsyncSession, *, account: Account, clock: Clock | None = None, hours: int = 24
 ) -> dict[str, str]:
-    """``Authorization: Bearer …`` headers of a new API token of ``account``."""
+    """``Authorization: Bearer …`` headers of a new API token of ``account`` (a doctor on duty
+    verified in it, R04)."""
     issued = await open_session(
         session, Actor.system(_clock(clock)), account=account, kind="api", hours=hours
     )
+    await on_duty_in(session, issued.auth_session)
     return {"Authorization": f"Bearer {issued.token}"}
 
 
@@ -171,10 +174,12 @@ async def sign_in_browser(
     clock: Clock | None = None,
     hours: int = 12,
 ) -> None:
-    """Give ``client`` the session cookie of ``account``, as after signing in on /login."""
+    """Give ``client`` the session cookie of ``account``, as after signing in on /login (a
+    doctor on duty verified in it, R04)."""
     issued = await open_session(
         session, Actor.system(_clock(clock)), account=account, kind="web", hours=hours
     )
+    await on_duty_in(session, issued.auth_session)
     client.cookies.set(SESSION_COOKIE, issued.token, domain="testserver")
 
 

@@ -11,6 +11,7 @@ from ihospital.deps import SESSION_COOKIE
 from ihospital.identity.accounts import STAFF_ROLES
 from ihospital.identity.models import Account
 from ihospital.identity.sessions import open_session
+from tests.consultation.duty_builders import on_duty_in
 from tests.directory.builders import make_institution
 from tests.identity.builders import make_account
 
@@ -18,8 +19,10 @@ from tests.identity.builders import make_account
 async def sign_in_as(
     session: AsyncSession, client: httpx.AsyncClient, *, account: Account, clock: Clock
 ) -> Account:
-    """Give ``client`` the session cookie of ``account``, as after signing in on /login."""
+    """Give ``client`` the session cookie of ``account``, as after signing in on /login (a
+    doctor on duty verified in it, R04)."""
     issued = await open_session(session, Actor.system(clock), account=account, kind="web", hours=12)
+    await on_duty_in(session, issued.auth_session)
     client.cookies.set(SESSION_COOKIE, issued.token)
     return account
 

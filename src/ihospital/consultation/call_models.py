@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ihospital.db import Base, BigId, IdMixin
@@ -52,3 +52,18 @@ class ConsultationCall(IdMixin, Base):
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(8))
     duration_seconds: Mapped[int | None]
+
+
+class ConsultationCallOffer(Base):
+    """The doctor's offer of a call still to be answered (its SDP), kept so that the patient's
+    page, reloaded while the call rings, still receives it and can answer. Signalling, not a
+    record: the offer's audited transition is the record; the row goes when the call is
+    answered, hung up or offered again."""
+
+    __tablename__ = "consultation_call_offers"
+
+    consultation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("consultations.id"), primary_key=True
+    )
+    sdp: Mapped[str] = mapped_column(Text)
+    offered_at: Mapped[datetime]

@@ -3,14 +3,17 @@
 Frames from the client, each checked against :func:`~ihospital.consultation.calls.call_participant`
 (a video consultation in progress, its patient account or assigned doctor), then relayed on the
 consultation's channel with the sender's ``side`` (the sender sees its own frame come back and
-ignores it, as with ``typing``); nothing of them is stored but the call's offer, start and end:
+ignores it, as with ``typing``); nothing of them is stored but the call's offer (until it is
+answered or withdrawn), start and end:
 
 - ``{"type": "call.offer", "sdp": "…"}``: the doctor calls (an SDP offer; the call rings);
 - ``{"type": "call.answer", "sdp": "…"}``: the patient answers a ringing call; the call starts;
 - ``{"type": "call.ice", "candidate": {"candidate": "…", "sdpMid": "0", "sdpMLineIndex": 0}}``;
 - ``{"type": "call.hangup"}``: either side ends the call (its duration is recorded).
 
-A socket that sent an offer or an answer and closes without hanging up ends the call.
+A socket that sent an offer or an answer and closes without hanging up ends the call. A socket
+that (re)connects gets, after ``ready``, the offer still ringing or the end it missed
+(:func:`~ihospital.consultation.calls.pending_call_frames`, marked ``"replayed": true``).
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ class CallRelay:
     async def on_offer(self, frame: dict[str, Any]) -> None:
         sdp = checked_sdp(frame)
         async with self.sessionmaker() as session:
-            await offer_call(session, self.actor, consultation_id=self.consultation_id)
+            await offer_call(session, self.actor, consultation_id=self.consultation_id, sdp=sdp)
             await session.commit()
         self.in_call = True
         self._relay("call.offer", sdp=sdp)

@@ -8,20 +8,23 @@ either side (or leaving the page) ends the call with its duration, or withdraws 
 answered. Each is a transition (audited, events ``consultation.call_offered`` / ``…_cancelled`` /
 ``…_started`` / ``…_ended``, R13), kept in the database so that every app process sees whether a
 call rings; the end is a system notice in the chat. The media flows between the browsers
-(WebRTC); the server relays the signalling only (:mod:`ihospital.consultation.call_relay`).
+(WebRTC); the server relays the signalling only (:mod:`ihospital.consultation.call_relay`), but
+keeps the offer while it rings, so that a side whose socket (re)connects then gets it, or learns
+that the call ended while it was away (:func:`pending_call_frames`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.models import AuditEntry
 from ihospital.audit.service import record
-from ihospital.consultation.call_models import ConsultationCall
+from ihospital.consultation.call_models import ConsultationCall, ConsultationCallOffer
 from ihospital.consultation.chat import Participant, chat_participant
 from ihospital.consultation.chat_store import append_message, call_ended_notice
 from ihospital.consultation.duty import require_work_session
@@ -82,9 +85,11 @@ async def _open_call(session: AsyncSession, consultation_id: int) -> Consultatio
     )
 
 
-async def _ringing(session: AsyncSession, actor: Actor, consultation: Consultation) -> bool:
-    """Whether the consultation's last call step is an offer made less than :data:`RING_FOR`
-    ago (the steps are its audited transitions, the same in every process)."""
+async def _last_step(
+    session: AsyncSession, consultation: Consultation
+) -> tuple[str, datetime] | None:
+    """The consultation's last call step and when it was taken (the steps are its audited
+    transitions, the same in every process)."""
     last = await session.execute(
         select(AuditEntry.action, AuditEntry.occurred_at)
         .where(
@@ -97,22 +102,67 @@ async def _ringing(session: AsyncSession, actor: Actor, consultation: Consultati
         .limit(1)
     )
     step = last.first()
-    return (
-        step is not None
-        and step.action == CALL_OFFERED
-        and step.occurred_at > actor.clock.now() - RING_FOR
+    return None if step is None else (step.action, step.occurred_at)
+
+
+def _rings(step: tuple[str, datetime] | None, actor: Actor) -> bool:
+    """Whether ``step`` is an offer made less than :data:`RING_FOR` ago."""
+    return step is not None and step[0] == CALL_OFFERED and step[1] > actor.clock.now() - RING_FOR
+
+
+async def _ringing(session: AsyncSession, actor: Actor, consultation: Consultation) -> bool:
+    """Whether the consultation's last call step is an offer made less than :data:`RING_FOR`
+    ago."""
+    return _rings(await _last_step(session, consultation), actor)
+
+
+async def _drop_offer(session: AsyncSession, consultation_id: int) -> None:
+    await session.execute(
+        delete(ConsultationCallOffer).where(
+            ConsultationCallOffer.consultation_id == consultation_id
+        )
     )
 
 
-async def offer_call(session: AsyncSession, actor: Actor, *, consultation_id: int) -> None:
-    """The doctor calls, in their verified working session (R04): the offer rings for
-    :data:`RING_FOR` (audited, R13)."""
+async def offer_call(
+    session: AsyncSession, actor: Actor, *, consultation_id: int, sdp: str
+) -> None:
+    """The doctor calls, in their verified working session (R04): the offer (its ``sdp``,
+    kept until it is answered or withdrawn) rings for :data:`RING_FOR` (audited, R13)."""
     participant = await call_participant(
         session, actor, consultation_id=consultation_id, for_update=True
     )
     check_role(participant, expected="doctor")
     await require_work_session(session, actor, await own_practitioner(session, actor))
+    await _drop_offer(session, consultation_id)
+    offer = ConsultationCallOffer(consultation_id=consultation_id, sdp=sdp)
+    offer.offered_at = actor.clock.now()
+    session.add(offer)
     await transition(session, actor, participant.consultation, topic=CALL_OFFERED)
+
+
+async def pending_call_frames(
+    session: AsyncSession, actor: Actor, participant: Participant
+) -> list[dict[str, Any]]:
+    """What a side whose socket (re)connects missed of the video call: the patient gets the
+    doctor's offer while it rings, so that a reloaded page can still answer; a call that ended,
+    was withdrawn or stopped ringing less than :data:`RING_FOR` ago is shown as ended
+    (``call.hangup``). Nothing otherwise."""
+    consultation = participant.consultation
+    if consultation.consultation_type != "video":
+        return []
+    step = await _last_step(session, consultation)
+    if step is None or step[0] == CALL_STARTED:
+        return []
+    if _rings(step, actor):
+        offer = await session.get(ConsultationCallOffer, consultation.id)
+        if participant.side != "patient" or offer is None:
+            return []
+        return [{"type": "call.offer", "side": "doctor", "sdp": offer.sdp, "replayed": True}]
+    ended_at = step[1] + RING_FOR if step[0] == CALL_OFFERED else step[1]
+    if ended_at <= actor.clock.now() - RING_FOR:
+        return []
+    return [{"type": "call.hangup", "side": "system", "call_id": None, "replayed": True}]
 
 
 async def _end(
@@ -160,6 +210,7 @@ async def start_call(
     consultation = participant.consultation
     if not await _ringing(session, actor, consultation):
         raise Conflict("consultation.no_call_offered", NO_OFFER_MESSAGE)
+    await _drop_offer(session, consultation_id)
     left_open = await _open_call(session, consultation_id)
     if left_open is not None:
         await _end(session, actor, consultation, left_open, ended_by="system", hub=hub)
@@ -180,6 +231,7 @@ async def end_call(
     participant = await call_participant(
         session, actor, consultation_id=consultation_id, for_update=True, ending=True
     )
+    await _drop_offer(session, consultation_id)
     call = await _open_call(session, consultation_id)
     if call is None:
         consultation = participant.consultation

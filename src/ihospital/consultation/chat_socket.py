@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.call_relay import CallRelay
+from ihospital.consultation.calls import pending_call_frames
 from ihospital.consultation.chat import (
     audit_chat_read,
     chat_participant,
@@ -78,7 +79,9 @@ async def doctor_socket(websocket: WebSocket, consultation_id: int, actor: Socke
 
 
 async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) -> None:
-    """Check the actor takes part (else an error frame and 4403), audit the read, serve."""
+    """Check the actor takes part (else an error frame and 4403), audit the read, serve; what
+    the side missed of a video call follows ``ready``. The database is read before the socket
+    is accepted."""
     sessionmaker = websocket.app.state.sessionmaker
     hub = websocket.app.state.realtime_hub
     try:
@@ -87,6 +90,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
         async with sessionmaker() as session:
             participant = await chat_participant(session, actor, consultation_id=consultation_id)
             await audit_chat_read(session, actor, participant.consultation, via="websocket")
+            greeting = await pending_call_frames(session, actor, participant)
             await session.commit()
     except AppError as refusal:
         await refuse(websocket, refusal)
@@ -136,6 +140,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
         consultation_id=consultation_id,
         side=participant.side,
     )
+
     handlers = {"message": on_message, "read": on_read, "typing": on_typing, **call.handlers()}
-    await serve_feed(websocket, feed, handlers=handlers)
+    await serve_feed(websocket, feed, handlers=handlers, greeting=greeting)
     await call.closed()

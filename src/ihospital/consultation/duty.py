@@ -2,15 +2,18 @@
 
 Before accepting, replying in, transferring, closing or signing for a consultation the doctor
 verifies their identity: they re-enter their password, and their licence on record must be
-verified (active). Each verification is a :class:`DoctorWorkSession` tied to the licence number,
-valid for :data:`WORK_SESSION_HOURS` or until the doctor ends it; it is audited and published.
+verified (active). Each verification is a :class:`DoctorWorkSession` tied to the licence number
+and to the signed-in session (browser cookie or API token) it was opened in: it serves only that
+session, and ends when the doctor ends it, after :data:`WORK_SESSION_HOURS`, or when that session
+ends (signed out, expired or revoked). It is audited and published. A wrong password counts toward
+the account's login lockout like a wrong login password; a locked account is refused.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -20,9 +23,10 @@ from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.directory.models import Practitioner
 from ihospital.errors import Forbidden, RuleViolation, Unprocessable
-from ihospital.identity.models import Account
+from ihospital.identity.auth import password_again
+from ihospital.identity.models import Account, AuthSession
+from ihospital.identity.policy import AuthPolicy
 from ihospital.outbox.service import emit
-from ihospital.security.passwords import verify_password
 
 WORK_SESSION_HOURS = 8
 VERIFY_LINK = "/doctor/work-session"
@@ -37,21 +41,33 @@ def session_required() -> Forbidden:
     )
 
 
+def _in_signed_in_session(query: Select, actor: Actor) -> Select:
+    """Only the working sessions opened in the actor's signed-in session, while that session
+    lasts. One opened by a service call outside any request (no signed-in session) serves only
+    such calls: a request always comes by a signed-in session."""
+    if actor.auth_session_id is None:
+        return query.where(DoctorWorkSession.auth_session_id.is_(None))
+    return query.join(AuthSession, AuthSession.id == DoctorWorkSession.auth_session_id).where(
+        AuthSession.id == actor.auth_session_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > actor.clock.now(),
+    )
+
+
 async def current_work_session(
     session: AsyncSession, actor: Actor, practitioner: Practitioner
 ) -> DoctorWorkSession | None:
-    """The doctor's working session valid now, tied to their current licence, if any."""
+    """The doctor's working session valid now, tied to their current licence and to the
+    signed-in session they act in, if any."""
+    query = select(DoctorWorkSession).where(
+        DoctorWorkSession.practitioner_id == practitioner.id,
+        DoctorWorkSession.account_id == actor.account_id,
+        DoctorWorkSession.licence_number == practitioner.licence_number,
+        DoctorWorkSession.ended_at.is_(None),
+        DoctorWorkSession.expires_at > actor.clock.now(),
+    )
     return await session.scalar(
-        select(DoctorWorkSession)
-        .where(
-            DoctorWorkSession.practitioner_id == practitioner.id,
-            DoctorWorkSession.account_id == actor.account_id,
-            DoctorWorkSession.licence_number == practitioner.licence_number,
-            DoctorWorkSession.ended_at.is_(None),
-            DoctorWorkSession.expires_at > actor.clock.now(),
-        )
-        .order_by(DoctorWorkSession.expires_at.desc())
-        .limit(1)
+        _in_signed_in_session(query, actor).order_by(DoctorWorkSession.expires_at.desc()).limit(1)
     )
 
 
@@ -67,14 +83,20 @@ async def require_work_session(
 
 
 async def start_work_session(
-    session: AsyncSession, actor: Actor, *, password: str
+    session: AsyncSession, actor: Actor, *, password: str, policy: AuthPolicy
 ) -> DoctorWorkSession:
     """Verify the signed-in doctor (password again, licence on record verified) and open a
-    working session of :data:`WORK_SESSION_HOURS`. A failure is audited and refused."""
+    working session of :data:`WORK_SESSION_HOURS` in their signed-in session (R04). A failure
+    is audited and refused; a wrong password counts toward the login lockout (``policy``), and
+    a locked account gets the lockout answer. Routes wrap the call in
+    :func:`ihospital.identity.auth.keeping_failed_attempts`."""
     practitioner = await own_practitioner(session, actor)
-    account = await session.get(Account, actor.account_id)
+    account = await session.get(Account, actor.account_id, with_for_update=True)
+    assert account is not None  # the actor's own account: a request signed in with it
     reason = None
-    if account is None or not verify_password(account.password_hash, password):
+    if not await password_again(
+        session, actor, account=account, password=password, policy=policy, purpose="work_session"
+    ):
         reason = "password"
     elif practitioner.verification_status != "verified":
         reason = "licence"
@@ -100,6 +122,7 @@ async def start_work_session(
     work = DoctorWorkSession(
         practitioner_id=practitioner.id,
         account_id=account.id,
+        auth_session_id=actor.auth_session_id,
         licence_number=practitioner.licence_number,
         method="password",
         verified_at=now,

@@ -20,6 +20,8 @@ from ihospital.core.schemas import Schema
 from ihospital.deps import DbSession, require
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import NotFound
+from ihospital.identity.auth import keeping_failed_attempts
+from ihospital.identity.policy import Policy
 from ihospital.security.permissions import Permission
 
 router = APIRouter(prefix="/api", tags=["consultation"])
@@ -46,9 +48,13 @@ class WorkSessionRead(Schema):
 
 
 @router.post("/doctor/work-session", status_code=201)
-async def begin(body: WorkSessionStart, session: DbSession, actor: Doctor) -> WorkSessionRead:
-    """Verify the signed-in doctor and begin their working session."""
-    work = await start_work_session(session, actor, password=body.password)
+async def begin(
+    body: WorkSessionStart, session: DbSession, actor: Doctor, policy: Policy
+) -> WorkSessionRead:
+    """Verify the signed-in doctor and begin their working session in this signed-in session;
+    a wrong password counts toward the login lockout."""
+    async with keeping_failed_attempts(session):
+        work = await start_work_session(session, actor, password=body.password, policy=policy)
     return WorkSessionRead.of(work)
 
 

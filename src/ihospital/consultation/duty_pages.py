@@ -16,6 +16,7 @@ from ihospital.deps import DbSession, check_csrf, require
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import AppError
 from ihospital.identity.forms import FormState, refused
+from ihospital.identity.policy import Policy
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import flash
 from ihospital.web.templating import render
@@ -50,12 +51,14 @@ async def duty_page(request: Request, session: DbSession, actor: Doctor) -> Resp
 
 
 @router.post("/doctor/work-session", dependencies=CSRF)
-async def duty_submit(request: Request, session: DbSession, actor: Doctor) -> Response:
-    """Verify and begin the working session; then the workstation. A refusal shows by the
-    password."""
+async def duty_submit(
+    request: Request, session: DbSession, actor: Doctor, policy: Policy
+) -> Response:
+    """Verify and begin the working session in this browser session; then the workstation. A
+    refusal (a lockout too) shows by the password; what it counted is kept with the page."""
     password = str((await request.form()).get("password", ""))
     try:
-        await start_work_session(session, actor, password=password)
+        await start_work_session(session, actor, password=password, policy=policy)
     except AppError as error:
         return await _duty_page(request, session, actor, refused(error, fields=("password",)))
     response = RedirectResponse("/doctor/consultations", status_code=303)

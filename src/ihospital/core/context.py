@@ -16,6 +16,9 @@ class Actor:
 
     ``account_id`` is None for anonymous callers (sign-up, login) and for the system (worker).
     ``institution_id`` is set for staff: doctors, pharmacists, nurses and institution admins.
+    ``auth_session_id`` is the signed-in session (browser cookie or API token) the request came
+    by, None outside a request; step-ups such as the doctor's working session (R04) are tied
+    to it.
     """
 
     role: str
@@ -25,6 +28,7 @@ class Actor:
     ip: str = ""
     request_id: str = ""
     region_code: str | None = None
+    auth_session_id: int | None = None
 
     @classmethod
     def system(cls, clock: Clock, request_id: str = "") -> Actor:

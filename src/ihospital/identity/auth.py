@@ -42,8 +42,9 @@ class SignedIn:
 async def keeping_failed_attempts(session: AsyncSession) -> AsyncIterator[None]:
     """Commit what a refused sign-up or login recorded before the refusal propagates.
 
-    Only :func:`sign_up` and :func:`log_in` are meant inside: they flush nothing but counters
-    and audit entries before they raise an :class:`AppError`.
+    Only :func:`sign_up`, :func:`log_in` and the step-ups that call :func:`password_again` are
+    meant inside: they flush nothing but counters and audit entries before they raise an
+    :class:`AppError`.
     """
     try:
         yield
@@ -183,6 +184,38 @@ async def log_out(session: AsyncSession, actor: Actor, *, token: str, kind: str)
     )
 
 
+async def password_again(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    account: Account,
+    password: str,
+    policy: AuthPolicy,
+    purpose: str,
+) -> bool:
+    """Check the password of a signed-in account entered again for ``purpose`` (a step-up such
+    as the doctor's working session, R04): whether it is right.
+
+    A wrong one counts toward the login lockout exactly like a wrong login password (the caller
+    refuses in its own words); a locked account, or the failure that locks it, is refused with
+    the lockout answer, even for the right password. A right one clears the counter. Routes wrap
+    the call in :func:`keeping_failed_attempts`.
+    """
+    now = actor.clock.now()
+    if account.locked_until is not None and account.locked_until > now:
+        raise _locked(account.locked_until, now)
+    if not verify_password(account.password_hash, password):
+        refusal = await _count_failure(
+            session, actor, account=account, now=now, policy=policy, reason=purpose
+        )
+        if isinstance(refusal, Locked):
+            raise refusal
+        return False
+    account.failed_logins = 0
+    account.locked_until = None
+    return True
+
+
 async def _sign_in(
     session: AsyncSession,
     actor: Actor,
@@ -212,7 +245,13 @@ async def _sign_in(
 
 
 async def _count_failure(
-    session: AsyncSession, actor: Actor, *, account: Account, now: datetime, policy: AuthPolicy
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    account: Account,
+    now: datetime,
+    policy: AuthPolicy,
+    reason: str = "password",
 ) -> AppError:
     """Record a wrong password; the refusal to raise (a lock once the limit is reached)."""
     account.failed_logins += 1
@@ -226,7 +265,7 @@ async def _count_failure(
         action="auth.login_failed" if locked_until is None else "auth.locked",
         subject_type="account",
         subject_id=account.id,
-        details={"failed_logins": account.failed_logins, "reason": "password"},
+        details={"failed_logins": account.failed_logins, "reason": reason},
     )
     if locked_until is not None:
         return _locked(locked_until, now)

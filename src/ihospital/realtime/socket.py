@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -275,12 +275,18 @@ async def _close(websocket: WebSocket, code: int, frame: Mapping[str, Any] | Non
 
 
 async def serve_feed(
-    websocket: WebSocket, feed: Feed, *, handlers: Mapping[str, FrameHandler] | None = None
+    websocket: WebSocket,
+    feed: Feed,
+    *,
+    handlers: Mapping[str, FrameHandler] | None = None,
+    greeting: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Accept the socket and run the protocol on ``feed`` until either side closes. The resume
     point may be given as the ``after`` query parameter; ``handlers`` answer frame types of the
-    endpoint's own. Never raises: a failure closes the socket (1013 when the hub is unavailable,
-    so the client reconnects and resumes; 1011 otherwise)."""
+    endpoint's own; ``greeting`` holds the endpoint's frames of state to send after ``ready``
+    (what a reconnecting client missed that is not a stored item). Never raises: a failure
+    closes the socket (1013 when the hub is unavailable, so the client reconnects and resumes;
+    1011 otherwise)."""
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
     socket = _LiveSocket(websocket, feed, settings, handlers or {})
@@ -292,6 +298,8 @@ async def serve_feed(
                 except AppError as error:
                     await socket.send(_frame_of(error))
             await socket.send({"type": "ready"})
+            for frame in greeting:
+                await socket.send(frame)
             await socket.run(events)
     except WebSocketDisconnect:
         return
