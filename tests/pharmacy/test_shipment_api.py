@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
+from ihospital.core.validation_messages import CHOOSE_YES_NO, NOT_ALLOWED, REQUIRED
 from ihospital.errors import PROBLEM_JSON
 from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.shipment_models import (
@@ -21,6 +22,7 @@ from ihospital.pharmacy.shipment_models import (
 from tests.directory.builders import bearer, make_institution
 from tests.identity.builders import make_account
 from tests.pharmacy.builders import callbacks_of, sandbox_of, ship
+from tests.security.test_bad_input import LANGUAGES, assert_refused, headers_in
 
 EN = {"Accept-Language": "en"}
 COUNTED = (Shipment, TrackingEventRecord, TemperatureReadingRecord, AuditEntry, OutboxEvent)
@@ -174,29 +176,38 @@ async def test_a_pharmacist_of_another_institution_or_a_patient_cannot_see_the_s
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "message"),
     [
-        ({"accept": True}, "note"),
-        ({"accept": True, "note": ""}, "note"),
-        ({"accept": True, "note": "长" * 501}, "note"),
-        ({"accept": "perhaps", "note": "可用"}, "accept"),
-        ({"accept": True, "note": "可用", "status": "delivered"}, "status"),
+        ({"accept": True}, "note", REQUIRED),
+        ({"accept": True, "note": ""}, "note", "Fill in this field."),
+        ({"accept": "perhaps", "note": "可用"}, "accept", CHOOSE_YES_NO),
+        ({"accept": True, "note": "可用", "status": "delivered"}, "status", NOT_ALLOWED),
     ],
 )
-async def test_a_bad_decision_is_refused_in_both_languages_and_changes_nothing(
-    client, session, clock, shipped, pharmacist_account, body, field
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_bad_decision_is_refused_naming_the_field_and_changes_nothing(
+    client, session, clock, shipped, pharmacist_account, body, field, message, language
+):
+    headers = headers_in(language, await bearer(session, clock=clock, account=pharmacist_account))
+    before = await _counts(session)
+    response = await client.post(
+        f"/api/pharmacy/shipments/{shipped.id}/excursion-decision", json=body, headers=headers
+    )
+    assert_refused(
+        response, 422, "request.invalid", field=field, message=message, language=language
+    )
+    assert await _counts(session) == before
+
+
+async def test_a_note_over_500_characters_is_refused_naming_it(
+    client, session, clock, shipped, pharmacist_account
 ):
     headers = await bearer(session, clock=clock, account=pharmacist_account)
-    before = await _counts(session)
-    for language in ({}, EN):
-        response = await client.post(
-            f"/api/pharmacy/shipments/{shipped.id}/excursion-decision",
-            json=body,
-            headers={**headers, **language},
-        )
-        assert response.status_code == 422, response.text
-        assert response.headers["content-type"].startswith(PROBLEM_JSON)
-        assert field in response.text
-    assert await _counts(session) == before
-    missing = await client.get("/api/pharmacy/shipments/0", headers=headers)
-    assert missing.status_code == 422
+    response = await client.post(
+        f"/api/pharmacy/shipments/{shipped.id}/excursion-decision",
+        json={"accept": True, "note": "长" * 501},
+        headers={**headers, **EN},
+    )
+    body = _problem(response, 422, "request.invalid")
+    assert body["errors"][0]["field"] == "note"
+    assert body["errors"][0]["message"] == "Enter at most 500 characters."
