@@ -13,6 +13,12 @@ from sqlalchemy import select
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound
 from ihospital.outbox.models import OutboxEvent
+from ihospital.pharmacy.shipment_events import (
+    COLD_CHAIN_EXCURSION,
+    PUBLICATIONS,
+    SHIPMENT_STATUS_CHANGED,
+    subscribe,
+)
 from ihospital.pharmacy.shipment_models import Shipment
 from ihospital.pharmacy.shipment_tracking import decide_excursion
 from ihospital.pharmacy.shipments import get_shipment, refresh_tracking
@@ -251,3 +257,42 @@ async def test_only_a_pharmacist_of_the_institution_decides_and_only_when_pendin
             await decide_excursion(
                 session, outsider, shipment_id=shipment.id, accept=True, note="ok"
             )
+
+
+async def test_subscribers_hear_each_status_change_and_excursion(
+    session, session_factory, clock, carriers, institution
+):
+    heard: list[tuple[str, str]] = []
+
+    async def order_service(session, actor, event_id, payload):  # noqa: ANN001, ANN202
+        heard.append((payload["order_reference"], payload["status"]))
+
+    with pytest.raises(ValueError):
+        subscribe("pharmacy.shipment_lost")
+    for topic in (SHIPMENT_STATUS_CHANGED, COLD_CHAIN_EXCURSION):
+        subscribe(topic)(order_service)
+    try:
+        shipment = await ship(
+            session,
+            carriers,
+            clock=clock,
+            institution_id=institution.id,
+            cold_chain=True,
+            excursion_celsius=Decimal("9.0"),
+        )
+        await run_outbox(session_factory, clock, carriers)
+    finally:
+        for topic in (SHIPMENT_STATUS_CHANGED, COLD_CHAIN_EXCURSION):
+            PUBLICATIONS.subscribers[topic].remove(order_service)
+    # the excursion, and the status change it made; out for delivery and delivered wait
+    reference = shipment.order_reference
+    assert sorted(heard) == sorted(
+        (reference, status)
+        for status in (
+            "created",
+            "accepted",
+            "in_transit",
+            "temperature_excursion",
+            "temperature_excursion",
+        )
+    )

@@ -4,41 +4,28 @@ Every change of a shipment's status is one audit entry and one outbox event
 ``pharmacy.shipment_status_changed``; a temperature outside 2–8 °C is also
 ``pharmacy.cold_chain_excursion``. The event's handler calls each subscriber in turn (a
 subscriber registers with ``@subscribe(SHIPMENT_STATUS_CHANGED)`` in its domain's ``tasks``
-module and must be idempotent: when one fails, the event is retried for all of them).
+module; see :mod:`ihospital.outbox.publications`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.core.context import Actor
-from ihospital.outbox.service import Handler, emit
+from ihospital.outbox.publications import Publications
+from ihospital.outbox.service import emit
 from ihospital.pharmacy.shipment_models import Shipment, TemperatureReadingRecord
 
 SHIPMENT_STATUS_CHANGED = "pharmacy.shipment_status_changed"
 COLD_CHAIN_EXCURSION = "pharmacy.cold_chain_excursion"
 TOPICS = (SHIPMENT_STATUS_CHANGED, COLD_CHAIN_EXCURSION)
 
-SUBSCRIBERS: dict[str, list[Handler]] = defaultdict(list)
-
-
-def subscribe(topic: str):
-    """Register ``async def f(session, actor, event_id, payload)`` for one of :data:`TOPICS`.
-    Every payload holds ``shipment_id``, ``order_reference``, ``institution_id``, ``carrier``,
-    ``cold_chain`` and ``status``."""
-    if topic not in TOPICS:
-        raise ValueError(f"pharmacy deliveries publish no event {topic!r}")
-
-    def register(func: Handler) -> Handler:
-        if func not in SUBSCRIBERS[topic]:
-            SUBSCRIBERS[topic].append(func)
-        return func
-
-    return register
+PUBLICATIONS = Publications("pharmacy deliveries", TOPICS)
+# Every payload holds shipment_id, order_reference, institution_id, carrier, cold_chain, status.
+subscribe = PUBLICATIONS.subscribe
 
 
 def _payload(shipment: Shipment, actor: Actor) -> dict[str, Any]:
@@ -109,10 +96,3 @@ async def publish_excursion(
     )
     payload = {**_payload(shipment, actor), "reading_id": reading.id, **details}
     await emit(session, actor, topic=COLD_CHAIN_EXCURSION, payload=payload)
-
-
-async def notify_subscribers(
-    session: AsyncSession, actor: Actor, event_id: int, topic: str, payload: dict[str, Any]
-) -> None:
-    for subscriber in SUBSCRIBERS[topic]:
-        await subscriber(session, actor, event_id, payload)

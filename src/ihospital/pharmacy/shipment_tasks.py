@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.core.context import Actor
 from ihospital.outbox.service import handles, worker_service
-from ihospital.pharmacy.shipment_events import TOPICS, notify_subscribers
+from ihospital.pharmacy.shipment_events import PUBLICATIONS
 from ihospital.pharmacy.shipment_tracking import CALLBACK_TOPIC, receive_callback
 
 
@@ -34,14 +34,4 @@ async def handle_carrier_callback(
     )
 
 
-def _fan_out(topic: str):
-    async def handler(
-        session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
-    ) -> None:
-        await notify_subscribers(session, actor, event_id, topic, payload)
-
-    return handler
-
-
-for _topic in TOPICS:
-    handles(_topic)(_fan_out(_topic))
+PUBLICATIONS.register_handlers()

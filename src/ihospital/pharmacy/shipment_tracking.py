@@ -120,6 +120,24 @@ async def apply_update(
     return "applied" if stored else "duplicate"
 
 
+async def _stored(
+    session: AsyncSession,
+    model: type[TrackingEventRecord] | type[TemperatureReadingRecord],
+    carrier: str,
+    carrier_id: str,
+) -> bool:
+    """Whether the carrier's scan or reading ``carrier_id`` is stored already (a repeat)."""
+    column = (
+        TrackingEventRecord.carrier_event_id
+        if model is TrackingEventRecord
+        else TemperatureReadingRecord.carrier_reading_id
+    )
+    found = await session.scalar(
+        select(model.id).where(model.carrier == carrier, column == carrier_id)
+    )
+    return found is not None
+
+
 def _ended(shipment: Shipment) -> bool:
     return shipment.cancelled_at is not None or shipment.excursion == "rejected"
 
@@ -127,13 +145,7 @@ def _ended(shipment: Shipment) -> bool:
 async def _store_event(
     session: AsyncSession, actor: Actor, shipment: Shipment, event: TrackingEvent
 ) -> bool:
-    seen = await session.scalar(
-        select(TrackingEventRecord.id).where(
-            TrackingEventRecord.carrier == shipment.carrier,
-            TrackingEventRecord.carrier_event_id == event.event_id,
-        )
-    )
-    if seen is not None:
+    if await _stored(session, TrackingEventRecord, shipment.carrier, event.event_id):
         return False
     applies = not _ended(shipment) and (PROGRESS[event.status] > PROGRESS[shipment.carrier_status])
     session.add(
@@ -158,13 +170,7 @@ async def _store_event(
 async def _store_reading(
     session: AsyncSession, actor: Actor, shipment: Shipment, reading: TemperatureReading
 ) -> bool:
-    seen = await session.scalar(
-        select(TemperatureReadingRecord.id).where(
-            TemperatureReadingRecord.carrier == shipment.carrier,
-            TemperatureReadingRecord.carrier_reading_id == reading.reading_id,
-        )
-    )
-    if seen is not None:
+    if await _stored(session, TemperatureReadingRecord, shipment.carrier, reading.reading_id):
         return False
     row = TemperatureReadingRecord(
         shipment_id=shipment.id,
@@ -179,8 +185,8 @@ async def _store_reading(
     await session.flush()
     if not row.within_range and shipment.excursion != "pending" and not _ended(shipment):
         shipment.excursion = "pending"
-        await publish_excursion(session, actor, shipment, row)
         await settle_status(session, actor, shipment, reading_id=row.id)
+        await publish_excursion(session, actor, shipment, row)
     return True
 
 
