@@ -76,6 +76,7 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.pharmacy import shipment_api
     from ihospital.web import ops, pages
 
     return [
@@ -102,6 +103,7 @@ def _routers() -> list[Any]:
         records_api.router,
         reviews_api.router,
         files_api.router,
+        shipment_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -171,6 +173,7 @@ def create_app(
     from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
     from ihospital.notifications.senders import make_sms_sender
+    from ihospital.pharmacy.carriers import make_carriers
 
     app.state.settings = settings
     app.state.engine = engine
@@ -186,6 +189,7 @@ def create_app(
     app.state.sms_sender = make_sms_sender(settings)
     app.state.payment_providers = make_payment_providers(settings, app.state.clock)
     app.state.insurance_platform = make_insurance_platform(settings)
+    app.state.carriers = make_carriers(settings, app.state.clock)
     app.state.object_store = make_object_store(settings, app.state.clock)
     for name, service in (services or {}).items():
         setattr(app.state, name, service)

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,16 @@ class Settings(BaseSettings):
     field_key: str = ""
     blind_index_key: str = ""
     payment_sandbox_key: str = ""
+    # pharmacy delivery: the carrier of ordinary parcels and the one of cold-chain parcels
+    pharmacy_carrier: str = "sandbox"
+    pharmacy_cold_chain_carrier: str = "sandbox-cold"
+    carrier_sandbox_key: str = ""
+    # how the sandbox carriers' tracking goes: prompt, twice, late, out_of_order, failed, never
+    carrier_sandbox_script: Literal[
+        "prompt", "twice", "late", "out_of_order", "failed", "never"
+    ] = "prompt"
+    # a cold-chain reading at this temperature (°C) half-way, for demos of an excursion
+    carrier_sandbox_excursion_celsius: Decimal | None = None
     sandbox_database_url: str = ""
     environment: Literal["development", "production", "test"] = "development"
     cookie_secure: bool = True
@@ -90,7 +101,13 @@ class Settings(BaseSettings):
 
     def with_generated_secrets(self) -> Settings:
         """Fill missing keys from ``<data_dir>/secrets.json``, creating it on first use."""
-        names = ("secret_key", "field_key", "blind_index_key", "payment_sandbox_key")
+        names = (
+            "secret_key",
+            "field_key",
+            "blind_index_key",
+            "payment_sandbox_key",
+            "carrier_sandbox_key",
+        )
         if all(getattr(self, name) for name in names):
             return self
         path = self.data_dir / "secrets.json"

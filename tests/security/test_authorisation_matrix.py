@@ -309,6 +309,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/files"): Call(P.FILES_UPLOAD, json={}),
     ("GET", "/api/files/{file_id}"): Call(P.ACCOUNT_SELF),
     ("GET", "/api/files/{file_id}/content"): Call(P.ACCOUNT_SELF),
+    # pharmacy deliveries API
+    ("POST", "/api/pharmacy/carriers/{carrier}/callbacks"): Call(PUBLIC, json={}),
+    ("GET", "/api/pharmacy/shipments/{shipment_id}"): Call(P.SHIPMENTS_TRACK),
+    ("POST", "/api/pharmacy/shipments/{shipment_id}/excursion-decision"): Call(
+        P.SHIPMENTS_TRACK, json={}
+    ),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -559,6 +565,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "resource_id": world.resource_id,
         "slot_id": world.slot_id,
         "channel": "sandbox",
+        "carrier": "sandbox",
+        "shipment_id": 1,
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",
     }

@@ -20,6 +20,7 @@ from ihospital.core.clock import Clock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.notifications.senders import make_sms_sender
 from ihospital.outbox.service import load_handlers, run_worker
+from ihospital.pharmacy.carriers import make_carriers
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 
@@ -31,6 +32,7 @@ def worker_services(settings: Settings) -> dict[str, Any]:
         "sms_sender": make_sms_sender(settings),
         "payment_providers": make_payment_providers(settings, Clock()),
         "insurance_platform": make_insurance_platform(settings),
+        "carriers": make_carriers(settings, Clock()),
         "cipher": FieldCipher(settings.field_key, settings.blind_index_key),
         "realtime_hub": make_hub(settings),
     }
@@ -43,6 +45,7 @@ def app_services(app: FastAPI) -> dict[str, Any]:
         "sms_sender": app.state.sms_sender,
         "payment_providers": app.state.payment_providers,
         "insurance_platform": app.state.insurance_platform,
+        "carriers": app.state.carriers,
         "cipher": app.state.cipher,
         "realtime_hub": app.state.realtime_hub,
     }

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
     FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
+    SHIPMENTS_TRACK = "shipments:track"  # an institution's drug deliveries and cold-chain decisions
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -66,7 +67,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
         }
     ),
-    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
+    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF, Permission.SHIPMENTS_TRACK}),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
         {

@@ -10,8 +10,8 @@ The payer's side is played by a page (:mod:`ihospital.billing.pages`): paying re
 notifications to deliver, each with a delay, following a delivery plan: at once, late, twice,
 or never (then only a query finds the payment); they travel as durable outbox timers
 (:mod:`ihospital.billing.sandbox_delivery`). Deliveries are signed when they are sent, with
-HMAC-SHA256 over ``timestamp\\nnonce\\nbody\\n`` (the shape of WeChat Pay v3), keyed with
-``IHOSPITAL_PAYMENT_SANDBOX_KEY``; a signature older than :data:`MAX_NOTIFICATION_AGE` is
+HMAC-SHA256 (:mod:`ihospital.security.callback_signing`), keyed with
+``IHOSPITAL_PAYMENT_SANDBOX_KEY``; a signature older than five minutes is
 refused, so a captured notification cannot be replayed later. Like a provider whose own timer
 lags, it takes a payment after the order's hold expired: the app refunds it. ``fail_next``
 makes the next call of an operation (in this process) time out or be declined, and
@@ -24,10 +24,8 @@ yuan; :func:`parse_statement` reads it.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
-import hmac
 import io
 import json
 import secrets
@@ -56,13 +54,10 @@ from ihospital.billing.sandbox_books import SandboxBase, SandboxBooks
 from ihospital.core.clock import SHANGHAI, Clock
 from ihospital.core.money import fen_to_yuan, yuan_to_fen
 from ihospital.db import NAMING_CONVENTION
+from ihospital.security.callback_signing import CallbackSigner, SignatureRefused
 
 CHANNEL = "sandbox"
 PAY_PATH = "/billing/sandbox/pay/"
-MAX_NOTIFICATION_AGE = timedelta(minutes=5)
-TIMESTAMP_HEADER = "sandbox-timestamp"
-NONCE_HEADER = "sandbox-nonce"
-SIGNATURE_HEADER = "sandbox-signature"
 DELIVERY_PLANS: dict[str, tuple[int, ...]] = {
     "prompt": (1,),
     "late": (600,),
@@ -140,7 +135,7 @@ class SandboxProvider:
     def __init__(self, key: str, clock: Clock, *, database_url: str) -> None:
         if not key:
             raise ValueError("the payment sandbox needs a key (IHOSPITAL_PAYMENT_SANDBOX_KEY)")
-        self._key = key.encode()
+        self._signer = CallbackSigner(key.encode())
         self._clock = clock
         self._books = SandboxBooks(database_url, _SandboxBase.metadata)
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -362,33 +357,17 @@ class SandboxProvider:
 
     # Signatures.
 
-    def _signature(self, timestamp: str, nonce: str, body: bytes) -> str:
-        message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body + b"\n"
-        return base64.b64encode(hmac.new(self._key, message, hashlib.sha256).digest()).decode()
-
     def sign(self, body: str, *, now: datetime) -> dict[str, str]:
         """The headers that go with ``body`` when it is delivered at ``now``."""
-        timestamp, nonce = str(int(now.timestamp())), secrets.token_hex(16)
-        return {
-            TIMESTAMP_HEADER: timestamp,
-            NONCE_HEADER: nonce,
-            SIGNATURE_HEADER: self._signature(timestamp, nonce, body.encode()),
-        }
+        return self._signer.sign(body, now=now)
 
     def verify_notification(
         self, *, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> Notification:
-        lowered = {key.lower(): value for key, value in headers.items()}
-        timestamp = lowered.get(TIMESTAMP_HEADER, "")
-        nonce = lowered.get(NONCE_HEADER, "")
-        signature = lowered.get(SIGNATURE_HEADER, "")
-        if not (timestamp.isascii() and timestamp.isdigit() and nonce and signature):
-            raise InvalidNotification("unsigned")
-        if not hmac.compare_digest(self._signature(timestamp, nonce, body), signature):
-            raise InvalidNotification("bad_signature")
-        sent_at = datetime.fromtimestamp(min(int(timestamp), 10**11), UTC)
-        if abs(now - sent_at) > MAX_NOTIFICATION_AGE:
-            raise InvalidNotification("stale")
+        try:
+            self._signer.verify(headers=headers, body=body, now=now)
+        except SignatureRefused as refused:
+            raise InvalidNotification(refused.reason) from None
         return _parse(body)
 
 
