@@ -16,7 +16,7 @@ from alembic import op
 import ihospital.db
 
 revision: str = "0028"
-down_revision: str | None = "0029"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

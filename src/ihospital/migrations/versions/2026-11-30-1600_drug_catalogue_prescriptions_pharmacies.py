@@ -1,7 +1,7 @@
 """drug catalogue, prescriptions, pharmacies and their stock
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-11-30 16:00:00
 
 The national-code drug catalogue and the curated interaction table; prescriptions signed by the
@@ -17,7 +17,7 @@ from alembic import op
 import ihospital.db
 
 revision: str = "0029"
-down_revision: str | None = "0027"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
