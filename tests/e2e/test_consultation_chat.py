@@ -13,7 +13,7 @@ from ihospital.identity.models import Account
 from tests.consultation.builders import doctor_actor, make_practice, start
 from tests.directory.builders import PASSWORD as DOCTOR_PASSWORD
 from tests.e2e.conftest import in_live_database
-from tests.e2e.test_patient_journey import PASSWORD, _sign_in
+from tests.e2e.test_patient_journey import PASSWORD, _sign_in, _sign_in_on_duty
 from tests.identity.builders import make_account, make_patient
 
 pytestmark = pytest.mark.browser
@@ -52,7 +52,7 @@ def test_patient_and_doctor_chat_live(live_server, accepted, browser_page: Page)
     doctor_context.set_default_timeout(15_000)
     try:
         desk = doctor_context.new_page()
-        _sign_in(desk, live_server, doctor_mobile, password=DOCTOR_PASSWORD)
+        _sign_in_on_duty(desk, live_server, doctor_mobile, password=DOCTOR_PASSWORD)
         desk.goto(f"{live_server.url}/doctor/consultations/{consultation_id}")
         expect(desk.locator("#chat")).to_contain_text("医生已接诊。")
         for each in (page, desk):

@@ -12,7 +12,7 @@ from ihospital.db import make_engine, make_sessionmaker
 from ihospital.identity.models import Account
 from tests.consultation.builders import make_practice
 from tests.directory.builders import PASSWORD as DOCTOR_PASSWORD
-from tests.e2e.test_patient_journey import PASSWORD, _sign_in
+from tests.e2e.test_patient_journey import PASSWORD, _sign_in, _sign_in_on_duty
 from tests.identity.builders import make_account, make_patient
 
 pytestmark = pytest.mark.browser
@@ -59,7 +59,7 @@ def test_a_patient_starts_a_free_consultation_and_the_doctor_accepts_it(
     doctor_context.set_default_timeout(15_000)
     try:
         desk = doctor_context.new_page()
-        _sign_in(desk, live_server, doctor_mobile, password=DOCTOR_PASSWORD)
+        _sign_in_on_duty(desk, live_server, doctor_mobile, password=DOCTOR_PASSWORD)
         desk.get_by_role("link", name="在线问诊").click()
         row = desk.locator("table.consultation-queue tbody tr")
         expect(row).to_contain_text("王建国")

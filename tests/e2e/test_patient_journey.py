@@ -38,6 +38,18 @@ def _sign_in(page: Page, server, mobile: str, *, password: str = PASSWORD) -> No
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
+def _sign_in_on_duty(page: Page, server, mobile: str, *, password: str) -> None:
+    """A doctor signs in and verifies their identity again for this session (R04): a working
+    session serves only the sign-in it was opened in. It ends on the doctor's home page, where
+    signing in lands."""
+    _sign_in(page, server, mobile, password=password)
+    page.goto(f"{server.url}/doctor/work-session")
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="核验并开始出诊").click()
+    expect(page.locator("#work-session")).to_contain_text("您的出诊有效至")
+    page.goto(f"{server.url}/")
+
+
 def _font_size(page: Page) -> float:
     return page.evaluate(
         "parseFloat(getComputedStyle(document.querySelector('main p, main td, main a')).fontSize)"

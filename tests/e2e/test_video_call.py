@@ -21,7 +21,7 @@ from ihospital.identity.models import Account
 from tests.consultation.builders import in_progress, make_practice
 from tests.directory.builders import PASSWORD as DOCTOR_PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer
-from tests.e2e.test_patient_journey import PASSWORD, _sign_in
+from tests.e2e.test_patient_journey import PASSWORD, _sign_in, _sign_in_on_duty
 from tests.identity.builders import make_account, make_patient
 
 pytestmark = pytest.mark.browser
@@ -67,12 +67,14 @@ def media_browser(chromium: str) -> Iterator[Browser]:
             browser.close()
 
 
-def _page(browser: Browser, server: LiveServer, mobile: str, password: str) -> Page:
+def _page(
+    browser: Browser, server: LiveServer, mobile: str, password: str, *, doctor: bool = False
+) -> Page:
     context = browser.new_context(viewport={"width": 1024, "height": 800}, locale="zh-CN")
     context.set_default_timeout(15_000)
     context.grant_permissions(["camera", "microphone"], origin=server.url)
     page = context.new_page()
-    _sign_in(page, server, mobile, password=password)
+    (_sign_in_on_duty if doctor else _sign_in)(page, server, mobile, password=password)
     return page
 
 
@@ -99,7 +101,7 @@ def test_the_doctor_calls_the_patient_answers_and_the_call_is_recorded(
 ):
     patient_mobile, doctor_mobile, consultation_id = video_consultation
     patient = _page(media_browser, live_server, patient_mobile, PASSWORD)
-    doctor = _page(media_browser, live_server, doctor_mobile, DOCTOR_PASSWORD)
+    doctor = _page(media_browser, live_server, doctor_mobile, DOCTOR_PASSWORD, doctor=True)
 
     patient.goto(f"{live_server.url}/consultations/{consultation_id}")
     patient.get_by_role("link", name="视频通话").click()
