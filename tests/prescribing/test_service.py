@@ -132,7 +132,9 @@ async def test_the_check_reports_everything_and_writes_nothing(session, clock):
     _, consultation, doctor = await _setup(session, clock)
     morphine = await make_drug(session, clock=clock, **MORPHINE)
     checked = await check_prescription(
-        session, doctor, body=PrescriptionCreate.model_validate(body(consultation.id, item(morphine)))
+        session,
+        doctor,
+        body=PrescriptionCreate.model_validate(body(consultation.id, item(morphine))),
     )
     assert checked.refused and [f.code for f in checked.findings] == ["rx.special_class"]
     assert await _count(session) == 0
@@ -163,7 +165,12 @@ async def test_a_recorded_allergy_blocks_and_the_records_text_warns(session, clo
     assert [f.code for f in refused.value.findings] == ["rx.allergy"]
     with pytest.raises(Unprocessable):
         await record_allergy(
-            session, doctor, consultation_id=consultation.id, kind="atc", code="青霉素", reaction="x"
+            session,
+            doctor,
+            consultation_id=consultation.id,
+            kind="atc",
+            code="青霉素",
+            reaction="疹",
         )
 
 
@@ -214,8 +221,8 @@ async def test_a_rejected_prescription_is_revised_once_as_a_new_version(session,
     second, items = await revise_prescription(
         session, doctor, prescription_id=first.id, body=revision, cipher=CIPHER
     )
-    assert (second.version, second.previous_version_id, second.status) == (2, first.id, "pending_review")
-    assert str(items[0].dose) .startswith("10")
+    assert (second.version, second.previous_version_id) == (2, first.id)
+    assert (second.status, items[0].dose) == ("pending_review", 10)
     with pytest.raises(Conflict) as again:
         await revise_prescription(
             session, doctor, prescription_id=first.id, body=revision, cipher=CIPHER

@@ -182,4 +182,5 @@ def item(drug_row: Drug, **changes: Any) -> dict[str, Any]:
 
 
 def body(consultation_id: int, *items: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {"consultation_id": consultation_id, "diagnoses": ["I10"], "items": list(items), **changes}
+    data = {"consultation_id": consultation_id, "diagnoses": ["I10"], "items": list(items)}
+    return data | changes

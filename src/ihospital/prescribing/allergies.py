@@ -41,7 +41,9 @@ def _checked(kind: str, code: str, reaction: str) -> tuple[str, str, str]:
         raise Unprocessable("prescribing.allergy_code_invalid", CODE_MESSAGE, field="code")
     reaction = reaction.strip()
     if not 1 <= len(reaction) <= 200 or not is_long_text(reaction):
-        raise Unprocessable("prescribing.allergy_reaction_invalid", REACTION_MESSAGE, field="reaction")
+        raise Unprocessable(
+            "prescribing.allergy_reaction_invalid", REACTION_MESSAGE, field="reaction"
+        )
     return kind, code, reaction
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ihospital.errors import Unprocessable
-from ihospital.prescribing.checks import Finding
+from ihospital.prescribing.checks import DrugNames, Finding
 from ihospital.prescribing.models import Drug
 from ihospital.prescribing.schemas import finding_read
 
@@ -23,7 +23,10 @@ class ChecksFailed(Unprocessable):
     def __init__(self, findings: Sequence[Finding], drugs: Mapping[int, Drug]) -> None:
         super().__init__("prescribing.checks_failed", CHECKS_FAILED_MESSAGE)
         self.findings = list(findings)
-        self.drugs = drugs
+        self.drugs = {
+            drug_id: DrugNames(drug.generic_name_zh, drug.generic_name_en)
+            for drug_id, drug in drugs.items()
+        }
 
     def to_problem(self, language: str, instance: str | None = None) -> dict[str, Any]:
         body = super().to_problem(language, instance)

@@ -104,7 +104,15 @@ class Finding:
         return self.severity == BLOCK or (self.severity == WARN and not self.resolved)
 
 
-def drug_name(drug: Drug, language: str) -> str:
+@dataclass(frozen=True)
+class DrugNames:
+    """A drug's names, kept apart from its row for messages rendered after a rollback."""
+
+    generic_name_zh: str
+    generic_name_en: str
+
+
+def drug_name(drug: Drug | DrugNames, language: str) -> str:
     return drug.generic_name_en if language == "en" else drug.generic_name_zh
 
 
@@ -265,16 +273,14 @@ def duplicate_findings(items: Sequence[ItemDraft]) -> list[Finding]:
     """The same ingredient twice blocks; the same ATC level-4 class twice needs a reason."""
     found = []
     for later, item in enumerate(items, start=1):
-        for earlier, other in enumerate(items[: later - 1], start=1):
+        for other in items[: later - 1]:
             if other.drug.ingredient == item.drug.ingredient:
                 code, severity, message = "rx.duplicate_ingredient", BLOCK, DUPLICATE_MESSAGE
             elif other.drug.atc_code[:5] == item.drug.atc_code[:5]:
                 code, severity, message = "rx.duplicate_class", WARN, DUPLICATE_CLASS_MESSAGE
             else:
                 continue
-            found.append(
-                _item(item, later, code, severity, message, other_drug_id=other.drug.id)
-            )
+            found.append(_item(item, later, code, severity, message, other_drug_id=other.drug.id))
     return found
 
 

@@ -288,4 +288,3 @@ async def prescription_submit(
     extra["reasons"] = _reasons(extra.get("findings", []))
     context = await _context(session, consultation, values, rows, flags, **extra)
     return render(request, "prescribing/write.html", context, status_code=status)
-

@@ -13,7 +13,7 @@ from pydantic import Field
 from ihospital.consultation.records.diagnoses import MAX_DIAGNOSES
 from ihospital.core.i18n import current_language, translate
 from ihospital.core.schemas import Schema
-from ihospital.prescribing.checks import Finding, drug_name
+from ihospital.prescribing.checks import DrugNames, Finding, drug_name
 from ihospital.prescribing.models import Drug, Prescription, PrescriptionItem
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -77,7 +77,7 @@ class FindingRead(Schema):
 
 
 def finding_read(
-    finding: Finding, drugs: Mapping[int, Drug], language: str | None = None
+    finding: Finding, drugs: Mapping[int, Drug | DrugNames], language: str | None = None
 ) -> FindingRead:
     """The finding with its message translated, naming its drugs in ``language``."""
     language = language or current_language.get()
@@ -86,7 +86,7 @@ def finding_read(
         if key in fields and fields[key] in drugs:
             fields[name] = drug_name(drugs[fields[key]], language)
     if "severity_level" in fields:
-        fields["severity"] = translate(SEVERITY_WORDS[fields["severity_level"]], language)
+        fields["severity"] = translate(SEVERITY_MESSAGES[fields["severity_level"]], language)
         fields["effect"] = fields["effect_en"] if language == "en" else fields["effect_zh"]
     return FindingRead(
         code=finding.code,
@@ -99,7 +99,7 @@ def finding_read(
     )
 
 
-SEVERITY_WORDS = {
+SEVERITY_MESSAGES = {
     "contraindicated": "Contraindicated",
     "major": "Major",
     "moderate": "Moderate",
@@ -139,6 +139,9 @@ class ItemRead(Schema):
     origin: str
 
 
+ITEMS = "items"
+
+
 class PrescriptionRead(Schema):
     id: int
     number: str
@@ -165,7 +168,7 @@ class PrescriptionRead(Schema):
     def of(cls, prescription: Prescription, items: Sequence[PrescriptionItem]) -> PrescriptionRead:
         return cls.model_validate(
             {
-                **{name: getattr(prescription, name) for name in cls.model_fields if name != "items"},
+                **{name: getattr(prescription, name) for name in cls.model_fields if name != ITEMS},
                 "items": [ItemRead.model_validate(item) for item in items],
             }
         )

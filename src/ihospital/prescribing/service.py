@@ -34,6 +34,7 @@ from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
 from ihospital.outbox.service import emit
 from ihospital.prescribing.allergies import known_allergies
+from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.checks import (
     Draft,
     Finding,
@@ -43,7 +44,6 @@ from ihospital.prescribing.checks import (
     quantity_of,
 )
 from ihospital.prescribing.documents import signed_content
-from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionRevise
 from ihospital.security.crypto import FieldCipher
@@ -193,7 +193,9 @@ async def _next_number(session: AsyncSession, actor: Actor) -> str:
 
 def _items(checked: Checked, body: PrescriptionCreate) -> list[PrescriptionItem]:
     items = []
-    for position, (item, sent) in enumerate(zip(checked.draft.items, body.items), start=1):
+    for position, (item, sent) in enumerate(
+        zip(checked.draft.items, body.items, strict=True), start=1
+    ):
         quantity = quantity_of(item)
         assert quantity is not None  # a draft without one has a blocking finding
         items.append(

@@ -116,9 +116,7 @@ async def sign(
 ) -> Signature:
     """Sign ``message`` with the practitioner's private key, making the key pair if they have
     none yet (R06: documents are e-signed by the doctor who wrote them)."""
-    key = await ensure_signing_key(
-        session, actor, practitioner_id=practitioner_id, cipher=cipher
-    )
+    key = await ensure_signing_key(session, actor, practitioner_id=practitioner_id, cipher=cipher)
     raw = base64.b64decode(cipher.decrypt(key.private_key, purpose=_purpose(practitioner_id)))
     private = Ed25519PrivateKey.from_private_bytes(raw)
     return Signature(key.id, base64.b64encode(private.sign(message)).decode())
