@@ -186,7 +186,7 @@ async def _context(
         "findings": [],
         "quantities": {},
         "errors": {},
-        "notices": [],
+        "rx_notices": [],
     }
     return context | extra
 
@@ -241,13 +241,13 @@ async def live_check(
     """The findings of the form as it stands and the reason fields they ask for (htmx)."""
     values, rows, flags = await _posted(request)
     body, errors = _body(consultation_id, values, rows, flags)
-    context: dict[str, Any] = {"values": values, "rows": rows, "errors": errors, "notices": []}
+    context: dict[str, Any] = {"values": values, "rows": rows, "errors": errors, "rx_notices": []}
     context |= {"findings": [], "quantities": {}}
     if body is not None and body.items:
         try:
             context |= await _checked(session, actor, body)
         except AppError as error:
-            context["notices"] = [translate(error.message, **error.fields)]
+            context["rx_notices"] = [translate(error.message, **error.fields)]
     context["reasons"] = _reasons(context["findings"])
     return render(request, "prescribing/write_findings.html", context)
 
@@ -261,7 +261,7 @@ async def prescription_submit(
     values, rows, flags = await _posted(request)
     notices = _rows_after_edit(values, rows)
     action = values["action"]
-    extra: dict[str, Any] = {"notices": notices}
+    extra: dict[str, Any] = {"rx_notices": notices}
     status = 200
     if action in ("check", "sign") and rows:
         body, errors = _body(consultation_id, values, rows, flags)
@@ -283,7 +283,7 @@ async def prescription_submit(
                 extra["findings"] = [finding_read(f, failed.drugs) for f in failed.findings]
                 status = 422
             except AppError as error:
-                extra["notices"] = [*notices, translate(error.message, **error.fields)]
+                extra["rx_notices"] = [*notices, translate(error.message, **error.fields)]
                 status = error.status
     extra["reasons"] = _reasons(extra.get("findings", []))
     context = await _context(session, consultation, values, rows, flags, **extra)
