@@ -17,7 +17,7 @@ from ihospital.prescribing.allergies import record_allergy
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Prescription
-from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionRevise
+from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.prescribing.service import (
     check_prescription,
     items_of,
@@ -49,6 +49,13 @@ async def _setup(session, clock, *, prior=PRIOR):
 async def _write(session, doctor, data):
     return await write_prescription(
         session, doctor, body=PrescriptionCreate.model_validate(data), cipher=CIPHER
+    )
+
+
+async def _sign_record(session, doctor, consultation, *, allergies: str) -> None:
+    content = RecordContent("头晕", "血压高", "无", allergies, "按时服药", ("I10",))
+    await sign_record(
+        session, doctor, consultation_id=consultation.id, content=content, cipher=CIPHER
     )
 
 
@@ -143,13 +150,7 @@ async def test_the_check_reports_everything_and_writes_nothing(session, clock):
 async def test_a_recorded_allergy_blocks_and_the_records_text_warns(session, clock):
     _, consultation, doctor = await _setup(session, clock)
     amoxicillin = await make_drug(session, clock=clock, **AMOXICILLIN)
-    await sign_record(
-        session,
-        doctor,
-        consultation_id=consultation.id,
-        content=RecordContent("咽痛", "咽痛三天", "无", "阿莫西林胶囊过敏", "多饮水", ("I10",)),
-        cipher=CIPHER,
-    )
+    await _sign_record(session, doctor, consultation, allergies="阿莫西林胶囊过敏")
     with pytest.raises(ChecksFailed) as noted:
         await _write(session, doctor, body(consultation.id, item(amoxicillin, frequency="tid")))
     assert [f.code for f in noted.value.findings] == ["rx.allergy_noted"]
@@ -189,13 +190,7 @@ async def test_only_the_consultations_doctor_on_duty_prescribes(session, clock):
 async def test_a_closed_consultation_prescribes_only_within_the_follow_up_window(session, clock):
     _, consultation, doctor = await _setup(session, clock)
     amlodipine = await make_drug(session, clock=clock)
-    await sign_record(
-        session,
-        doctor,
-        consultation_id=consultation.id,
-        content=RecordContent("头晕", "血压高", "无", "无", "按时服药", ("I10",)),
-        cipher=CIPHER,
-    )
+    await _sign_record(session, doctor, consultation, allergies="无")
     await close_consultation(session, doctor, consultation_id=consultation.id, advice="按时服药")
     clock.advance(timedelta(hours=23))
     await _write(session, doctor, body(consultation.id, item(amlodipine)))
@@ -209,7 +204,7 @@ async def test_a_rejected_prescription_is_revised_once_as_a_new_version(session,
     _, consultation, doctor = await _setup(session, clock)
     amlodipine = await make_drug(session, clock=clock)
     first, _ = await _write(session, doctor, body(consultation.id, item(amlodipine)))
-    revision = PrescriptionRevise.model_validate(
+    revision = PrescriptionDraft.model_validate(
         {"diagnoses": ["I10"], "items": [item(amlodipine, dose="10")]}
     )
     with pytest.raises(Conflict):  # still waiting for review

@@ -19,8 +19,8 @@ from ihospital.prescribing.schemas import (
     CheckedItemRead,
     CheckRead,
     PrescriptionCreate,
+    PrescriptionDraft,
     PrescriptionRead,
-    PrescriptionRevise,
     finding_read,
 )
 from ihospital.prescribing.service import (
@@ -71,7 +71,7 @@ async def write(
 @router.post("/prescriptions/{prescription_id}/revisions", status_code=201)
 async def revise(
     prescription_id: ObjectId,
-    body: PrescriptionRevise,
+    body: PrescriptionDraft,
     request: Request,
     session: DbSession,
     actor: Doctor,

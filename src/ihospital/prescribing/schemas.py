@@ -33,25 +33,11 @@ class ItemIn(Schema):
     override_reason: Reason = ""
 
 
-class PrescriptionCreate(Schema):
-    """A prescription for a diagnostic consultation of the doctor's (R01), with at least one
-    diagnosis of the ICD-10 seed. Reasons answer the checks' warnings: ``supply_reason`` for
-    more days (R17, R18), ``validity_reason`` for 2–3 days of validity (R16), an item's
-    ``override_reason`` for its dose, quantity, duplicate or interaction warning."""
-
-    consultation_id: Id
-    diagnoses: Annotated[list[Annotated[str, Field(max_length=8)]], Field(max_length=MAX_DIAGNOSES)]
-    items: Annotated[list[ItemIn], Field(max_length=MAX_ITEMS_SENT)]
-    emergency: bool = False
-    long_term: bool = False
-    chronic: bool = False
-    supply_reason: Reason = ""
-    validity_days: Annotated[int, Field(ge=1, le=30)] = 1
-    validity_reason: Reason = ""
-
-
-class PrescriptionRevise(Schema):
-    """A new version of a rejected prescription, for the same consultation."""
+class PrescriptionDraft(Schema):
+    """What the doctor writes, with at least one diagnosis of the ICD-10 seed. Reasons answer
+    the checks' warnings: ``supply_reason`` for more days (R17, R18), ``validity_reason`` for
+    2–3 days of validity (R16), an item's ``override_reason`` for its dose, quantity,
+    duplicate or interaction warning. A revision of a rejected prescription sends this."""
 
     diagnoses: Annotated[list[Annotated[str, Field(max_length=8)]], Field(max_length=MAX_DIAGNOSES)]
     items: Annotated[list[ItemIn], Field(max_length=MAX_ITEMS_SENT)]
@@ -64,6 +50,12 @@ class PrescriptionRevise(Schema):
 
     def for_consultation(self, consultation_id: int) -> PrescriptionCreate:
         return PrescriptionCreate(consultation_id=consultation_id, **self.model_dump())
+
+
+class PrescriptionCreate(PrescriptionDraft):
+    """A prescription for a diagnostic consultation of the doctor's (R01)."""
+
+    consultation_id: Id
 
 
 class FindingRead(Schema):

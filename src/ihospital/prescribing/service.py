@@ -45,7 +45,7 @@ from ihospital.prescribing.checks import (
 )
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
-from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionRevise
+from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
 
@@ -360,7 +360,7 @@ async def revise_prescription(
     actor: Actor,
     *,
     prescription_id: int,
-    body: PrescriptionRevise,
+    body: PrescriptionDraft,
     cipher: FieldCipher,
 ) -> tuple[Prescription, list[PrescriptionItem]]:
     """Write the next version of a prescription the pharmacist rejected: checked and signed
