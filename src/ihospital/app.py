@@ -77,6 +77,8 @@ def _routers() -> list[Any]:
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
     from ihospital.pharmacy import shipment_api
+    from ihospital.prescribing import api as prescribing_api
+    from ihospital.prescribing import pages as prescribing_pages
     from ihospital.web import ops, pages
 
     return [
@@ -104,6 +106,7 @@ def _routers() -> list[Any]:
         reviews_api.router,
         files_api.router,
         shipment_api.router,
+        prescribing_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -130,6 +133,7 @@ def _routers() -> list[Any]:
         video_pages.router,
         chat_pages.router,
         record_pages.router,
+        prescribing_pages.router,
         duty_pages.router,
         department_pages.router,
     ]

@@ -19,6 +19,7 @@ from ihospital.notifications import models as notification_models
 from ihospital.outbox import models as outbox_models
 from ihospital.pharmacy import models as pharmacy_models
 from ihospital.pharmacy import shipment_models
+from ihospital.prescribing import allergy_models as prescribing_allergy_models
 from ihospital.prescribing import models as prescribing_models
 from ihospital.security import models as security_models
 
@@ -40,6 +41,7 @@ ALL_MODEL_MODULES = (
     notification_models,
     outbox_models,
     pharmacy_models,
+    prescribing_allergy_models,
     prescribing_models,
     reconciliation_models,
     shipment_models,

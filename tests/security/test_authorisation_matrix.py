@@ -214,6 +214,25 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/doctor/consultations/{consultation_id}/records"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/doctor/consultations/{consultation_id}/history"): Call(P.CONSULTATIONS_ATTEND),
     ("GET", "/api/records/{record_id}/verify"): Call(P.ACCOUNT_SELF),
+    # prescribing: the doctor writes and signs
+    ("POST", "/api/doctor/prescriptions/check"): Call(P.CONSULTATIONS_ATTEND, json={}),
+    ("POST", "/api/doctor/prescriptions"): Call(P.CONSULTATIONS_ATTEND, json={}),
+    ("POST", "/api/doctor/prescriptions/{prescription_id}/revisions"): Call(
+        P.CONSULTATIONS_ATTEND, json={}
+    ),
+    ("POST", "/api/doctor/prescriptions/{prescription_id}/void"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/api/doctor/consultations/{consultation_id}/allergies"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/api/doctor/consultations/{consultation_id}/allergies"): Call(
+        P.CONSULTATIONS_ATTEND, json={}
+    ),
+    ("GET", "/doctor/consultations/{consultation_id}/prescription"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/consultations/{consultation_id}/prescription"): Call(
+        P.CONSULTATIONS_ATTEND, form={"action": "check"}
+    ),
+    ("POST", "/doctor/consultations/{consultation_id}/prescription/check"): Call(
+        P.CONSULTATIONS_ATTEND, form={}
+    ),
+    ("GET", "/doctor/prescribing/drugs"): Call(P.CONSULTATIONS_ATTEND),
     # consultation reviews API
     ("POST", "/api/consultations/{consultation_id}/review"): Call(
         P.CONSULTATIONS_OWN, json={"stars": 5}
@@ -557,6 +576,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "consultation_id": 1,
         "campaign_id": 1,
         "record_id": 1,
+        "prescription_id": 1,
         "review_id": 1,
         "entry_id": 1,
         "file_id": 1,

@@ -196,7 +196,12 @@ async def admin_review_doctor(
         request,
         "/admin/doctors" + scope_query(institution_id),
         credentials.decide_review(
-            session, actor, practitioner_id=practitioner_id, decision=decision, note=note[:512]
+            session,
+            actor,
+            practitioner_id=practitioner_id,
+            decision=decision,
+            note=note[:512],
+            cipher=request.app.state.cipher,
         ),
         lambda view: Notice(REVIEW_DONE_MESSAGES[decision], "success", {"name": view.name}),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ihospital.core.context import Actor
 from ihospital.core.schemas import Page
@@ -277,11 +277,21 @@ async def submit_for_review(
 
 @router.post("/practitioners/{practitioner_id}/reviews", response_model=PractitionerRead)
 async def decide_review(
-    practitioner_id: RecordId, body: ReviewDecisionIn, session: DbSession, actor: StaffManager
+    practitioner_id: RecordId,
+    body: ReviewDecisionIn,
+    request: Request,
+    session: DbSession,
+    actor: StaffManager,
 ) -> PractitionerRead:
-    """Verify, reject, suspend or reinstate a doctor (reject and suspend need a note)."""
+    """Verify, reject, suspend or reinstate a doctor (reject and suspend need a note); a
+    verified doctor gets their signing key."""
     view = await credentials.decide_review(
-        session, actor, practitioner_id=practitioner_id, decision=body.decision, note=body.note
+        session,
+        actor,
+        practitioner_id=practitioner_id,
+        decision=body.decision,
+        note=body.note,
+        cipher=request.app.state.cipher,
     )
     return PractitionerRead.model_validate(view)
 

@@ -23,6 +23,8 @@ from ihospital.directory.access import (
 from ihospital.directory.models import CredentialReview, Practitioner
 from ihospital.directory.views import PractitionerView, practitioner_view
 from ihospital.errors import Conflict, Unprocessable
+from ihospital.security.crypto import FieldCipher
+from ihospital.security.signing import ensure_signing_key
 
 # decision -> (statuses it may follow, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -111,11 +113,18 @@ async def submit_own_for_review(session: AsyncSession, actor: Actor) -> Practiti
 
 
 async def decide_review(
-    session: AsyncSession, actor: Actor, *, practitioner_id: int, decision: str, note: str = ""
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    practitioner_id: int,
+    decision: str,
+    note: str = "",
+    cipher: FieldCipher | None = None,
 ) -> PractitionerView:
     """Verify or reject a submitted record, suspend a verified doctor or reinstate a suspended
     one: an admin of the doctor's registered institution or a platform admin. Rejecting and
-    suspending need a reason, which the doctor sees (R05)."""
+    suspending need a reason, which the doctor sees (R05). With the field ``cipher``, a doctor
+    verified or reinstated gets their signing key now (R06)."""
     if decision not in DECISIONS:
         raise Unprocessable(
             "directory.decision_unknown",
@@ -129,6 +138,8 @@ async def decide_review(
         )
     practitioner = await managed_practitioner(session, actor, practitioner_id, for_update=True)
     await take_step(session, actor, practitioner=practitioner, decision=decision, note=note)
+    if cipher is not None and practitioner.verification_status == "verified":
+        await ensure_signing_key(session, actor, practitioner_id=practitioner.id, cipher=cipher)
     return await practitioner_view(session, actor, practitioner=practitioner)
 
 

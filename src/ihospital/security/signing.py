@@ -1,6 +1,7 @@
 """Electronic signatures of practitioners (Ed25519) over canonical JSON.
 
-Each practitioner has one key pair, made on their first signature; the private key is stored
+Each practitioner has one key pair, made when their credentials are verified (or, for a doctor
+verified before that, on their first signature); the private key is stored
 encrypted with the field key (:class:`~ihospital.security.crypto.FieldCipher`), its associated
 data naming the practitioner, so a key cannot be moved to another doctor's row. What is signed is
 :func:`canonical_json` of a document: sorted keys, no spaces, UTF-8, so the same content always
@@ -94,6 +95,17 @@ async def _new_key(
     return key
 
 
+async def ensure_signing_key(
+    session: AsyncSession, actor: Actor, *, practitioner_id: int, cipher: FieldCipher
+) -> SigningKey:
+    """The practitioner's key pair, made now when they have none (at credential verification,
+    and on a first signature as the fallback)."""
+    key = await _key_of(session, practitioner_id)
+    if key is None:
+        key = await _new_key(session, actor, practitioner_id=practitioner_id, cipher=cipher)
+    return key
+
+
 async def sign(
     session: AsyncSession,
     actor: Actor,
@@ -102,11 +114,9 @@ async def sign(
     message: bytes,
     cipher: FieldCipher,
 ) -> Signature:
-    """Sign ``message`` with the practitioner's private key, making the key pair on their first
-    signature (R06: documents are e-signed by the doctor who wrote them)."""
-    key = await _key_of(session, practitioner_id)
-    if key is None:
-        key = await _new_key(session, actor, practitioner_id=practitioner_id, cipher=cipher)
+    """Sign ``message`` with the practitioner's private key, making the key pair if they have
+    none yet (R06: documents are e-signed by the doctor who wrote them)."""
+    key = await ensure_signing_key(session, actor, practitioner_id=practitioner_id, cipher=cipher)
     raw = base64.b64decode(cipher.decrypt(key.private_key, purpose=_purpose(practitioner_id)))
     private = Ed25519PrivateKey.from_private_bytes(raw)
     return Signature(key.id, base64.b64encode(private.sign(message)).decode())
