@@ -76,6 +76,10 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.prescribing import patient_api as prescription_patient_api
+    from ihospital.prescribing import patient_pages as prescription_patient_pages
+    from ihospital.prescribing import review_api as prescription_review_api
+    from ihospital.prescribing import review_pages as prescription_review_pages
     from ihospital.web import ops, pages
 
     return [
@@ -102,6 +106,8 @@ def _routers() -> list[Any]:
         records_api.router,
         reviews_api.router,
         files_api.router,
+        prescription_review_api.router,
+        prescription_patient_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -130,6 +136,8 @@ def _routers() -> list[Any]:
         record_pages.router,
         duty_pages.router,
         department_pages.router,
+        prescription_review_pages.router,
+        prescription_patient_pages.router,
     ]
 
 

@@ -20,6 +20,7 @@ from ihospital.core.clock import Clock
 from ihospital.db import make_engine, make_sessionmaker
 from ihospital.notifications.senders import make_sms_sender
 from ihospital.outbox.service import load_handlers, run_worker
+from ihospital.prescribing.review_statistics import start_review_sweep
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 
@@ -64,6 +65,9 @@ async def run_workers(
     which as timers would leave a done event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
     await start_daily_reconciliation(factory, clock, channels=services["payment_providers"])
+    await start_review_sweep(
+        factory, clock, every_minutes=settings.prescription_review_sweep_minutes
+    )
     await asyncio.gather(
         *(
             run_worker(
