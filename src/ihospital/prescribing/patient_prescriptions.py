@@ -20,7 +20,7 @@ from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.identity.patients import account_of_patient, list_patients
 from ihospital.prescribing.models import Prescription, PrescriptionItem
-from ihospital.prescribing.review import prescribers, prescription_not_found
+from ihospital.prescribing.review import audit_read, prescribers, prescription_not_found
 
 WITH_DRUGS = ("approved", "filled")
 STATES = ("under_review", "being_revised", "valid", "expired", "filled")
@@ -130,12 +130,5 @@ async def my_prescription(
     )
     if not _visible([prescription]) or successor is not None:
         raise prescription_not_found(prescription_id)
-    await record(
-        session,
-        actor,
-        action="prescription.read",
-        subject_type="prescription",
-        subject_id=prescription.id,
-        patient_id=prescription.patient_id,
-    )
+    await audit_read(session, actor, prescription)
     return (await _views(session, actor, [prescription]))[0]

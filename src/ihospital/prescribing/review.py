@@ -189,6 +189,21 @@ async def _institution_prescription(
     return prescription
 
 
+async def audit_read(
+    session: AsyncSession, actor: Actor, prescription: Prescription, **details: object
+) -> None:
+    """Record that ``actor`` read the prescription's health data (R13)."""
+    await record(
+        session,
+        actor,
+        action="prescription.read",
+        subject_type="prescription",
+        subject_id=prescription.id,
+        patient_id=prescription.patient_id,
+        details=details,
+    )
+
+
 async def open_for_review(
     session: AsyncSession, actor: Actor, *, prescription_id: int
 ) -> ReviewView:
@@ -202,15 +217,7 @@ async def open_for_review(
         if prescription.consultation_id is not None
         else None
     )
-    await record(
-        session,
-        actor,
-        action="prescription.read",
-        subject_type="prescription",
-        subject_id=prescription.id,
-        patient_id=prescription.patient_id,
-        details={"purpose": "review"},
-    )
+    await audit_read(session, actor, prescription, purpose="review")
     doctors = await prescribers(session, [prescription.prescriber_id])
     return ReviewView(
         prescription=prescription,

@@ -20,7 +20,7 @@ from ihospital.prescribing.review_schemas import (
     ReasonRead,
     ReviewRead,
 )
-from ihospital.prescribing.review_statistics import review_figures
+from ihospital.prescribing.review_statistics import ReviewFigures, review_figures
 from ihospital.security.permissions import Permission
 
 router = APIRouter(prefix="/api", tags=["prescription review"])
@@ -34,6 +34,19 @@ Days = Annotated[int, Query(ge=1, le=90)]
 def limit_minutes(request: Request) -> int:
     """The configured wait after which a prescription is overdue for review."""
     return request.app.state.settings.prescription_review_limit_minutes
+
+
+async def figures_of(
+    request: Request, session: DbSession, actor: Actor, *, institution_id: int, days: int
+) -> ReviewFigures:
+    """An institution's review figures with the configured overdue limit."""
+    return await review_figures(
+        session,
+        actor,
+        institution_id=institution_id,
+        days=days,
+        limit_minutes=limit_minutes(request),
+    )
 
 
 @router.get("/pharmacist/prescriptions")
@@ -77,12 +90,8 @@ async def own_figures(
     request: Request, session: DbSession, actor: Pharmacist, days: Days = 30
 ) -> FiguresRead:
     """The review times of the pharmacist's institution over the last ``days`` days."""
-    figures = await review_figures(
-        session,
-        actor,
-        institution_id=actor.institution_id,
-        days=days,
-        limit_minutes=limit_minutes(request),
+    figures = await figures_of(
+        request, session, actor, institution_id=actor.institution_id, days=days
     )
     return FiguresRead.of(figures)
 
@@ -92,11 +101,5 @@ async def institution_figures(
     institution_id: Id, request: Request, session: DbSession, actor: Manager, days: Days = 30
 ) -> FiguresRead:
     """The review times of an institution the admin manages over the last ``days`` days."""
-    figures = await review_figures(
-        session,
-        actor,
-        institution_id=institution_id,
-        days=days,
-        limit_minutes=limit_minutes(request),
-    )
+    figures = await figures_of(request, session, actor, institution_id=institution_id, days=days)
     return FiguresRead.of(figures)

@@ -17,10 +17,10 @@ from ihospital.directory.pages_support import scope_query
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.prescribing.review import decide_prescription, open_for_review, review_queue
-from ihospital.prescribing.review_api import limit_minutes
+from ihospital.prescribing.review_api import figures_of, limit_minutes
 from ihospital.prescribing.review_codes import GROUP_MESSAGES, grouped_reasons, reasons_by_code
 from ihospital.prescribing.review_schemas import DecisionCreate
-from ihospital.prescribing.review_statistics import PERIOD_DAYS, review_figures
+from ihospital.prescribing.review_statistics import PERIOD_DAYS
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import flash
 from ihospital.web.templating import render
@@ -117,13 +117,7 @@ async def decision_submit(
 async def _figures_page(
     request: Request, session: DbSession, actor: Actor, institution_id: int, days: int, scope: str
 ) -> Response:
-    figures = await review_figures(
-        session,
-        actor,
-        institution_id=institution_id,
-        days=days,
-        limit_minutes=limit_minutes(request),
-    )
+    figures = await figures_of(request, session, actor, institution_id=institution_id, days=days)
     context = {
         "figures": figures,
         "periods": PERIOD_DAYS,
