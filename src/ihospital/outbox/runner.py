@@ -60,9 +60,10 @@ async def run_workers(
     metrics: Any | None = None,
 ) -> None:
     """``concurrency`` worker loops sharing the outbox until ``stop`` is set, and the audit
-    sealer beside them; the daily reconciliation of each payment channel is set first if it is
-    not yet. The sealer is a loop of its own, not an outbox timer: it runs every few seconds,
-    which as timers would leave a done event row behind every few seconds for ever."""
+    sealer beside them; the daily reconciliation of each payment channel and the sweep of
+    prescriptions overdue for review are set first if they are not yet. The sealer is a loop of
+    its own, not an outbox timer: it runs every few seconds, which as timers would leave a done
+    event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
     await start_daily_reconciliation(factory, clock, channels=services["payment_providers"])
     await start_review_sweep(
