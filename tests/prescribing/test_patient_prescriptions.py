@@ -34,7 +34,7 @@ async def test_the_list_shows_drugs_only_of_approved_prescriptions(client, sessi
     by_id = {entry["id"]: entry for entry in listed}
     assert set(by_id) == {approved.id, pending.id, rejected.id}
     assert by_id[approved.id]["state"] == "valid" and by_id[approved.id]["buyable"]
-    assert by_id[approved.id]["order_url"] == f"/prescriptions/{approved.id}/order"
+    assert by_id[approved.id]["order_url"] == f"/prescriptions/{approved.id}/buy"
     assert by_id[approved.id]["items"][0]["drug_code"] == pharmacy.drug.code
     for entry, state in (
         (by_id[pending.id], "under_review"),
@@ -101,8 +101,8 @@ async def test_the_pages_link_the_pharmacy_order_and_work_in_elder_mode(client, 
     waiting = await client.get(f"/prescriptions/{pending.id}")
 
     assert listing.status_code == 200
-    assert f'href="/prescriptions/{approved.id}/order"' in listing.text
-    assert listing.text.count("/order") == 1
+    assert f'href="/prescriptions/{approved.id}/buy"' in listing.text
+    assert listing.text.count("/buy") == 1
     assert '<body class="elder">' in detail.text
     assert 'class="btn btn-primary primary-action"' in detail.text
     assert pharmacy.drug.generic_name_zh in detail.text

@@ -23,6 +23,8 @@ from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.review import audit_read, prescribers, prescription_not_found
 
 WITH_DRUGS = ("approved", "filled")
+# the pharmacy's page where an approved prescription is bought (pharmacy orders)
+ORDER_PAGE = "/prescriptions/{prescription_id}/buy"
 STATES = ("under_review", "being_revised", "valid", "expired", "filled")
 
 
@@ -45,7 +47,7 @@ class PatientPrescription:
 
     @property
     def order_url(self) -> str | None:
-        return f"/prescriptions/{self.prescription.id}/order" if self.buyable else None
+        return ORDER_PAGE.format(prescription_id=self.prescription.id) if self.buyable else None
 
 
 def _state(prescription: Prescription, actor: Actor) -> str:
