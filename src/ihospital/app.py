@@ -79,6 +79,10 @@ def _routers() -> list[Any]:
     from ihospital.pharmacy import shipment_api
     from ihospital.prescribing import api as prescribing_api
     from ihospital.prescribing import pages as prescribing_pages
+    from ihospital.prescribing import patient_api as prescription_patient_api
+    from ihospital.prescribing import patient_pages as prescription_patient_pages
+    from ihospital.prescribing import review_api as prescription_review_api
+    from ihospital.prescribing import review_pages as prescription_review_pages
     from ihospital.web import ops, pages
 
     return [
@@ -107,6 +111,8 @@ def _routers() -> list[Any]:
         files_api.router,
         shipment_api.router,
         prescribing_api.router,
+        prescription_review_api.router,
+        prescription_patient_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -136,6 +142,8 @@ def _routers() -> list[Any]:
         prescribing_pages.router,
         duty_pages.router,
         department_pages.router,
+        prescription_review_pages.router,
+        prescription_patient_pages.router,
     ]
 
 

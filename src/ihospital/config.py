@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     object_store_access_key: str = ""
     object_store_secret_key: str = ""
     object_store_region: str = "us-east-1"
+    # pharmacist review (审方): a prescription waiting longer raises an alert; how often to look
+    prescription_review_limit_minutes: int = Field(default=30, ge=1)
+    prescription_review_sweep_minutes: int = Field(default=5, ge=1, le=60)
 
     def effective_database_url(self) -> str:
         if self.database_url:

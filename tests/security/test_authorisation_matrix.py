@@ -334,6 +334,19 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/pharmacy/shipments/{shipment_id}/excursion-decision"): Call(
         P.SHIPMENTS_TRACK, json={}
     ),
+    # pharmacist review (审方) and the patient's prescriptions API
+    ("GET", "/api/pharmacist/prescriptions"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("GET", "/api/pharmacist/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("POST", "/api/pharmacist/prescriptions/{prescription_id}/decision"): Call(
+        P.PRESCRIPTIONS_REVIEW, json={"decision": "approve"}
+    ),
+    ("GET", "/api/prescription-review-reasons"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("GET", "/api/pharmacist/review-statistics"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("GET", "/api/institutions/{institution_id}/prescription-review-statistics"): Call(
+        P.INSTITUTION_MANAGE
+    ),
+    ("GET", "/api/prescriptions"): Call(P.PRESCRIPTIONS_OWN),
+    ("GET", "/api/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_OWN),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -543,6 +556,16 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/services/{resource_id}/sessions"): Call(
         P.SCHEDULES_MANAGE, form={"kind": "once"}
     ),
+    # pharmacist review (审方) and the patient's prescription pages
+    ("GET", "/pharmacist/prescriptions"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("GET", "/pharmacist/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("POST", "/pharmacist/prescriptions/{prescription_id}/decision"): Call(
+        P.PRESCRIPTIONS_REVIEW, form={"decision": "approve"}
+    ),
+    ("GET", "/pharmacist/review-statistics"): Call(P.PRESCRIPTIONS_REVIEW),
+    ("GET", "/admin/prescription-review"): Call(P.INSTITUTION_MANAGE),
+    ("GET", "/prescriptions"): Call(P.PRESCRIPTIONS_OWN),
+    ("GET", "/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_OWN),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),

@@ -21,6 +21,7 @@ from ihospital.db import make_engine, make_sessionmaker
 from ihospital.notifications.senders import make_sms_sender
 from ihospital.outbox.service import load_handlers, run_worker
 from ihospital.pharmacy.carriers import make_carriers
+from ihospital.prescribing.review_statistics import start_review_sweep
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 
@@ -62,11 +63,15 @@ async def run_workers(
     metrics: Any | None = None,
 ) -> None:
     """``concurrency`` worker loops sharing the outbox until ``stop`` is set, and the audit
-    sealer beside them; the daily reconciliation of each payment channel is set first if it is
-    not yet. The sealer is a loop of its own, not an outbox timer: it runs every few seconds,
-    which as timers would leave a done event row behind every few seconds for ever."""
+    sealer beside them; the daily reconciliation of each payment channel and the sweep of
+    prescriptions overdue for review are set first if they are not yet. The sealer is a loop of
+    its own, not an outbox timer: it runs every few seconds, which as timers would leave a done
+    event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
     await start_daily_reconciliation(factory, clock, channels=services["payment_providers"])
+    await start_review_sweep(
+        factory, clock, every_minutes=settings.prescription_review_sweep_minutes
+    )
     await asyncio.gather(
         *(
             run_worker(

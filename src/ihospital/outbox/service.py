@@ -49,6 +49,7 @@ TASK_MODULES = (
     "ihospital.consultation.tasks",
     "ihospital.consultation.reviews.tasks",
     "ihospital.pharmacy.shipment_tasks",
+    "ihospital.prescribing.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

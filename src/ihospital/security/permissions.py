@@ -42,6 +42,8 @@ class Permission(StrEnum):
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
     FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
     SHIPMENTS_TRACK = "shipments:track"  # an institution's drug deliveries and cold-chain decisions
+    PRESCRIPTIONS_OWN = "prescriptions:own"  # the approved prescriptions of one's own 就诊人
+    PRESCRIPTIONS_REVIEW = "prescriptions:review"  # a pharmacist's review (审方) of prescriptions
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -55,6 +57,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.APPOINTMENTS_OWN,
             Permission.CONSULTATIONS_OWN,
             Permission.FILES_UPLOAD,
+            Permission.PRESCRIPTIONS_OWN,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -67,7 +70,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
         }
     ),
-    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF, Permission.SHIPMENTS_TRACK}),
+    Role.PHARMACIST: frozenset(
+        {Permission.ACCOUNT_SELF, Permission.SHIPMENTS_TRACK, Permission.PRESCRIPTIONS_REVIEW}
+    ),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
         {
