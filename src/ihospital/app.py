@@ -76,6 +76,7 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.prescribing import verification_api, verification_pages
     from ihospital.web import ops, pages
 
     return [
@@ -102,6 +103,7 @@ def _routers() -> list[Any]:
         records_api.router,
         reviews_api.router,
         files_api.router,
+        verification_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -130,6 +132,7 @@ def _routers() -> list[Any]:
         record_pages.router,
         duty_pages.router,
         department_pages.router,
+        verification_pages.router,
     ]
 
 

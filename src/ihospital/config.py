@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     object_store_access_key: str = ""
     object_store_secret_key: str = ""
     object_store_region: str = "us-east-1"
+    # public prescription checks (by number and verification code) per client IP and window
+    prescription_verification_rate_per_ip: int = Field(default=30, ge=1)
+    prescription_verification_rate_window_seconds: int = Field(default=60, ge=1)
 
     def effective_database_url(self) -> str:
         if self.database_url:
