@@ -67,6 +67,7 @@ ROUTE_MESSAGES = {
     "transdermal": "transdermal patch",
 }
 UNIT_MESSAGES = {"box": "box", "bottle": "bottle"}
+SEX_MESSAGES = {"male": "Male", "female": "Female"}
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _patient(pdf: _Form, verification: Verification, details: PrintDetails) -> N
         gettext(
             "Name: {name}   Sex: {sex}   Age: {age}",
             name=prescription.patient_name,
-            sex=prescription.patient_sex,
+            sex=_label(SEX_MESSAGES, prescription.patient_sex),
             age=prescription.patient_age,
         )
     )
