@@ -309,6 +309,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/files"): Call(P.FILES_UPLOAD, json={}),
     ("GET", "/api/files/{file_id}"): Call(P.ACCOUNT_SELF),
     ("GET", "/api/files/{file_id}/content"): Call(P.ACCOUNT_SELF),
+    # prescription verification and the printed prescription
+    ("GET", "/api/prescription-verification"): Call(PUBLIC),
+    ("GET", "/api/prescriptions/{prescription_id}/verification"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/prescriptions/{prescription_id}/pdf"): Call(P.ACCOUNT_SELF),
+    ("GET", "/verify/prescription"): Call(PUBLIC),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -554,6 +559,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "review_id": 1,
         "entry_id": 1,
         "file_id": 1,
+        "prescription_id": 1,
         "flag_id": 1,
         "suspension_id": 1,
         "resource_id": world.resource_id,
