@@ -96,18 +96,18 @@ async def edit_an_item(session: AsyncSession, prescription: Prescription) -> Non
     await _reread(session, prescription)
 
 
+async def _colleague_signature(session: AsyncSession, clock: Clock, world: Written, message: bytes):
+    colleague = world.practice.colleague
+    actor = doctor_actor(clock, colleague)
+    return await sign(session, actor, practitioner_id=colleague.id, message=message, cipher=CIPHER)
+
+
 async def forge_signature(session: AsyncSession, clock: Clock, world: Written) -> None:
     """Replace the signature by one the colleague's key made over the same document."""
     prescription = world.prescription
     items = await prescription_items(session, prescription.id)
-    message = canonical_json(signed_content(prescription, items))
-    colleague = world.practice.colleague
-    forged = await sign(
-        session,
-        doctor_actor(clock, colleague),
-        practitioner_id=colleague.id,
-        message=message,
-        cipher=CIPHER,
+    forged = await _colleague_signature(
+        session, clock, world, canonical_json(signed_content(prescription, items))
     )
     await session.execute(
         text("UPDATE prescriptions SET signature = :signature WHERE id = :id"),
@@ -118,14 +118,7 @@ async def forge_signature(session: AsyncSession, clock: Clock, world: Written) -
 
 async def sign_with_another_key(session: AsyncSession, clock: Clock, world: Written) -> None:
     """Point the prescription at the colleague's key (which exists, but is not the prescriber's)."""
-    colleague = world.practice.colleague
-    key = await sign(
-        session,
-        doctor_actor(clock, colleague),
-        practitioner_id=colleague.id,
-        message=b"x",
-        cipher=CIPHER,
-    )
+    key = await _colleague_signature(session, clock, world, b"x")
     await session.execute(
         text("UPDATE prescriptions SET signing_key_id = :key WHERE id = :id"),
         {"key": key.key_id, "id": world.prescription.id},

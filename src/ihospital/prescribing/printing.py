@@ -17,14 +17,15 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.core.i18n import current_language, gettext
-from ihospital.directory.models import DepartmentCode, InstitutionDepartment, PracticeSite
+from ihospital.directory.models import Practitioner
+from ihospital.directory.views import practitioner_view
 from ihospital.identity.models import Account
 from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.verification import (
@@ -202,33 +203,18 @@ class PrintedPrescription:
     content: bytes
 
 
-async def _department(session: AsyncSession, prescription: Prescription) -> str:
+async def _department(session: AsyncSession, actor: Actor, prescription: Prescription) -> str:
     """The prescriber's department at the prescription's institution (its local name if the
     institution gave one), primary site first."""
-    row = (
-        await session.execute(
-            select(InstitutionDepartment.local_name, DepartmentCode.name_zh, DepartmentCode.name_en)
-            .select_from(PracticeSite)
-            .join(DepartmentCode, DepartmentCode.code == PracticeSite.department_code)
-            .outerjoin(
-                InstitutionDepartment,
-                and_(
-                    InstitutionDepartment.institution_id == PracticeSite.institution_id,
-                    InstitutionDepartment.department_code == PracticeSite.department_code,
-                ),
+    practitioner = await session.get(Practitioner, prescription.prescriber_id)
+    view = await practitioner_view(session, actor, practitioner=practitioner)
+    for site in view.sites:
+        if site.institution.id == prescription.institution_id:
+            english = current_language.get() == "en"
+            return site.local_name or (
+                site.department.name_en if english else site.department.name_zh
             )
-            .where(
-                PracticeSite.practitioner_id == prescription.prescriber_id,
-                PracticeSite.institution_id == prescription.institution_id,
-            )
-            .order_by(PracticeSite.is_primary.desc())
-            .limit(1)
-        )
-    ).first()
-    if row is None:
-        return "-"
-    local_name, name_zh, name_en = row
-    return local_name or (name_en if current_language.get() == "en" else name_zh)
+    return "-"
 
 
 async def _pharmacist_name(session: AsyncSession, prescription: Prescription) -> str | None:
@@ -248,7 +234,7 @@ async def print_prescription(
     prescription = await readable_prescription(session, actor, prescription_id=prescription_id)
     verification = await verification_of(session, actor, prescription=prescription)
     details = PrintDetails(
-        department=await _department(session, prescription),
+        department=await _department(session, actor, prescription),
         pharmacist_name=await _pharmacist_name(session, prescription),
         verify_url=verification_url(base_url, prescription),
     )
