@@ -83,6 +83,7 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.prescribing import verification_api, verification_pages
     from ihospital.web import ops, pages
 
     return [
@@ -113,6 +114,7 @@ def _routers() -> list[Any]:
         prescribing_api.router,
         prescription_review_api.router,
         prescription_patient_api.router,
+        verification_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -144,6 +146,7 @@ def _routers() -> list[Any]:
         department_pages.router,
         prescription_review_pages.router,
         prescription_patient_pages.router,
+        verification_pages.router,
     ]
 
 

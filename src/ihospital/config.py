@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # pharmacist review (审方): a prescription waiting longer raises an alert; how often to look
     prescription_review_limit_minutes: int = Field(default=30, ge=1)
     prescription_review_sweep_minutes: int = Field(default=5, ge=1, le=60)
+    # public prescription checks (by number and verification code) per client IP and window
+    prescription_verification_rate_per_ip: int = Field(default=30, ge=1)
+    prescription_verification_rate_window_seconds: int = Field(default=60, ge=1)
 
     def effective_database_url(self) -> str:
         if self.database_url:

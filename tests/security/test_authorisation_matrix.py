@@ -347,6 +347,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/prescriptions"): Call(P.PRESCRIPTIONS_OWN),
     ("GET", "/api/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_OWN),
+    # prescription verification and the printed prescription
+    ("GET", "/api/prescription-verification"): Call(PUBLIC),
+    ("GET", "/api/prescriptions/{prescription_id}/verification"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/prescriptions/{prescription_id}/pdf"): Call(P.ACCOUNT_SELF),
+    ("GET", "/verify/prescription"): Call(PUBLIC),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
