@@ -76,6 +76,8 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.pharmacy import api as pharmacy_api
+    from ihospital.pharmacy import pages as pharmacy_pages
     from ihospital.web import ops, pages
 
     return [
@@ -102,6 +104,7 @@ def _routers() -> list[Any]:
         records_api.router,
         reviews_api.router,
         files_api.router,
+        pharmacy_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -130,6 +133,7 @@ def _routers() -> list[Any]:
         record_pages.router,
         duty_pages.router,
         department_pages.router,
+        pharmacy_pages.router,
     ]
 
 

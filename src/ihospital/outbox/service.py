@@ -48,6 +48,7 @@ TASK_MODULES = (
     "ihospital.booking.dayof_tasks",
     "ihospital.consultation.tasks",
     "ihospital.consultation.reviews.tasks",
+    "ihospital.pharmacy.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
     FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
+    PHARMACY_ORDERS_OWN = "pharmacy-orders:own"  # buy the drugs of one's own 就诊人's prescriptions
+    PHARMACY_DISPENSE = "pharmacy:dispense"  # an institution's pharmacy stock and orders to dispense
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -54,6 +56,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.APPOINTMENTS_OWN,
             Permission.CONSULTATIONS_OWN,
             Permission.FILES_UPLOAD,
+            Permission.PHARMACY_ORDERS_OWN,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -66,7 +69,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
         }
     ),
-    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
+    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF, Permission.PHARMACY_DISPENSE}),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
         {
