@@ -18,7 +18,6 @@ from ihospital.pharmacy.models import PharmacyOrder, PharmacyStock
 from ihospital.pharmacy.orders import place_order
 from ihospital.prescribing.models import Prescription
 from tests.conftest import START
-from tests.consultation.builders import PRIOR, in_progress
 from tests.identity.builders import make_account, make_patient
 from tests.pharmacy.order_builders import make_shop
 from tests.prescribing.builders import Line, make_prescription
@@ -50,17 +49,14 @@ async def test_many_orders_for_the_last_packages_never_oversell(databases):
     try:
         async with factory() as session, session.begin():
             shop = await make_shop(session, clock=clock, on_hand=LAST_PACKAGES)
-            consultation = await in_progress(
-                session, clock, shop.practice, shop.patient, prior=PRIOR
-            )
             buyers = []
             for index in range(BUYERS):
                 account = await make_account(session, clock=clock)
                 patient = await make_patient(session, account=account, clock=clock)
                 # the same visit stands for each patient's own: only the items matter here
                 visit = SimpleNamespace(
-                    id=consultation.id,
-                    institution_id=consultation.institution_id,
+                    id=shop.prescription.consultation_id,
+                    institution_id=shop.prescription.institution_id,
                     patient_id=patient.id,
                     patient_name=f"患者{index}",
                     patient_sex="female",
