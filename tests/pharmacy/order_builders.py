@@ -125,13 +125,12 @@ async def approved_prescription(
 async def make_shop(
     session: AsyncSession, *, clock: Clock, on_hand: int = 10, cold_chain: bool = False
 ) -> Shop:
+    """A shop whose pharmacy has no cold chain; ``cold_chain`` makes the drug need it."""
     practice = await make_practice(session, clock=clock, fee_fen=0)
     pharmacist = await make_account(
         session, role="pharmacist", institution_id=practice.institution.id, clock=clock
     )
-    pharmacy = await make_pharmacy(
-        session, clock=clock, institution_id=practice.institution.id, cold_chain=cold_chain
-    )
+    pharmacy = await make_pharmacy(session, clock=clock, institution_id=practice.institution.id)
     drug = await make_drug(session, clock=clock, cold_chain=cold_chain)
     await stock(session, clock=clock, pharmacy=pharmacy, drug=drug, on_hand=on_hand)
     patient = await make_patient(

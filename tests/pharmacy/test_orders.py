@@ -14,7 +14,7 @@ from ihospital.errors import AppError, NotFound
 from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.models import PharmacyOrder, PharmacyStock
 from ihospital.pharmacy.orders import HOLD_MINUTES, candidate_pharmacies, place_order
-from ihospital.pharmacy.states import cancel_order
+from ihospital.pharmacy.states import TOPICS, cancel_order
 from tests.billing.builders import pay_bill, reloaded, run_outbox, sandbox
 from tests.identity.builders import make_account, make_patient
 from tests.pharmacy.order_builders import (
@@ -57,9 +57,7 @@ async def _rows(session) -> dict[str, int]:
 
 async def _topics(session, order_id: int) -> list[str]:
     events = await session.scalars(
-        select(OutboxEvent)
-        .where(OutboxEvent.topic.like("pharmacy.order_%"))
-        .order_by(OutboxEvent.id)
+        select(OutboxEvent).where(OutboxEvent.topic.in_(TOPICS)).order_by(OutboxEvent.id)
     )
     return [
         e.topic

@@ -42,7 +42,7 @@ class Permission(StrEnum):
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
     FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
     PHARMACY_ORDERS_OWN = "pharmacy-orders:own"  # buy the drugs of one's own 就诊人's prescriptions
-    PHARMACY_DISPENSE = "pharmacy:dispense"  # an institution's pharmacy stock and orders to dispense
+    PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
