@@ -76,6 +76,8 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.pharmacy import api as pharmacy_api
+    from ihospital.pharmacy import pages as pharmacy_pages
     from ihospital.pharmacy import shipment_api
     from ihospital.prescribing import api as prescribing_api
     from ihospital.prescribing import pages as prescribing_pages
@@ -115,6 +117,7 @@ def _routers() -> list[Any]:
         prescription_review_api.router,
         prescription_patient_api.router,
         verification_api.router,
+        pharmacy_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -147,6 +150,7 @@ def _routers() -> list[Any]:
         prescription_review_pages.router,
         prescription_patient_pages.router,
         verification_pages.router,
+        pharmacy_pages.router,
     ]
 
 

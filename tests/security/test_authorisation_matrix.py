@@ -571,6 +571,45 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/admin/prescription-review"): Call(P.INSTITUTION_MANAGE),
     ("GET", "/prescriptions"): Call(P.PRESCRIPTIONS_OWN),
     ("GET", "/prescriptions/{prescription_id}"): Call(P.PRESCRIPTIONS_OWN),
+    # pharmacies, stock and pharmacy orders API
+    ("GET", "/api/institutions/{institution_id}/pharmacies"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/pharmacies"): Call(P.INSTITUTION_MANAGE, json={}),
+    ("PUT", "/api/pharmacies/{pharmacy_id}"): Call(P.INSTITUTION_MANAGE, json={}),
+    ("GET", "/api/pharmacies/{pharmacy_id}/stock"): Call(P.PHARMACY_DISPENSE),
+    ("PUT", "/api/pharmacies/{pharmacy_id}/stock/{drug_id}"): Call(P.PHARMACY_DISPENSE, json={}),
+    ("POST", "/api/pharmacies/{pharmacy_id}/stock/{drug_id}/changes"): Call(
+        P.PHARMACY_DISPENSE, json={}
+    ),
+    ("GET", "/api/prescriptions/{prescription_id}/pharmacies"): Call(P.PHARMACY_ORDERS_OWN),
+    ("POST", "/api/pharmacy-orders"): Call(P.PHARMACY_ORDERS_OWN, json={}),
+    ("GET", "/api/pharmacy-orders"): Call(P.PHARMACY_ORDERS_OWN),
+    ("GET", "/api/pharmacy-orders/{order_id}"): Call(P.PHARMACY_ORDERS_OWN),
+    ("POST", "/api/pharmacy-orders/{order_id}/cancel"): Call(P.PHARMACY_ORDERS_OWN),
+    ("POST", "/api/pharmacy-orders/{order_id}/pickup-code"): Call(P.PHARMACY_ORDERS_OWN),
+    ("GET", "/api/pharmacy/orders"): Call(P.PHARMACY_DISPENSE),
+    ("GET", "/api/pharmacy/orders/{order_id}"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/dispense"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/ship"): Call(P.PHARMACY_DISPENSE, json={}),
+    ("POST", "/api/pharmacy/orders/{order_id}/deliver"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/hand-over"): Call(P.PHARMACY_DISPENSE, json={}),
+    ("POST", "/api/pharmacy/orders/{order_id}/cancel"): Call(P.PHARMACY_DISPENSE, json={}),
+    # pharmacy order pages
+    ("GET", "/prescriptions/{prescription_id}/buy"): Call(P.PHARMACY_ORDERS_OWN),
+    ("POST", "/prescriptions/{prescription_id}/buy"): Call(
+        P.PHARMACY_ORDERS_OWN, form={"pharmacy_id": "1", "fulfilment": "pickup"}
+    ),
+    ("GET", "/pharmacy-orders"): Call(P.PHARMACY_ORDERS_OWN),
+    ("GET", "/pharmacy-orders/{order_id}"): Call(P.PHARMACY_ORDERS_OWN),
+    ("POST", "/pharmacy-orders/{order_id}/cancel"): Call(P.PHARMACY_ORDERS_OWN, form={}),
+    ("GET", "/pharmacy/orders"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/pharmacy/orders/{order_id}/dispense"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/orders/{order_id}/ship"): Call(
+        P.PHARMACY_DISPENSE, form={"tracking_number": "SF123456"}
+    ),
+    ("POST", "/pharmacy/orders/{order_id}/deliver"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/orders/{order_id}/hand-over"): Call(
+        P.PHARMACY_DISPENSE, form={"code": "123456"}
+    ),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
@@ -598,13 +637,15 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "practitioner_id": world.practitioner_id,
         "department_code": "03.04",
         "order_id": 1,
+        "pharmacy_id": 1,
+        "prescription_id": 1,
+        "drug_id": 1,
         "run_id": 1,
         "session_id": 999_999,  # no such session (1 is the vaccination's, which no doctor may stop)
         "appointment_id": 1,
         "consultation_id": 1,
         "campaign_id": 1,
         "record_id": 1,
-        "prescription_id": 1,
         "review_id": 1,
         "entry_id": 1,
         "file_id": 1,

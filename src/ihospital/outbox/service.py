@@ -50,6 +50,7 @@ TASK_MODULES = (
     "ihospital.consultation.reviews.tasks",
     "ihospital.pharmacy.shipment_tasks",
     "ihospital.prescribing.tasks",
+    "ihospital.pharmacy.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

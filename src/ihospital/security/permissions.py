@@ -44,6 +44,8 @@ class Permission(StrEnum):
     SHIPMENTS_TRACK = "shipments:track"  # an institution's drug deliveries and cold-chain decisions
     PRESCRIPTIONS_OWN = "prescriptions:own"  # the approved prescriptions of one's own 就诊人
     PRESCRIPTIONS_REVIEW = "prescriptions:review"  # a pharmacist's review (审方) of prescriptions
+    PHARMACY_ORDERS_OWN = "pharmacy-orders:own"  # buy the drugs of one's own 就诊人's prescriptions
+    PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -58,6 +60,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.CONSULTATIONS_OWN,
             Permission.FILES_UPLOAD,
             Permission.PRESCRIPTIONS_OWN,
+            Permission.PHARMACY_ORDERS_OWN,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -71,7 +74,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.PHARMACIST: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.SHIPMENTS_TRACK, Permission.PRESCRIPTIONS_REVIEW}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.SHIPMENTS_TRACK,
+            Permission.PRESCRIPTIONS_REVIEW,
+            Permission.PHARMACY_DISPENSE,
+        }
     ),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
