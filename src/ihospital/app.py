@@ -76,6 +76,7 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.prescribing import catalogue_api, catalogue_pages
     from ihospital.web import ops, pages
 
     return [
@@ -102,6 +103,7 @@ def _routers() -> list[Any]:
         records_api.router,
         reviews_api.router,
         files_api.router,
+        catalogue_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -130,6 +132,7 @@ def _routers() -> list[Any]:
         record_pages.router,
         duty_pages.router,
         department_pages.router,
+        catalogue_pages.router,
     ]
 
 
@@ -171,6 +174,7 @@ def create_app(
     from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
     from ihospital.notifications.senders import make_sms_sender
+    from ihospital.prescribing.catalogue_api import import_body_limits
 
     app.state.settings = settings
     app.state.engine = engine
@@ -198,6 +202,9 @@ def create_app(
         RequestContextMiddleware,
         settings=settings,
         metrics=metrics,
-        body_limits=dict([(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)]),
+        body_limits=dict(
+            [(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)],
+            **import_body_limits(settings),
+        ),
     )
     return app

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     CONSULTATIONS_OWN = "consultations:own"  # start, follow and cancel one's own 就诊人's 问诊
     CONSULTATIONS_ATTEND = "consultations:attend"  # a doctor's consultation queue and actions
     FILES_UPLOAD = "files:upload"  # upload pictures, reports (JPEG, PNG, PDF) and voice clips
+    DRUGS_READ = "drugs:read"  # search the drug catalogue (not patients: R08)
+    DRUGS_MANAGE = "drugs:manage"  # import the national drug catalogue, deactivate drugs
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -64,9 +66,10 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULE_OWN,
             Permission.CONSULTATIONS_ATTEND,
             Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
+            Permission.DRUGS_READ,
         }
     ),
-    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF}),
+    Role.PHARMACIST: frozenset({Permission.ACCOUNT_SELF, Permission.DRUGS_READ}),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
     Role.INSTITUTION_ADMIN: frozenset(
         {
@@ -91,6 +94,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.OUTBOX_READ,
             Permission.BILLING_MANAGE,
             Permission.SCHEDULES_MANAGE,
+            Permission.DRUGS_READ,
+            Permission.DRUGS_MANAGE,
         }
     ),
 }
