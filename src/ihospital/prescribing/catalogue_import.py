@@ -114,7 +114,6 @@ ATC_MESSAGE = "{value} is not an ATC code (like C08CA01)."
 INGREDIENT_MESSAGE = "Write the ingredient in lower-case English (its INN), like amlodipine."
 NUMBER_MESSAGE = "{value} is not a number above 0 with at most 8 digits and 4 decimals."
 WHOLE_MESSAGE = "{value} is not a whole number in range."
-POSITIVE_MESSAGE = "Give a number above 0."
 FLAG_MESSAGE = "{value} is neither true nor false."
 INSURANCE_MESSAGE = "Unknown insurance class {value}: use A (甲类), B (乙类) or C (丙类)."
 SPECIAL_CLASS_MESSAGE = (
