@@ -309,6 +309,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/files"): Call(P.FILES_UPLOAD, json={}),
     ("GET", "/api/files/{file_id}"): Call(P.ACCOUNT_SELF),
     ("GET", "/api/files/{file_id}/content"): Call(P.ACCOUNT_SELF),
+    # drug catalogue API (never patients: R08)
+    ("GET", "/api/drugs"): Call(P.DRUGS_READ),
+    ("GET", "/api/drugs/{drug_id}"): Call(P.DRUGS_READ),
+    ("POST", "/api/admin/drugs/import"): Call(P.DRUGS_MANAGE, json={}),
+    ("PATCH", "/api/admin/drugs/{drug_id}"): Call(P.DRUGS_MANAGE, json={"active": False}),
+    # drug catalogue page
+    ("GET", "/admin/drugs"): Call(P.DRUGS_MANAGE),
+    ("POST", "/admin/drugs/import"): Call(P.DRUGS_MANAGE, form={}),
+    ("POST", "/admin/drugs/{drug_id}/active"): Call(P.DRUGS_MANAGE, form={"active": "false"}),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),
@@ -554,6 +563,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "review_id": 1,
         "entry_id": 1,
         "file_id": 1,
+        "drug_id": 1,
         "flag_id": 1,
         "suspension_id": 1,
         "resource_id": world.resource_id,
