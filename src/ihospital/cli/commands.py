@@ -196,10 +196,10 @@ def cmd_drugs_import(args: argparse.Namespace) -> int:
             problem = error.as_problem(LANGUAGE)
             print(
                 _(
-                    "line {line}, column {column}: {message}",
+                    "line {line}, column {column}: {problem}",
                     line=problem["line"],
                     column=problem["column"] or "-",
-                    message=problem["message"],
+                    problem=problem["message"],
                 ),
                 file=sys.stderr,
             )

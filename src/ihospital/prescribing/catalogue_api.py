@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.middleware import BodyLimit
+from ihospital.core.schemas import Page
 from ihospital.deps import DbSession, require
 from ihospital.errors import PayloadTooLarge, Unprocessable
 from ihospital.prescribing.catalogue import (
@@ -29,7 +30,6 @@ from ihospital.prescribing.catalogue import (
 from ihospital.prescribing.catalogue_import import MAX_REPORTED
 from ihospital.prescribing.catalogue_schemas import (
     DrugActiveUpdate,
-    DrugPage,
     DrugRead,
     ImportResultRead,
 )
@@ -115,7 +115,7 @@ async def search(
     include_inactive: bool = False,
     page: PageNumber = 1,
     page_size: PageSize = 20,
-) -> DrugPage:
+) -> Page[DrugRead]:
     """Search the drug catalogue by Chinese or English name, brand, ingredient, pinyin or its
     initials (``aldp``), national code or ATC code, with filters; active drugs only unless
     ``include_inactive``. For prescribers and pharmacists; patients never browse drugs (R08)."""
@@ -129,18 +129,13 @@ async def search(
         include_inactive=include_inactive,
     )
     result = await search_drugs(session, actor, filters=filters, page=page, page_size=page_size)
-    return DrugPage(
-        items=[DrugRead.of(drug) for drug in result.items],
-        total=result.total,
-        page=result.page,
-        page_size=result.page_size,
-    )
+    return Page[DrugRead].model_validate(result)
 
 
 @router.get("/drugs/{drug_id}")
 async def read(drug_id: DrugId, session: DbSession, actor: Reader) -> DrugRead:
     """One drug of the catalogue, active or withdrawn."""
-    return DrugRead.of(await get_drug(session, actor, drug_id=drug_id))
+    return DrugRead.model_validate(await get_drug(session, actor, drug_id=drug_id))
 
 
 @router.post(
@@ -161,7 +156,7 @@ async def import_catalogue(
 ) -> ImportResultRead:
     """Platform admins: import a drug catalogue CSV (multipart field ``file``, UTF-8 or GBK),
     adding new national codes and updating known ones. Any bad row refuses the whole file."""
-    return ImportResultRead.of(await import_upload(request, session, actor))
+    return ImportResultRead.model_validate(await import_upload(request, session, actor))
 
 
 @router.patch("/admin/drugs/{drug_id}")
@@ -170,4 +165,4 @@ async def update_active(
 ) -> DrugRead:
     """Platform admins: withdraw a drug from the catalogue or bring it back."""
     drug = await set_drug_active(session, actor, drug_id=drug_id, active=body.active)
-    return DrugRead.of(drug)
+    return DrugRead.model_validate(drug)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, computed_field
 
 from ihospital.core.money import fen_to_yuan
 from ihospital.core.schemas import Schema
-from ihospital.prescribing.catalogue import ImportResult
-from ihospital.prescribing.models import Drug
 
 
 def plain_number(value: Decimal | None) -> str | None:
     """``Decimal("2.5000")`` → ``"2.5"``, ``Decimal("10.0000")`` → ``"10"``."""
     if value is None:
         return None
-    return format(value.normalize(), "f")
+    return format(Decimal(value).normalize(), "f")
+
+
+Number = Annotated[str, BeforeValidator(plain_number)]
+OptionalNumber = Annotated[str | None, BeforeValidator(plain_number)]
 
 
 class DrugRead(Schema):
@@ -30,15 +35,15 @@ class DrugRead(Schema):
     ingredient: str
     atc_code: str
     dosage_form: str
-    strength_value: str
+    strength_value: Number
     strength_unit: str
     unit: str
     package_size: int
     package_unit: str
     default_route: str
-    usual_dose_min: str | None
-    usual_dose_max: str | None
-    max_daily_dose: str | None
+    usual_dose_min: OptionalNumber
+    usual_dose_max: OptionalNumber
+    max_daily_dose: OptionalNumber
     insurance_class: str
     prescription_only: bool
     special_class: str | None
@@ -47,49 +52,14 @@ class DrugRead(Schema):
     cold_chain: bool
     manufacturer: str
     approval_number: str
-    reference_price: Decimal
+    reference_price_fen: int = Field(exclude=True)
     active: bool
     updated_at: datetime
 
-    @classmethod
-    def of(cls, drug: Drug) -> DrugRead:
-        return cls(
-            id=drug.id,
-            code=drug.code,
-            generic_name_zh=drug.generic_name_zh,
-            generic_name_en=drug.generic_name_en,
-            brand_name_zh=drug.brand_name_zh,
-            ingredient=drug.ingredient,
-            atc_code=drug.atc_code,
-            dosage_form=drug.dosage_form,
-            strength_value=plain_number(drug.strength_value) or "",
-            strength_unit=drug.strength_unit,
-            unit=drug.unit,
-            package_size=drug.package_size,
-            package_unit=drug.package_unit,
-            default_route=drug.default_route,
-            usual_dose_min=plain_number(drug.usual_dose_min),
-            usual_dose_max=plain_number(drug.usual_dose_max),
-            max_daily_dose=plain_number(drug.max_daily_dose),
-            insurance_class=drug.insurance_class,
-            prescription_only=drug.prescription_only,
-            special_class=drug.special_class,
-            antimicrobial=drug.antimicrobial,
-            special_storage=drug.special_storage,
-            cold_chain=drug.cold_chain,
-            manufacturer=drug.manufacturer,
-            approval_number=drug.approval_number,
-            reference_price=fen_to_yuan(drug.reference_price_fen),
-            active=drug.active,
-            updated_at=drug.updated_at,
-        )
-
-
-class DrugPage(Schema):
-    items: list[DrugRead]
-    total: int
-    page: int
-    page_size: int
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reference_price(self) -> Decimal:
+        return fen_to_yuan(self.reference_price_fen)
 
 
 class DrugActiveUpdate(Schema):
@@ -99,16 +69,9 @@ class DrugActiveUpdate(Schema):
 
 
 class ImportResultRead(Schema):
+    """What an import did: drugs added, changed and found unchanged."""
+
     created: int
     updated: int
     unchanged: int
     total: int
-
-    @classmethod
-    def of(cls, result: ImportResult) -> ImportResultRead:
-        return cls(
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            total=result.total,
-        )
