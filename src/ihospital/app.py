@@ -80,12 +80,17 @@ def _routers() -> list[Any]:
     from ihospital.pharmacy import pages as pharmacy_pages
     from ihospital.pharmacy import shipment_api
     from ihospital.prescribing import api as prescribing_api
+    from ihospital.prescribing import (
+        catalogue_api,
+        catalogue_pages,
+        verification_api,
+        verification_pages,
+    )
     from ihospital.prescribing import pages as prescribing_pages
     from ihospital.prescribing import patient_api as prescription_patient_api
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
-    from ihospital.prescribing import verification_api, verification_pages
     from ihospital.web import ops, pages
 
     return [
@@ -118,6 +123,7 @@ def _routers() -> list[Any]:
         prescription_patient_api.router,
         verification_api.router,
         pharmacy_api.router,
+        catalogue_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -151,6 +157,7 @@ def _routers() -> list[Any]:
         prescription_patient_pages.router,
         verification_pages.router,
         pharmacy_pages.router,
+        catalogue_pages.router,
     ]
 
 
@@ -193,6 +200,7 @@ def create_app(
     from ihospital.identity.providers import make_realname_provider
     from ihospital.notifications.senders import make_sms_sender
     from ihospital.pharmacy.carriers import make_carriers
+    from ihospital.prescribing.catalogue_api import import_body_limits
 
     app.state.settings = settings
     app.state.engine = engine
@@ -221,6 +229,9 @@ def create_app(
         RequestContextMiddleware,
         settings=settings,
         metrics=metrics,
-        body_limits=dict([(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)]),
+        body_limits=dict(
+            [(UPLOAD_PATH, upload_body_limit(settings)), chat_body_limit(settings)],
+            **import_body_limits(settings),
+        ),
     )
     return app

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     files_max_bytes: int = 10 * 1024 * 1024
     files_rate_window_seconds: int = 600
     files_rate_per_account: int = 30
+    drugs_import_max_bytes: int = 10 * 1024 * 1024
     object_store_url: str = ""
     object_store_bucket: str = ""
     object_store_access_key: str = ""

@@ -352,6 +352,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/prescriptions/{prescription_id}/verification"): Call(P.ACCOUNT_SELF),
     ("GET", "/api/prescriptions/{prescription_id}/pdf"): Call(P.ACCOUNT_SELF),
     ("GET", "/verify/prescription"): Call(PUBLIC),
+    # drug catalogue API (never patients: R08)
+    ("GET", "/api/drugs"): Call(P.DRUGS_READ),
+    ("GET", "/api/drugs/{drug_id}"): Call(P.DRUGS_READ),
+    ("POST", "/api/admin/drugs/import"): Call(P.DRUGS_MANAGE, json={}),
+    ("PATCH", "/api/admin/drugs/{drug_id}"): Call(P.DRUGS_MANAGE, json={"active": False}),
+    # drug catalogue page
+    ("GET", "/admin/drugs"): Call(P.DRUGS_MANAGE),
+    ("POST", "/admin/drugs/import"): Call(P.DRUGS_MANAGE, form={}),
+    ("POST", "/admin/drugs/{drug_id}/active"): Call(P.DRUGS_MANAGE, form={"active": "false"}),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),

@@ -2,7 +2,8 @@
 
 ``serve`` runs the web app, ``worker`` drains the outbox, ``demo`` runs both in one process on the
 embedded database, ``db upgrade`` migrates, ``audit verify`` walks the audit chain, ``files
-sweep`` deletes orphaned objects and ``createuser`` adds an account. Settings come from
+sweep`` deletes orphaned objects, ``drugs import`` imports the drug catalogue and ``createuser``
+adds an account. Settings come from
 ``IHOSPITAL_*`` variables. A mistake of the user (a bad option, a taken mobile number, a database
 that is not there) ends with one line on stderr and a non-zero exit, never a traceback. The
 commands' modules are imported only once the arguments are parsed, so ``--help`` answers at once.
@@ -129,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("leave objects younger than this alone (default: 60)"),
     )
 
+    drugs = commands.add_parser("drugs", help=_("manage the national drug catalogue"))
+    drugs_commands = drugs.add_subparsers(dest="drugs_command", required=True, metavar="COMMAND")
+    drugs_import = drugs_commands.add_parser(
+        "import",
+        help=_("import a drug catalogue CSV file"),
+        description=_(
+            "Import a drug catalogue CSV file (UTF-8 or GBK, the columns of the seed file "
+            "prescribing/data/drugs.csv): new national codes are added, known ones updated. "
+            "When any row is wrong, each bad value is printed with its line and column and "
+            "nothing is imported."
+        ),
+    )
+    drugs_import.add_argument("file", help=_("the CSV file"))
+
     createuser = commands.add_parser(
         "createuser",
         help=_("create an account"),
@@ -166,6 +181,7 @@ def _command_name(args: argparse.Namespace) -> str:
             getattr(args, "db_command", ""),
             getattr(args, "audit_command", ""),
             getattr(args, "files_command", ""),
+            getattr(args, "drugs_command", ""),
         )
         if part
     )
@@ -180,6 +196,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "db upgrade": commands.cmd_db_upgrade,
         "audit verify": commands.cmd_audit_verify,
         "files sweep": commands.cmd_files_sweep,
+        "drugs import": commands.cmd_drugs_import,
         "createuser": commands.cmd_createuser,
         "demo": demo.cmd_demo,
     }

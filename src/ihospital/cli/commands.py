@@ -1,4 +1,5 @@
-"""``serve``, ``worker``, ``db upgrade``, ``audit verify``, ``files sweep`` and ``createuser``."""
+"""``serve``, ``worker``, ``db upgrade``, ``audit verify``, ``files sweep``, ``drugs import``
+and ``createuser``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import getpass
 import logging
 import signal
+import sys
 from contextlib import suppress
 from datetime import timedelta
 
@@ -14,6 +16,7 @@ from ihospital.app import create_app
 from ihospital.audit.chain import SEAL_WITHIN, VerifyResult, seal_all, verify_chain
 from ihospital.audit.service import seal_late
 from ihospital.cli.support import (
+    LANGUAGE,
     CliError,
     _,
     check_port,
@@ -35,6 +38,8 @@ from ihospital.identity.accounts import STAFF_ROLES, create_account, mask_mobile
 from ihospital.identity.models import Account
 from ihospital.outbox.runner import run_standalone
 from ihospital.outbox.service import load_handlers
+from ihospital.prescribing.catalogue import ImportResult, import_drugs
+from ihospital.prescribing.catalogue_import import CatalogueRejected
 
 log = logging.getLogger("ihospital.cli")
 
@@ -161,6 +166,53 @@ def cmd_files_sweep(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     print(_("Deleted {count} orphaned objects.", count=asyncio.run(sweep())))
+    return 0
+
+
+def cmd_drugs_import(args: argparse.Namespace) -> int:
+    url = get_settings().effective_database_url()
+    require_schema(url)
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise CliError(
+            _("Cannot read {path}: {reason}", path=args.file, reason=exc.strerror)
+        ) from None
+
+    async def run() -> ImportResult:
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                actor = Actor.system(Clock(), request_id="cli-drugs-import")
+                return await import_drugs(session, actor, data=data)
+        finally:
+            await engine.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except CatalogueRejected as rejected:
+        for error in rejected.errors:
+            problem = error.as_problem(LANGUAGE)
+            print(
+                _(
+                    "line {line}, column {column}: {problem}",
+                    line=problem["line"],
+                    column=problem["column"] or "-",
+                    problem=problem["message"],
+                ),
+                file=sys.stderr,
+            )
+        raise CliError(_(rejected.message, **rejected.fields)) from None
+    print(
+        _(
+            "Imported {total} drugs: {created} new, {updated} changed, {unchanged} unchanged.",
+            total=result.total,
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        )
+    )
     return 0
 
 

@@ -46,6 +46,8 @@ class Permission(StrEnum):
     PRESCRIPTIONS_REVIEW = "prescriptions:review"  # a pharmacist's review (审方) of prescriptions
     PHARMACY_ORDERS_OWN = "pharmacy-orders:own"  # buy the drugs of one's own 就诊人's prescriptions
     PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
+    DRUGS_READ = "drugs:read"  # search the drug catalogue (not patients: R08)
+    DRUGS_MANAGE = "drugs:manage"  # import the national drug catalogue, deactivate drugs
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -71,6 +73,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULE_OWN,
             Permission.CONSULTATIONS_ATTEND,
             Permission.FILES_UPLOAD,  # a doctor answers a 语音 consultation with voice clips
+            Permission.DRUGS_READ,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -79,6 +82,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SHIPMENTS_TRACK,
             Permission.PRESCRIPTIONS_REVIEW,
             Permission.PHARMACY_DISPENSE,
+            Permission.DRUGS_READ,
         }
     ),
     Role.NURSE: frozenset({Permission.ACCOUNT_SELF, Permission.SERVICES_ATTEND}),
@@ -105,6 +109,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.OUTBOX_READ,
             Permission.BILLING_MANAGE,
             Permission.SCHEDULES_MANAGE,
+            Permission.DRUGS_READ,
+            Permission.DRUGS_MANAGE,
         }
     ),
 }

@@ -1,7 +1,7 @@
 """patients' recorded drug allergies
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-11-30 18:00:00
 
 The structured allergy list of a 就诊人 (ingredient or ATC class, with the reaction), recorded by
@@ -16,7 +16,7 @@ from alembic import op
 import ihospital.db
 
 revision: str = "0031"
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
