@@ -1,6 +1,6 @@
 """pharmacy orders
 
-Revision ID: 0033
+Revision ID: 0032
 Revises: 0031
 Create Date: 2026-11-30 20:00:00
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import ihospital.db
 
-revision: str = "0033"
+revision: str = "0032"
 down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
