@@ -1,7 +1,8 @@
 """Outbox handlers of the pharmacist's review: the patient's account is told when a prescription
 is approved (it can now buy the drugs), the doctor when one is rejected (to write a new version);
-the review sweep raises the overdue alerts and sets its next run; an overdue alert is published
-for supervision (R13), which nothing here reacts to."""
+the review sweep raises the overdue alerts and sets its next run; a signed or voided
+prescription and an overdue alert are published for supervision (R13), which nothing here
+reacts to."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ihospital.prescribing.review_statistics import (
     raise_overdue_alerts,
     schedule_sweep,
 )
+from ihospital.prescribing.service import SIGNED, VOIDED
 
 APPROVED_MESSAGES = {
     "title": "Your prescription is approved",
@@ -70,11 +72,14 @@ async def tell_doctor(
     )
 
 
+@handles(SIGNED)
+@handles(VOIDED)
 @handles(OVERDUE)
 async def published(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
-    """A prescription waited too long for review: kept in the outbox as published."""
+    """A prescription signed, voided or waiting too long for review: published for supervision
+    (R13) and kept in the outbox; nothing here reacts to it."""
 
 
 @handles(SWEEP)
