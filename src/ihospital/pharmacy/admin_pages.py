@@ -46,6 +46,8 @@ InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 TEXT_FIELDS = ("kind", "name", "licence_number", "address", "phone", "delivery_fee")
 FLAGS = ("offers_delivery", "offers_pickup", "cold_chain", "active")
 FIELDS = TEXT_FIELDS + FLAGS
+ADDED_MESSAGE = "{name} is added."
+SAVED_MESSAGE = "{name} is saved."
 NEW_PHARMACY = {"kind": "retail", "offers_delivery": True, "offers_pickup": True, "active": True}
 
 
@@ -116,7 +118,7 @@ async def add_pharmacy_submit(
             state = refused(error, fields=FIELDS)
         else:
             response = RedirectResponse("/admin/pharmacies" + scope_query(scope), status_code=303)
-            flash(request, response, "{name} is added.", name=created.name)
+            flash(request, response, ADDED_MESSAGE, name=created.name)
             return response
     return await _list_page(request, session, actor, scope, values, state)
 
@@ -165,6 +167,6 @@ async def edit_pharmacy_submit(
         else:
             back = "/admin/pharmacies" + scope_query(pharmacy.institution_id)
             response = RedirectResponse(back, status_code=303)
-            flash(request, response, "{name} is saved.", name=pharmacy.name)
+            flash(request, response, SAVED_MESSAGE, name=pharmacy.name)
             return response
     return _edit_page(request, pharmacy, values, state)

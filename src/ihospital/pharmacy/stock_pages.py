@@ -47,6 +47,9 @@ Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Search = Annotated[str, Query(max_length=64)]
 CATALOGUE_MATCHES = 20
 RECEIVED = "received"
+COUNTED_MESSAGE = "The count and the price are saved."
+RECEIVED_MESSAGE = "The packages are received."
+ADJUSTED_MESSAGE = "The count is adjusted."
 
 
 class StockReceipt(Schema):
@@ -192,8 +195,7 @@ async def count_submit(
             price_fen=yuan_to_fen(parsed.price),
         )
     ids = (pharmacy_id, drug_id)
-    done = "The count and the price are saved."
-    return await _changed(request, session, actor, ids, values, state, change, done)
+    return await _changed(request, session, actor, ids, values, state, change, COUNTED_MESSAGE)
 
 
 @router.post("/{pharmacy_id}/drugs/{drug_id}/receive", dependencies=CSRF)
@@ -214,8 +216,7 @@ async def receive_submit(
             reason=RECEIVED,
         )
     ids = (pharmacy_id, drug_id)
-    done = "The packages are received."
-    return await _changed(request, session, actor, ids, values, state, change, done)
+    return await _changed(request, session, actor, ids, values, state, change, RECEIVED_MESSAGE)
 
 
 @router.post("/{pharmacy_id}/drugs/{drug_id}/adjust", dependencies=CSRF)
@@ -236,5 +237,4 @@ async def adjust_submit(
             reason=parsed.reason,
         )
     ids = (pharmacy_id, drug_id)
-    done = "The count is adjusted."
-    return await _changed(request, session, actor, ids, values, state, change, done)
+    return await _changed(request, session, actor, ids, values, state, change, ADJUSTED_MESSAGE)
