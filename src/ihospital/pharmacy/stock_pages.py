@@ -10,6 +10,8 @@ forms: everything works without JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -151,30 +153,45 @@ def _back(pharmacy_id: int, drug_id: int) -> RedirectResponse:
     return RedirectResponse(f"/pharmacy/stock/{pharmacy_id}/drugs/{drug_id}", status_code=303)
 
 
-async def _changed(
-    request: Request,
-    session: AsyncSession,
-    actor: Actor,
-    ids: tuple[int, int],
-    values: dict[str, Any],
-    state: FormState,
-    change: Any,
-    done: str,
+@dataclass(frozen=True)
+class StockForm:
+    """One of a drug's stock forms as posted: the drug at the pharmacy (``ids``), the schema
+    of its fields and the notice once the change is made."""
+
+    request: Request
+    session: AsyncSession
+    actor: Actor
+    ids: tuple[int, int]
+    schema: type[Schema]
+    done: str
+
+
+async def _submitted(
+    form: StockForm, change: Callable[..., Awaitable[object]], arguments: Callable[[Any], dict]
 ) -> Response:
-    """Make the stock ``change`` (when the form parsed) and go back to the drug's page with
-    ``done``; a refusal or bad input is shown next to its field on the page."""
-    if change is not None:
+    """Parse the posted form, make the stock ``change`` and go back to the drug's page with
+    ``done``; bad input or a refusal is shown next to its field on the page, nothing changed."""
+    values = await form_text(form.request, tuple(form.schema.model_fields))
+    parsed, state = parse_form(form.schema, values)
+    if parsed is not None:
+        pharmacy_id, drug_id = form.ids
         try:
-            await change
+            await change(
+                form.session,
+                form.actor,
+                pharmacy_id=pharmacy_id,
+                drug_id=drug_id,
+                **arguments(parsed),
+            )
         except AppError as error:
             if error.status == 404:
                 raise
             state = refused(error, fields=tuple(values))
         else:
-            response = _back(*ids)
-            flash(request, response, done)
+            response = _back(*form.ids)
+            flash(form.request, response, form.done)
             return response
-    return await _drug_page(request, session, actor, *ids, values, state)
+    return await _drug_page(form.request, form.session, form.actor, *form.ids, values, state)
 
 
 @router.post("/{pharmacy_id}/drugs/{drug_id}", dependencies=CSRF)
@@ -182,20 +199,12 @@ async def count_submit(
     pharmacy_id: Id, drug_id: Id, request: Request, session: DbSession, actor: Pharmacist
 ) -> Response:
     """Set the count (盘点) and the price per package (stocks a drug not kept yet)."""
-    values = await form_text(request, ("on_hand", "price"))
-    parsed, state = parse_form(StockSet, values)
-    change = None
-    if parsed is not None:
-        change = set_stock(
-            session,
-            actor,
-            pharmacy_id=pharmacy_id,
-            drug_id=drug_id,
-            on_hand=parsed.on_hand,
-            price_fen=yuan_to_fen(parsed.price),
-        )
-    ids = (pharmacy_id, drug_id)
-    return await _changed(request, session, actor, ids, values, state, change, COUNTED_MESSAGE)
+    form = StockForm(request, session, actor, (pharmacy_id, drug_id), StockSet, COUNTED_MESSAGE)
+    return await _submitted(
+        form,
+        set_stock,
+        lambda parsed: {"on_hand": parsed.on_hand, "price_fen": yuan_to_fen(parsed.price)},
+    )
 
 
 @router.post("/{pharmacy_id}/drugs/{drug_id}/receive", dependencies=CSRF)
@@ -203,20 +212,11 @@ async def receive_submit(
     pharmacy_id: Id, drug_id: Id, request: Request, session: DbSession, actor: Pharmacist
 ) -> Response:
     """Receive packages from the supplier (入库)."""
-    values = await form_text(request, ("packages",))
-    parsed, state = parse_form(StockReceipt, values)
-    change = None
-    if parsed is not None:
-        change = change_stock(
-            session,
-            actor,
-            pharmacy_id=pharmacy_id,
-            drug_id=drug_id,
-            change=parsed.packages,
-            reason=RECEIVED,
-        )
     ids = (pharmacy_id, drug_id)
-    return await _changed(request, session, actor, ids, values, state, change, RECEIVED_MESSAGE)
+    form = StockForm(request, session, actor, ids, StockReceipt, RECEIVED_MESSAGE)
+    return await _submitted(
+        form, change_stock, lambda parsed: {"change": parsed.packages, "reason": RECEIVED}
+    )
 
 
 @router.post("/{pharmacy_id}/drugs/{drug_id}/adjust", dependencies=CSRF)
@@ -224,17 +224,8 @@ async def adjust_submit(
     pharmacy_id: Id, drug_id: Id, request: Request, session: DbSession, actor: Pharmacist
 ) -> Response:
     """Add or remove packages with the reason (损耗, 过期, 盘盈 …)."""
-    values = await form_text(request, ("change", "reason"))
-    parsed, state = parse_form(StockChange, values)
-    change = None
-    if parsed is not None:
-        change = change_stock(
-            session,
-            actor,
-            pharmacy_id=pharmacy_id,
-            drug_id=drug_id,
-            change=parsed.change,
-            reason=parsed.reason,
-        )
     ids = (pharmacy_id, drug_id)
-    return await _changed(request, session, actor, ids, values, state, change, ADJUSTED_MESSAGE)
+    form = StockForm(request, session, actor, ids, StockChange, ADJUSTED_MESSAGE)
+    return await _submitted(
+        form, change_stock, lambda parsed: {"change": parsed.change, "reason": parsed.reason}
+    )
