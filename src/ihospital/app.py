@@ -76,9 +76,11 @@ def _routers() -> list[Any]:
     from ihospital.notifications import live as notifications_live
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
+    from ihospital.pharmacy import admin_pages as pharmacy_admin_pages
     from ihospital.pharmacy import api as pharmacy_api
     from ihospital.pharmacy import pages as pharmacy_pages
     from ihospital.pharmacy import shipment_api
+    from ihospital.pharmacy import stock_pages as pharmacy_stock_pages
     from ihospital.prescribing import api as prescribing_api
     from ihospital.prescribing import (
         catalogue_api,
@@ -157,6 +159,8 @@ def _routers() -> list[Any]:
         prescription_patient_pages.router,
         verification_pages.router,
         pharmacy_pages.router,
+        pharmacy_admin_pages.router,
+        pharmacy_stock_pages.router,
         catalogue_pages.router,
     ]
 

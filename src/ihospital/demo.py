@@ -3,7 +3,9 @@ their departments, 36 doctors through the credential review, patients with famil
 one account for every other role; medical insurance for two 就诊人, bills waiting to be paid
 (with insurance, at checkout) and a paid one, so the bills, checkout and finance pages have
 something to show; and a week of morning sessions (出诊排班) for the doctors of 武汉江城医院, open
-for booking, with a week of its vaccinations (流感疫苗) and check-ups (体检套餐) in time windows.
+for booking, with a week of its vaccinations (流感疫苗) and check-ups (体检套餐) in time windows;
+and the e-prescription walk of :mod:`ihospital.demo_prescriptions` (pharmacies with stock, a
+consultation to prescribe in, an approved prescription to buy).
 
 Everything goes through the domain services, acting as the system, so validation and audit apply
 as they would to real input. The data are fixed: the same logins on every machine.
@@ -11,7 +13,7 @@ as they would to real input. The data are fixed: the same logins on every machin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from ihospital.booking.schedules import SessionPlan, create_sessions
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.ids import check_character
+from ihospital.demo_prescriptions import PrescriptionDemo, load_prescription_demo
 from ihospital.directory.credentials import decide_review, submit_for_review
 from ihospital.directory.departments import add_department
 from ihospital.directory.institutions import create_institution
@@ -52,6 +55,7 @@ class DemoLogin:
     password: str = DEMO_PASSWORD
     place: str = ""
     featured: bool = False
+    start: str = ""  # the page to start on (the e-prescription walk), printed after the login
 
 
 @dataclass
@@ -315,7 +319,37 @@ async def load_demo_data(session: AsyncSession, actor: Actor, *, settings: Setti
     await _bills(session, actor, settings, institutions, people)
     await _schedules(session, actor, institutions["wh-a"], today)
     await _services(session, actor, institutions["wh-a"], today)
+    walk = await load_prescription_demo(
+        session,
+        actor,
+        settings=settings,
+        institution=main,
+        doctor=await _featured_doctor(session),
+        patient=people["李明"],
+        relative=people["李国强"],
+        password=DEMO_PASSWORD,
+    )
+    summary.logins = [_with_start(login, walk) for login in summary.logins]
     return summary
+
+
+async def _featured_doctor(session: AsyncSession) -> Practitioner:
+    """The first doctor of the demo (index 0, the featured one)."""
+    doctor = await session.scalar(select(Practitioner).order_by(Practitioner.id).limit(1))
+    assert doctor is not None  # made by _doctors
+    return doctor
+
+
+def _with_start(login: DemoLogin, walk: PrescriptionDemo) -> DemoLogin:
+    """The featured doctor, pharmacist and patient start on their step of a prescription."""
+    starts = {
+        "doctor": f"/doctor/consultations/{walk.consultation_id}/prescription",
+        "pharmacist": "/pharmacist/prescriptions",
+        "patient": f"/prescriptions/{walk.prescription_id}/buy",
+    }
+    if not login.featured or login.role not in starts:
+        return login
+    return replace(login, start=starts[login.role])
 
 
 async def _institutions(session: AsyncSession, actor: Actor, today: date) -> dict[str, Institution]:

@@ -13,6 +13,8 @@ from ihospital.billing.ledger import ledger_total
 from ihospital.billing.models import Order, Payment
 from ihospital.booking.models import BookingResource, ScheduleSession, Slot
 from ihospital.cli.demo import load_demo, print_demo
+from ihospital.consultation.events import is_diagnostic
+from ihospital.consultation.models import Consultation
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.core.ids import parse_resident_id
@@ -23,6 +25,10 @@ from ihospital.directory.models import Institution, PracticeSite, Practitioner
 from ihospital.directory.search import search_doctors
 from ihospital.identity import accounts
 from ihospital.identity.models import Account, Patient
+from ihospital.pharmacy.models import Pharmacy, PharmacyStock
+from ihospital.pharmacy.orders import candidate_pharmacies
+from ihospital.prescribing.models import Drug, Prescription
+from ihospital.prescribing.review import check_signature, prescription_items
 from ihospital.security.passwords import verify_password
 from tests.conftest import make_settings
 
@@ -189,3 +195,52 @@ async def test_a_week_of_vaccinations_and_check_ups_is_open_at_the_main_hospital
     assert len(sessions) == 7 * len(resources)
     flu = [s for s in sessions if s.resource_id == resources[0].id]
     assert {(s.capacity, s.slot_minutes) for s in flu} == {(140, 30)}
+
+
+async def test_the_hospital_and_a_cold_chain_partner_pharmacy_stock_common_drugs(db):
+    main = await db.scalar(select(Institution).where(Institution.name == "武汉江城医院"))
+    pharmacies = (await db.scalars(select(Pharmacy).order_by(Pharmacy.id))).all()
+    assert [(p.kind, p.cold_chain, p.institution_id) for p in pharmacies] == [
+        ("hospital", False, main.id),
+        ("retail", True, main.id),
+    ]
+    for pharmacy in pharmacies:
+        rows = (
+            await db.execute(
+                select(Drug.ingredient, Drug.cold_chain, PharmacyStock.price_fen)
+                .join(PharmacyStock, PharmacyStock.drug_id == Drug.id)
+                .where(PharmacyStock.pharmacy_id == pharmacy.id, PharmacyStock.on_hand > 0)
+            )
+        ).all()
+        assert len(rows) >= 30
+        assert {"amlodipine", "metformin", "atorvastatin"} <= {row.ingredient for row in rows}
+        assert all(row.price_fen > 0 for row in rows)
+        assert any(row.cold_chain for row in rows) is pharmacy.cold_chain  # insulin
+
+
+async def test_the_featured_accounts_start_on_their_step_of_a_prescription(demo, db, capsys):
+    settings, state, _ = demo
+    featured = {login.role: login for login in state.logins if login.featured}
+    doctor_page, review_page, buy_page = (
+        featured[role].start for role in ("doctor", "pharmacist", "patient")
+    )
+    assert review_page == "/pharmacist/prescriptions"
+    consultation = await db.get(Consultation, int(doctor_page.split("/")[3]))
+    doctor = await db.get(Practitioner, consultation.practitioner_id)
+    doctor_account = await db.get(Account, doctor.account_id)
+    patient = await db.get(Patient, consultation.patient_id)
+    assert doctor_account.mobile == featured["doctor"].mobile
+    assert (patient.name, consultation.status) == (featured["patient"].name, "in_progress")
+    assert is_diagnostic(consultation)  # R01
+    prescription = await db.get(Prescription, int(buy_page.split("/")[2]))
+    reviewer = await db.get(Account, prescription.reviewed_by_account_id)
+    assert (prescription.status, reviewer.mobile) == ("approved", featured["pharmacist"].mobile)
+    assert prescription.prescriber_id == doctor.id
+    items = await prescription_items(db, prescription.id)
+    assert (await check_signature(db, prescription, items)).problem is None
+    buyer = Actor(role="patient", clock=Clock(), account_id=patient.account_id)
+    _, candidates = await candidate_pharmacies(db, buyer, prescription_id=prescription.id)
+    assert [candidate.all_in_stock for candidate in candidates] == [True, True]
+    print_demo(settings, state)
+    printed = capsys.readouterr().out
+    assert all(f"{settings.base_url}{page}" in printed for page in (doctor_page, buy_page))

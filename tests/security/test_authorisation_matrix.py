@@ -619,6 +619,21 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/pharmacy/orders/{order_id}/hand-over"): Call(
         P.PHARMACY_DISPENSE, form={"code": "123456"}
     ),
+    # pharmacy admin and stock pages
+    ("GET", "/admin/pharmacies"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/pharmacies"): Call(P.INSTITUTION_MANAGE, form={}),
+    ("GET", "/admin/pharmacies/{pharmacy_id}"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/pharmacies/{pharmacy_id}"): Call(P.INSTITUTION_MANAGE, form={}),
+    ("GET", "/pharmacy/stock"): Call(P.PHARMACY_DISPENSE),
+    ("GET", "/pharmacy/stock/{pharmacy_id}"): Call(P.PHARMACY_DISPENSE),
+    ("GET", "/pharmacy/stock/{pharmacy_id}/drugs/{drug_id}"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/pharmacy/stock/{pharmacy_id}/drugs/{drug_id}"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/stock/{pharmacy_id}/drugs/{drug_id}/receive"): Call(
+        P.PHARMACY_DISPENSE, form={}
+    ),
+    ("POST", "/pharmacy/stock/{pharmacy_id}/drugs/{drug_id}/adjust"): Call(
+        P.PHARMACY_DISPENSE, form={}
+    ),
     # inbox pages
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),

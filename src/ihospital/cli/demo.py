@@ -110,6 +110,7 @@ def print_demo(settings: Settings, state: DemoState) -> None:
         lines += [
             f"  {login.role:<{width}}  {login.mobile}  {login.password}  {login.name}"
             + (f" · {login.place}" if login.place else "")
+            + (f"\n  {'':<{width}}  {settings.base_url}{login.start}" if login.start else "")
             for login in featured
         ]
         lines.append(
