@@ -77,8 +77,8 @@ def _routers() -> list[Any]:
     from ihospital.notifications import pages as notifications_pages
     from ihospital.outbox import api as outbox_api
     from ihospital.pharmacy import api as pharmacy_api
+    from ihospital.pharmacy import delivery_pages, shipment_api
     from ihospital.pharmacy import pages as pharmacy_pages
-    from ihospital.pharmacy import shipment_api
     from ihospital.prescribing import api as prescribing_api
     from ihospital.prescribing import (
         catalogue_api,
@@ -157,6 +157,7 @@ def _routers() -> list[Any]:
         prescription_patient_pages.router,
         verification_pages.router,
         pharmacy_pages.router,
+        delivery_pages.router,
         catalogue_pages.router,
     ]
 
