@@ -72,7 +72,9 @@ async def test_the_carrier_tracking_delivers_the_order_once(
     audits = await session.scalar(
         select(func.count())
         .select_from(AuditEntry)
-        .where(AuditEntry.action == "pharmacy.order.delivered", AuditEntry.subject_id == order.id)
+        .where(
+            AuditEntry.action == "pharmacy.order.delivered", AuditEntry.subject_id == str(order.id)
+        )
     )
     assert audits == 1
 
