@@ -78,8 +78,8 @@ def _routers() -> list[Any]:
     from ihospital.outbox import api as outbox_api
     from ihospital.pharmacy import admin_pages as pharmacy_admin_pages
     from ihospital.pharmacy import api as pharmacy_api
+    from ihospital.pharmacy import delivery_pages, shipment_api
     from ihospital.pharmacy import pages as pharmacy_pages
-    from ihospital.pharmacy import shipment_api
     from ihospital.pharmacy import stock_pages as pharmacy_stock_pages
     from ihospital.prescribing import api as prescribing_api
     from ihospital.prescribing import (
@@ -161,6 +161,7 @@ def _routers() -> list[Any]:
         pharmacy_pages.router,
         pharmacy_admin_pages.router,
         pharmacy_stock_pages.router,
+        delivery_pages.router,
         catalogue_pages.router,
     ]
 

@@ -1,48 +1,27 @@
 """Handing the drugs over: dispensing fills the prescription once (R19) and takes the stock,
-deliveries are shipped and delivered, pick-ups need the patient's code with limited tries."""
+pick-ups need the patient's code with limited tries."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from ihospital.core.context import Actor
 from ihospital.errors import AppError, Locked, NotFound
 from ihospital.pharmacy.models import PharmacyOrder, PharmacyStock
 from ihospital.pharmacy.orders import place_order
 from ihospital.pharmacy.service import (
     MAX_PICKUP_ATTEMPTS,
-    deliver_order,
     dispense_order,
     get_order,
     hand_over,
     orders_to_handle,
     renew_pickup_code,
-    ship_order,
 )
-from ihospital.pharmacy.states import cancel_order, confirm_paid
+from ihospital.pharmacy.states import cancel_order
 from ihospital.prescribing.models import Prescription
 from tests.billing.builders import reloaded
-from tests.pharmacy.order_builders import HOME, make_shop
-
-
-async def _paid(session, clock, shop, *, fulfilment="pickup"):
-    order = await place_order(
-        session,
-        shop.buyer(clock),
-        prescription_id=shop.prescription.id,
-        pharmacy_id=shop.pharmacy.id,
-        fulfilment=fulfilment,
-        risk_notice_confirmed=True,
-        delivery=HOME,
-    )
-    await confirm_paid(
-        session,
-        Actor.system(clock),
-        order_id=order.id,
-        billing_order_id=order.billing_order_id,
-    )
-    return order
+from tests.pharmacy.delivery_builders import paid_order
+from tests.pharmacy.order_builders import make_shop
 
 
 async def _stock(session, shop) -> tuple[int, int]:
@@ -56,7 +35,7 @@ async def _stock(session, shop) -> tuple[int, int]:
 
 async def test_dispensing_takes_the_stock_and_fills_the_prescription_once(session, clock):
     shop = await make_shop(session, clock=clock)
-    order = await _paid(session, clock, shop)
+    order = await paid_order(session, clock, shop)
     assert [o.id for o in await orders_to_handle(session, shop.dispenser(clock))] == [order.id]
     await dispense_order(session, shop.dispenser(clock), order_id=order.id)
     assert await _stock(session, shop) == (8, 0)
@@ -86,23 +65,9 @@ async def test_an_unpaid_order_is_not_dispensed(session, clock):
     assert await _stock(session, shop) == (10, 2)
 
 
-async def test_a_delivery_is_shipped_then_delivered(session, clock):
-    shop = await make_shop(session, clock=clock)
-    order = await _paid(session, clock, shop, fulfilment="delivery")
-    staff = shop.dispenser(clock)
-    with pytest.raises(AppError):
-        await ship_order(session, staff, order_id=order.id, tracking_number="SF1234567890")
-    await dispense_order(session, staff, order_id=order.id)
-    with pytest.raises(AppError):
-        await hand_over(session, staff, order_id=order.id, code="000000")
-    await ship_order(session, staff, order_id=order.id, tracking_number="SF1234567890")
-    delivered = await deliver_order(session, staff, order_id=order.id)
-    assert delivered.status == "delivered" and delivered.tracking_number == "SF1234567890"
-
-
 async def test_the_window_hands_over_only_against_the_right_code(session, clock):
     shop = await make_shop(session, clock=clock)
-    order = await _paid(session, clock, shop)
+    order = await paid_order(session, clock, shop)
     staff = shop.dispenser(clock)
     await dispense_order(session, staff, order_id=order.id)
     wrong = "000000" if order.pickup_code != "000000" else "111111"
@@ -116,7 +81,7 @@ async def test_the_window_hands_over_only_against_the_right_code(session, clock)
 
 async def test_too_many_wrong_codes_lock_the_window_until_a_new_code(session, clock):
     shop = await make_shop(session, clock=clock)
-    order = await _paid(session, clock, shop)
+    order = await paid_order(session, clock, shop)
     staff = shop.dispenser(clock)
     await dispense_order(session, staff, order_id=order.id)
     wrong = "000000" if order.pickup_code != "000000" else "111111"
@@ -135,7 +100,7 @@ async def test_too_many_wrong_codes_lock_the_window_until_a_new_code(session, cl
 async def test_staff_of_another_institution_and_other_accounts_see_nothing(session, clock):
     shop = await make_shop(session, clock=clock)
     other = await make_shop(session, clock=clock)
-    order = await _paid(session, clock, shop)
+    order = await paid_order(session, clock, shop)
     for stranger in (other.dispenser(clock), other.buyer(clock)):
         with pytest.raises(NotFound):
             await get_order(session, stranger, order_id=order.id)

@@ -598,8 +598,8 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/pharmacy/orders"): Call(P.PHARMACY_DISPENSE),
     ("GET", "/api/pharmacy/orders/{order_id}"): Call(P.PHARMACY_DISPENSE),
     ("POST", "/api/pharmacy/orders/{order_id}/dispense"): Call(P.PHARMACY_DISPENSE),
-    ("POST", "/api/pharmacy/orders/{order_id}/ship"): Call(P.PHARMACY_DISPENSE, json={}),
-    ("POST", "/api/pharmacy/orders/{order_id}/deliver"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/ship"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/refund"): Call(P.PHARMACY_DISPENSE),
     ("POST", "/api/pharmacy/orders/{order_id}/hand-over"): Call(P.PHARMACY_DISPENSE, json={}),
     ("POST", "/api/pharmacy/orders/{order_id}/cancel"): Call(P.PHARMACY_DISPENSE, json={}),
     # pharmacy order pages
@@ -612,10 +612,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/pharmacy-orders/{order_id}/cancel"): Call(P.PHARMACY_ORDERS_OWN, form={}),
     ("GET", "/pharmacy/orders"): Call(P.PHARMACY_DISPENSE),
     ("POST", "/pharmacy/orders/{order_id}/dispense"): Call(P.PHARMACY_DISPENSE, form={}),
-    ("POST", "/pharmacy/orders/{order_id}/ship"): Call(
-        P.PHARMACY_DISPENSE, form={"tracking_number": "SF123456"}
+    ("GET", "/pharmacy/orders/{order_id}"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/pharmacy/orders/{order_id}/ship"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/orders/{order_id}/refund"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/orders/{order_id}/excursion-decision"): Call(
+        P.PHARMACY_DISPENSE, form={"decision": "accept", "note": "ok"}
     ),
-    ("POST", "/pharmacy/orders/{order_id}/deliver"): Call(P.PHARMACY_DISPENSE, form={}),
     ("POST", "/pharmacy/orders/{order_id}/hand-over"): Call(
         P.PHARMACY_DISPENSE, form={"code": "123456"}
     ),

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from ihospital.core.context import Actor
 from ihospital.core.money import yuan_to_fen
 from ihospital.deps import DbSession, require
 from ihospital.identity.auth import keeping_failed_attempts
+from ihospital.pharmacy.delivery import refund_failed, ship_order
 from ihospital.pharmacy.orders import Delivery, candidate_pharmacies, place_order
 from ihospital.pharmacy.schemas import (
     CancelCreate,
@@ -21,20 +22,17 @@ from ihospital.pharmacy.schemas import (
     OrderRead,
     PharmacyRead,
     PharmacyWrite,
-    ShipCreate,
     StockChange,
     StockRead,
     StockSet,
 )
 from ihospital.pharmacy.service import (
-    deliver_order,
     dispense_order,
     get_order,
     hand_over,
     my_orders,
     orders_to_handle,
     renew_pickup_code,
-    ship_order,
 )
 from ihospital.pharmacy.states import cancel_order
 from ihospital.pharmacy.stock import (
@@ -204,19 +202,23 @@ async def dispense(order_id: Id, session: DbSession, actor: Pharmacist) -> Order
     return OrderRead.of(await dispense_order(session, actor, order_id=order_id))
 
 
-@router.post("/pharmacy/orders/{order_id}/ship")
-async def ship(order_id: Id, body: ShipCreate, session: DbSession, actor: Pharmacist) -> OrderRead:
-    """A dispensed delivery leaves with the carrier."""
+@router.post(
+    "/pharmacy/orders/{order_id}/ship",
+    responses={503: {"description": "The carrier did not answer in time; try again."}},
+)
+async def ship(order_id: Id, request: Request, session: DbSession, actor: Pharmacist) -> OrderRead:
+    """Book the carrier for a dispensed delivery (the cold-chain one for 2–8 °C drugs), or
+    again after a failed delivery; the carrier's tracking then delivers the order."""
     shipped = await ship_order(
-        session, actor, order_id=order_id, tracking_number=body.tracking_number
+        session, actor, order_id=order_id, carriers=request.app.state.carriers
     )
     return OrderRead.of(shipped)
 
 
-@router.post("/pharmacy/orders/{order_id}/deliver")
-async def deliver(order_id: Id, session: DbSession, actor: Pharmacist) -> OrderRead:
-    """A shipped order reached the patient."""
-    return OrderRead.of(await deliver_order(session, actor, order_id=order_id))
+@router.post("/pharmacy/orders/{order_id}/refund")
+async def refund(order_id: Id, session: DbSession, actor: Pharmacist) -> OrderRead:
+    """Give up a failed delivery: the order is cancelled and its bill refunded."""
+    return OrderRead.of(await refund_failed(session, actor, order_id=order_id))
 
 
 @router.post("/pharmacy/orders/{order_id}/hand-over")

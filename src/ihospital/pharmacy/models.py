@@ -135,6 +135,9 @@ class PharmacyOrder(IdMixin, Base):
     dispensed_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     shipped_at: Mapped[datetime | None]
     tracking_number: Mapped[str | None] = mapped_column(String(64))
+    shipment_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("pharmacy_shipments.id"), index=True
+    )
     delivered_at: Mapped[datetime | None]
     picked_up_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]

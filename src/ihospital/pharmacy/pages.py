@@ -1,7 +1,8 @@
 """Pharmacy order pages: the patient buys the drugs of an approved prescription (pharmacies with
 prices and stock, delivery or pick-up, the risk notice of R19), follows the order and shows the
 pick-up code (长辈模式: the same pages with large type and fewer details); the institution's
-pharmacists dispense, ship, confirm delivery and hand orders over at the window.
+pharmacists dispense and hand orders over at the window (shipping and the tracking pages are
+in :mod:`ihospital.pharmacy.delivery_pages`).
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from ihospital.deps import DbSession, check_csrf, require
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.pharmacy.api import delivery_of
+from ihospital.pharmacy.delivery import tracking
 from ihospital.pharmacy.orders import candidate_pharmacies, place_order
-from ihospital.pharmacy.schemas import HandOverCreate, OrderCreate, ShipCreate
+from ihospital.pharmacy.schemas import HandOverCreate, OrderCreate
 from ihospital.pharmacy.service import (
-    deliver_order,
     dispense_order,
     get_order,
     hand_over,
     my_orders,
     orders_to_handle,
-    ship_order,
 )
 from ihospital.pharmacy.states import cancel_order
 from ihospital.security.permissions import Permission
@@ -130,7 +130,12 @@ async def order_page(
 ) -> Response:
     """One order: its drugs, where it stands (tracking), the bill and the pick-up code."""
     view = await get_order(session, actor, order_id=order_id)
-    context = {"view": view, "order": view.order, "yuan": format_yuan}
+    context = {
+        "view": view,
+        "order": view.order,
+        "tracking": await tracking(session, view.order),
+        "yuan": format_yuan,
+    }
     return render(request, "pharmacy/order.html", context)
 
 
@@ -139,7 +144,7 @@ async def cancel_submit(
     order_id: RecordId, request: Request, session: DbSession, actor: Buyer
 ) -> Response:
     """Cancel the order before it is dispensed."""
-    return await _act(
+    return await act(
         request,
         f"/pharmacy-orders/{order_id}",
         cancel_order(session, actor, order_id=order_id, reason="patient"),
@@ -147,7 +152,7 @@ async def cancel_submit(
     )
 
 
-async def _act(request: Request, back: str, action: Any, done: str) -> Response:
+async def act(request: Request, back: str, action: Any, done: str) -> Response:
     """Run ``action`` and go back to ``back`` with ``done``, or with the refusal."""
     response = RedirectResponse(back, status_code=303)
     try:
@@ -175,33 +180,7 @@ async def dispense_submit(
 ) -> Response:
     """Dispense a paid order (the prescription is filled, R19)."""
     action = dispense_order(session, actor, order_id=order_id)
-    return await _act(request, STAFF_QUEUE, action, "The order is dispensed.")
-
-
-@router.post("/pharmacy/orders/{order_id}/ship", dependencies=CSRF)
-async def ship_submit(
-    order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
-) -> Response:
-    """Ship a dispensed delivery with its tracking number."""
-    form = await request.form()
-    parsed, _ = parse_form(
-        ShipCreate, {"tracking_number": str(form.get("tracking_number", "")).strip()}
-    )
-    if parsed is None:
-        response = RedirectResponse(STAFF_QUEUE, status_code=303)
-        flash(request, response, "Enter the carrier's tracking number.", kind="error")
-        return response
-    action = ship_order(session, actor, order_id=order_id, tracking_number=parsed.tracking_number)
-    return await _act(request, STAFF_QUEUE, action, "The order is shipped.")
-
-
-@router.post("/pharmacy/orders/{order_id}/deliver", dependencies=CSRF)
-async def deliver_submit(
-    order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
-) -> Response:
-    """Confirm that a shipped order reached the patient."""
-    action = deliver_order(session, actor, order_id=order_id)
-    return await _act(request, STAFF_QUEUE, action, "The order is delivered.")
+    return await act(request, STAFF_QUEUE, action, "The order is dispensed.")
 
 
 @router.post("/pharmacy/orders/{order_id}/hand-over", dependencies=CSRF)
@@ -214,4 +193,4 @@ async def hand_over_submit(
     code = parsed.code if parsed is not None else ""  # malformed: a wrong code, counted
     # the refusal is shown on the queue, so the used-up try commits with the request
     action = hand_over(session, actor, order_id=order_id, code=code)
-    return await _act(request, STAFF_QUEUE, action, "The drugs are handed over.")
+    return await act(request, STAFF_QUEUE, action, "The drugs are handed over.")

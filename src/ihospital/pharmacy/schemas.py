@@ -155,10 +155,6 @@ class CancelCreate(Schema):
     reason: Annotated[PlainText, Field(min_length=2, max_length=32)] = "patient"
 
 
-class ShipCreate(Schema):
-    tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9\-]{4,64}$")]
-
-
 class HandOverCreate(Schema):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
@@ -186,6 +182,7 @@ class OrderRead(Schema):
     drugs_total: Decimal
     delivery_fee: Decimal
     tracking_number: str | None
+    shipment_id: int | None
     created_at: datetime
     paid_at: datetime | None
     dispensed_at: datetime | None

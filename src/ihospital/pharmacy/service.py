@@ -2,8 +2,9 @@
 
 The account reads its own orders; pharmacists read their institution's. A pharmacist dispenses a
 paid order (发药): the reserved packages leave the stock and the prescription is marked filled,
-once (R19). A delivery is then shipped and delivered (:func:`deliver_order` is the one place the
-delivered step happens, so a carrier's tracking can call it); a pick-up is handed over at the
+once (R19). A delivery is then shipped with a carrier (:mod:`ihospital.pharmacy.delivery`) and
+delivered when the carrier's tracking says so (:func:`deliver_order` is the one place the
+delivered step happens); a pick-up is handed over at the
 window against the 6-digit code shown to the patient, with :data:`MAX_PICKUP_ATTEMPTS` tries.
 Every read of an order (health data: the drugs of a prescription) and every change is audited.
 """
@@ -96,7 +97,7 @@ async def orders_to_handle(session: AsyncSession, actor: Actor) -> list[Pharmacy
     return orders
 
 
-async def _staffed_order(session: AsyncSession, actor: Actor, order_id: int) -> PharmacyOrder:
+async def staffed_order(session: AsyncSession, actor: Actor, order_id: int) -> PharmacyOrder:
     order = await own_or_staffed_order(session, actor, order_id, for_update=True)
     if not works_at(actor, order.institution_id):
         raise order_not_found(order_id)
@@ -105,7 +106,7 @@ async def _staffed_order(session: AsyncSession, actor: Actor, order_id: int) -> 
 
 async def dispense_order(session: AsyncSession, actor: Actor, *, order_id: int) -> PharmacyOrder:
     """发药: a paid order's drugs leave the stock and its prescription is filled, once (R19)."""
-    order = await _staffed_order(session, actor, order_id)
+    order = await staffed_order(session, actor, order_id)
     if order.status != "paid":
         raise wrong_state(order)
     items = await order_items(session, order.id)
@@ -131,22 +132,10 @@ async def dispense_order(session: AsyncSession, actor: Actor, *, order_id: int) 
     return order
 
 
-async def ship_order(
-    session: AsyncSession, actor: Actor, *, order_id: int, tracking_number: str
-) -> PharmacyOrder:
-    """A dispensed delivery order leaves with the carrier under ``tracking_number``."""
-    order = await _staffed_order(session, actor, order_id)
-    if order.status != "dispensed" or order.fulfilment != "delivery":
-        raise wrong_state(order)
-    order.shipped_at, order.tracking_number = actor.clock.now(), tracking_number
-    await transition(session, actor, order, "shipped", tracking_number=tracking_number)
-    return order
-
-
 async def deliver_order(session: AsyncSession, actor: Actor, *, order_id: int) -> PharmacyOrder:
-    """A shipped order reached the patient (confirmed by a pharmacist now; by the carrier's
-    tracking once it is wired in)."""
-    order = await _staffed_order(session, actor, order_id)
+    """A shipped order reached the patient: called only when the carrier's tracking says so
+    (:func:`ihospital.pharmacy.delivery.follow_shipment`), never by hand."""
+    order = await staffed_order(session, actor, order_id)
     if order.status != "shipped":
         raise wrong_state(order)
     order.delivered_at = actor.clock.now()
@@ -160,7 +149,7 @@ async def hand_over(
     """窗口取药: hand a dispensed pick-up order over when the patient's code matches. A wrong
     code uses up one of :data:`MAX_PICKUP_ATTEMPTS` tries (flushed before the refusal, which
     the route keeps); then the window refuses until the patient asks for a new code."""
-    order = await _staffed_order(session, actor, order_id)
+    order = await staffed_order(session, actor, order_id)
     if order.status != "dispensed" or order.fulfilment != "pickup" or order.pickup_code is None:
         raise wrong_state(order)
     if order.pickup_attempts >= MAX_PICKUP_ATTEMPTS:

@@ -171,6 +171,19 @@ async def get_shipment(session: AsyncSession, actor: Actor, *, shipment_id: int)
     """A shipment with its scans and readings, oldest first, for a pharmacist of its
     institution; the read is audited (R13)."""
     shipment = await shipment_for(session, actor, shipment_id)
+    await record(
+        session,
+        actor,
+        action="pharmacy.shipment.read",
+        subject_type="shipment",
+        subject_id=shipment.id,
+    )
+    return await tracking_of(session, shipment)
+
+
+async def tracking_of(session: AsyncSession, shipment: Shipment) -> ShipmentView:
+    """``shipment`` with its scans and readings, oldest first (the caller checks who may see
+    it, and audits the read)."""
     events = await session.scalars(
         select(TrackingEventRecord)
         .where(TrackingEventRecord.shipment_id == shipment.id)
@@ -180,13 +193,6 @@ async def get_shipment(session: AsyncSession, actor: Actor, *, shipment_id: int)
         select(TemperatureReadingRecord)
         .where(TemperatureReadingRecord.shipment_id == shipment.id)
         .order_by(TemperatureReadingRecord.measured_at, TemperatureReadingRecord.id)
-    )
-    await record(
-        session,
-        actor,
-        action="pharmacy.shipment.read",
-        subject_type="shipment",
-        subject_id=shipment.id,
     )
     return ShipmentView(shipment, list(events.all()), list(readings.all()))
 

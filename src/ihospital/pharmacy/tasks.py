@@ -1,6 +1,6 @@
 """Outbox handlers of pharmacy orders: billing's events about their bills (paid, expired,
-cancelled), cancelling an unpaid bill and refunding a paid one after an order is cancelled, and
-the ``pharmacy.order_*`` events' subscribers."""
+cancelled), cancelling an unpaid bill and refunding a paid one after an order is cancelled, the
+``pharmacy.order_*`` events' subscribers, and following the order's shipment."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from ihospital.billing.refunds import refund_the_rest
 from ihospital.consultation.payment import void_fee
 from ihospital.core.context import Actor
 from ihospital.outbox.service import handles, worker_service
+from ihospital.pharmacy.delivery import follow_shipment
 from ihospital.pharmacy.orders import SUBJECT_TYPE
+from ihospital.pharmacy.shipment_events import SHIPMENT_STATUS_CHANGED
+from ihospital.pharmacy.shipment_events import subscribe as on_shipment
 from ihospital.pharmacy.states import (
     REFUND_TOPIC,
     TOPICS,
@@ -93,3 +96,11 @@ def _publisher(topic: str):
 
 for _topic in TOPICS:
     handles(_topic)(_publisher(_topic))
+
+
+@on_shipment(SHIPMENT_STATUS_CHANGED)
+async def follow_shipments(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """A shipment moved: its order is delivered, or cancelled and refunded when returned."""
+    await follow_shipment(session, actor, payload)
