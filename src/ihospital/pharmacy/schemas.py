@@ -96,7 +96,7 @@ class StockRead(Schema):
         )
 
 
-class OfferRead(Schema):
+class PharmacyOfferRead(Schema):
     drug_id: int
     drug_name: str
     quantity: int
@@ -104,7 +104,7 @@ class OfferRead(Schema):
     in_stock: bool
 
     @classmethod
-    def of(cls, offer: Offer) -> OfferRead:
+    def of(cls, offer: Offer) -> PharmacyOfferRead:
         return cls(
             drug_id=offer.wanted.drug.id,
             drug_name=offer.wanted.item.drug_name,
@@ -118,7 +118,7 @@ class CandidateRead(Schema):
     """A pharmacy that could fill the prescription, with prices and availability."""
 
     pharmacy: PharmacyRead
-    drugs: list[OfferRead]
+    drugs: list[PharmacyOfferRead]
     drugs_total: Decimal
     all_in_stock: bool
     delivery_possible: bool
@@ -128,7 +128,7 @@ class CandidateRead(Schema):
     def of(cls, candidate: Candidate) -> CandidateRead:
         return cls(
             pharmacy=PharmacyRead.of(candidate.pharmacy),
-            drugs=[OfferRead.of(offer) for offer in candidate.offers],
+            drugs=[PharmacyOfferRead.of(offer) for offer in candidate.offers],
             drugs_total=fen_to_yuan(candidate.drugs_fen),
             all_in_stock=candidate.all_in_stock,
             delivery_possible=candidate.delivery_possible,
