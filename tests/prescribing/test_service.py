@@ -17,10 +17,10 @@ from ihospital.prescribing.allergies import record_allergy
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Prescription
+from ihospital.prescribing.repository import prescription_items
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.prescribing.service import (
     check_prescription,
-    items_of,
     revise_prescription,
     void_prescription,
     write_prescription,
@@ -76,7 +76,9 @@ async def test_a_signed_prescription_verifies_and_is_audited_and_published(sessi
     assert str(prescription.valid_until) == "2026-11-23"
     assert [(i.quantity, i.quantity_unit, i.origin) for i in items] == [(1, "盒", "entered")]
     key = await session.get(SigningKey, prescription.signing_key_id)
-    message = canonical_json(signed_content(prescription, await items_of(session, prescription.id)))
+    message = canonical_json(
+        signed_content(prescription, await prescription_items(session, prescription.id))
+    )
     assert verify(key.public_key, message=message, signature=prescription.signature)
     event = await session.scalar(
         select(OutboxEvent).where(OutboxEvent.topic == "prescribing.prescription_signed")

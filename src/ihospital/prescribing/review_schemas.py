@@ -119,6 +119,14 @@ class QueueEntryRead(Schema):
         )
 
 
+class RecordedAllergyRead(Schema):
+    """An entry of the 就诊人's structured allergy list."""
+
+    kind: str
+    code: str
+    reaction: str
+
+
 class SignatureRead(Schema):
     valid: bool
     content_intact: bool
@@ -135,7 +143,8 @@ class ReviewRead(QueueEntryRead):
     validity_days: int
     validity_reason: str | None
     items: list[ItemRead]
-    allergies: str | None
+    allergies: str | None  # the allergy text of the latest signed medical record
+    recorded_allergies: list[RecordedAllergyRead]
     signature: SignatureRead
     reviewed_at: datetime | None
     rejection_codes: list[str] | None
@@ -152,12 +161,16 @@ class ReviewRead(QueueEntryRead):
             diagnoses=p.diagnoses,
             prescriber=PrescriberRead.of(view.prescriber),
             items=[ItemRead.of(item) for item in view.items],
-            allergies=view.allergies,
+            allergies=view.allergies.record_text or None,
+            recorded_allergies=[
+                RecordedAllergyRead(kind=a.kind, code=a.code, reaction=a.reaction)
+                for a in view.allergies.recorded
+            ],
             signature=SignatureRead(
                 valid=view.signature.valid,
                 content_intact=view.signature.content_intact,
                 signature_valid=view.signature.signature_valid,
-                problem=view.signature.problem,
+                problem=view.signature.reason,
             ),
             reviewed_at=p.reviewed_at,
             rejection_codes=p.rejection_codes,

@@ -33,7 +33,7 @@ from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
 from ihospital.outbox.service import emit
-from ihospital.prescribing.allergies import known_allergies
+from ihospital.prescribing.allergies import patient_allergies
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.checks import (
     Draft,
@@ -151,13 +151,13 @@ async def checked_draft(
         validity_days=body.validity_days,
         validity_reason=body.validity_reason,
     )
-    allergies, allergy_text = await known_allergies(session, consultation)
+    allergies = await patient_allergies(session, consultation.patient_id)
     patient = Patient(
         age=consultation.patient_age,
         guardian_required=consultation.guardian_required,
         guardian_confirmed=consultation.guardian_confirmed_at is not None,
-        allergies=allergies,
-        allergy_text=allergy_text,
+        allergies=allergies.recorded,
+        allergy_text=allergies.record_text,
     )
     interactions = await _interactions(session, list(drugs.values()))
     return Checked(consultation, draft, drugs, check(draft, patient, interactions))
@@ -418,15 +418,3 @@ async def void_prescription(
     }
     await emit(session, actor, topic=VOIDED, payload=payload)
     return prescription
-
-
-async def items_of(session: AsyncSession, prescription_id: int) -> list[PrescriptionItem]:
-    return list(
-        (
-            await session.scalars(
-                select(PrescriptionItem)
-                .where(PrescriptionItem.prescription_id == prescription_id)
-                .order_by(PrescriptionItem.position)
-            )
-        ).all()
-    )
