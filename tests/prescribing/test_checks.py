@@ -15,7 +15,7 @@ from ihospital.prescribing.checks import (
     computed_quantity,
 )
 from ihospital.prescribing.models import DrugInteraction
-from tests.prescribing.write_builders import (
+from tests.prescribing.builders import (
     AMOXICILLIN,
     CLARITHROMYCIN,
     MORPHINE,

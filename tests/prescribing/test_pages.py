@@ -9,7 +9,7 @@ from ihospital.prescribing.models import Prescription
 from tests.consultation.builders import PRIOR, in_progress, make_practice
 from tests.directory.builders import doctor_account
 from tests.identity.builders import csrf_token, make_patient
-from tests.prescribing.write_builders import MORPHINE, make_drug
+from tests.prescribing.builders import MORPHINE, make_drug
 from tests.web.builders import sign_in_as
 
 

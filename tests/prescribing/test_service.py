@@ -29,7 +29,7 @@ from ihospital.security.models import SigningKey
 from ihospital.security.signing import canonical_json, verify
 from tests.consultation.builders import PRIOR, doctor_actor, in_progress, make_practice
 from tests.identity.builders import CIPHER, make_patient
-from tests.prescribing.write_builders import (
+from tests.prescribing.builders import (
     AMOXICILLIN,
     MORPHINE,
     NIFEDIPINE,

@@ -32,7 +32,9 @@ from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
 from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
+from ihospital.identity.patients import birth_date_of
 from ihospital.outbox.service import emit
+from ihospital.prescribing.ages import prescription_age
 from ihospital.prescribing.allergies import patient_allergies
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.checks import (
@@ -231,6 +233,7 @@ async def _sign_and_store(
 ) -> tuple[Prescription, list[PrescriptionItem]]:
     consultation = checked.consultation
     now = actor.clock.now()
+    birth_date = await birth_date_of(session, patient_id=consultation.patient_id)
     for attempt in range(NUMBER_ATTEMPTS):
         prescription = Prescription(
             number=await _next_number(session, actor),
@@ -244,7 +247,7 @@ async def _sign_and_store(
             status="pending_review",
             patient_name=consultation.patient_name,
             patient_sex=consultation.patient_sex,
-            patient_age=f"{consultation.patient_age}岁",
+            patient_age=prescription_age(birth_date, to_local(now).date()),
             diagnoses=[{"code": d.code, "name": d.name} for d in diagnoses],
             emergency=body.emergency,
             long_term=body.long_term,
