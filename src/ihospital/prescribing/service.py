@@ -31,7 +31,7 @@ from ihospital.consultation.workstation import assigned_consultation
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
-from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
+from ihospital.errors import Conflict, RuleViolation, Unprocessable
 from ihospital.identity.patients import birth_date_of
 from ihospital.outbox.service import emit
 from ihospital.prescribing.ages import prescription_age
@@ -47,6 +47,7 @@ from ihospital.prescribing.checks import (
 )
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
+from ihospital.prescribing.repository import prescription_not_found
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
@@ -350,11 +351,7 @@ async def _own_prescription(
         select(Prescription).where(Prescription.id == prescription_id).with_for_update()
     )
     if prescription is None or prescription.prescriber_id != doctor.id:
-        raise NotFound(
-            "prescribing.not_found",
-            "Prescription {prescription_id} was not found.",
-            prescription_id=prescription_id,
-        )
+        raise prescription_not_found(prescription_id)
     return prescription
 
 
