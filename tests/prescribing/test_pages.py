@@ -26,7 +26,7 @@ async def _setup(session, client, clock, *, prior=PRIOR, doctor="doctor"):
 
 def _row(drug, **changes) -> dict[str, str]:
     values = {"drug_id": str(drug.id), "dose": "5", "dose_unit": "mg", "frequency": "qd"}
-    values |= {"route": "口服", "days": "7"} | changes
+    values |= {"route": "oral", "days": "7"} | changes
     return {f"items-1-{name}": value for name, value in values.items()}
 
 

@@ -48,7 +48,7 @@ async def test_a_rejected_prescription_is_revised_from_the_consultation_page(
         "items-1-dose": "5",
         "items-1-dose_unit": "mg",
         "items-1-frequency": "qd",
-        "items-1-route": "口服",
+        "items-1-route": "oral",
         "items-1-days": "7",
         "action": "sign",
     }

@@ -36,7 +36,7 @@ async def test_anyone_checks_a_paper_prescription_and_sees_only_masked_data(clie
     assert body["items"][1] == {
         "drug_name": "盐酸二甲双胍缓释片",
         "quantity": 2,
-        "quantity_unit": "盒",
+        "quantity_unit": "box",
     }
     text = response.text
     assert "原发性高血压" not in text and "I10" not in text  # no diagnoses
