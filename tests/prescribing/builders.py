@@ -1,13 +1,15 @@
-"""Builders of prescribing for tests: catalogue drugs and signed prescriptions written straight
-into their tables (for the review, pharmacy and verification tests, which start from a
-prescription that exists; the writing rules are tested through the prescribing service)."""
+"""Builders of prescribing for tests: catalogue drugs and curated interactions, a prescription
+body as the doctor sends it, and signed prescriptions written straight into their tables (for
+the review, pharmacy and verification tests, which start from a prescription that exists; the
+writing rules are tested through the prescribing service)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +17,7 @@ from ihospital.consultation.models import Consultation
 from ihospital.core.clock import Clock, to_local
 from ihospital.directory.views import PractitionerView
 from ihospital.prescribing.documents import signed_content
-from ihospital.prescribing.models import Drug, Prescription, PrescriptionItem
+from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
 from ihospital.security.signing import canonical_json, sha256_hex, sign
 from tests.consultation.builders import doctor_actor
 from tests.identity.builders import CIPHER
@@ -23,18 +25,23 @@ from tests.identity.builders import CIPHER
 _numbers = itertools.count(1)
 
 
-async def make_drug(
-    session: AsyncSession,
+def drug(
     *,
-    clock: Clock,
+    id: int | None = None,
     generic_name_zh: str = "苯磺酸氨氯地平片",
-    generic_name_en: str = "Amlodipine Besylate Tablets",
+    generic_name_en: str = "Amlodipine besylate tablets",
+    brand_name_zh: str | None = "络活喜",
+    name_pinyin: str = "benhuangsuananlvdipingpian",
+    name_initials: str = "bhsalldpp",
     ingredient: str = "amlodipine",
     atc_code: str = "C08CA01",
+    dosage_form: str = "tablet",
     strength_value: str = "5",
     strength_unit: str = "mg",
     unit: str = "tablet",
-    package_size: int = 28,
+    package_size: int = 7,
+    package_unit: str = "box",
+    default_route: str = "oral",
     usual_dose: tuple[str, str] | None = ("2.5", "10"),
     max_daily_dose: str | None = "10",
     special_class: str | None = None,
@@ -42,25 +49,29 @@ async def make_drug(
     cold_chain: bool = False,
     prescription_only: bool = True,
     reference_price_fen: int = 2850,
+    active: bool = True,
+    updated_at: datetime | None = None,
 ) -> Drug:
-    """A catalogue drug (by default amlodipine 5 mg × 28 tablets) with a fresh national code."""
+    """A catalogue drug, by default amlodipine 5 mg, 7 tablets a box, with a fresh national
+    code (not stored: :func:`make_drug` stores one)."""
     number = next(_numbers)
-    drug = Drug(
+    return Drug(
+        id=id,
         code=f"XTEST{number:07d}",
         generic_name_zh=generic_name_zh,
         generic_name_en=generic_name_en,
-        brand_name_zh=None,
-        name_pinyin=f"test{number}",
-        name_initials=f"t{number}",
+        brand_name_zh=brand_name_zh,
+        name_pinyin=name_pinyin,
+        name_initials=name_initials,
         ingredient=ingredient,
         atc_code=atc_code,
-        dosage_form="tablet",
+        dosage_form=dosage_form,
         strength_value=Decimal(strength_value),
         strength_unit=strength_unit,
         unit=unit,
         package_size=package_size,
-        package_unit="box",
-        default_route="oral",
+        package_unit=package_unit,
+        default_route=default_route,
         usual_dose_min=None if usual_dose is None else Decimal(usual_dose[0]),
         usual_dose_max=None if usual_dose is None else Decimal(usual_dose[1]),
         max_daily_dose=None if max_daily_dose is None else Decimal(max_daily_dose),
@@ -73,12 +84,128 @@ async def make_drug(
         manufacturer="测试制药有限公司",
         approval_number=f"国药准字H{number:08d}",
         reference_price_fen=reference_price_fen,
-        active=True,
-        updated_at=clock.now(),
+        active=active,
+        updated_at=updated_at,
     )
-    session.add(drug)
+
+
+async def make_drug(session: AsyncSession, *, clock: Clock, **fields: Any) -> Drug:
+    """A stored catalogue drug: :func:`drug` with ``fields``."""
+    row = drug(updated_at=clock.now(), **fields)
+    session.add(row)
     await session.flush()
-    return drug
+    return row
+
+
+# drugs other than amlodipine, as keyword arguments of drug() and make_drug()
+AMOXICILLIN: dict[str, Any] = {
+    "generic_name_zh": "阿莫西林胶囊",
+    "generic_name_en": "Amoxicillin capsules",
+    "brand_name_zh": None,
+    "name_pinyin": "amoxilinjiaonang",
+    "name_initials": "amxljn",
+    "ingredient": "amoxicillin",
+    "atc_code": "J01CA04",
+    "dosage_form": "capsule",
+    "strength_value": "250",
+    "unit": "capsule",
+    "package_size": 24,
+    "usual_dose": ("250", "1000"),
+    "max_daily_dose": "4000",
+    "antimicrobial": True,
+}
+MORPHINE: dict[str, Any] = {
+    "generic_name_zh": "盐酸吗啡片",
+    "generic_name_en": "Morphine hydrochloride tablets",
+    "brand_name_zh": None,
+    "name_pinyin": "yansuanmafeipian",
+    "name_initials": "ysmfp",
+    "ingredient": "morphine",
+    "atc_code": "N02AA01",
+    "strength_value": "10",
+    "usual_dose": ("5", "30"),
+    "max_daily_dose": None,
+    "special_class": "narcotic",
+}
+NIFEDIPINE: dict[str, Any] = {
+    "generic_name_zh": "硝苯地平控释片",
+    "generic_name_en": "Nifedipine controlled-release tablets",
+    "brand_name_zh": "拜新同",
+    "name_pinyin": "xiaobendipingkongshipian",
+    "name_initials": "xbdpksp",
+    "ingredient": "nifedipine",
+    "atc_code": "C08CA05",
+    "strength_value": "30",
+    "usual_dose": ("30", "60"),
+    "max_daily_dose": "120",
+}
+SIMVASTATIN: dict[str, Any] = {
+    "generic_name_zh": "辛伐他汀片",
+    "generic_name_en": "Simvastatin tablets",
+    "brand_name_zh": None,
+    "name_pinyin": "xinfatatingpian",
+    "name_initials": "xfttp",
+    "ingredient": "simvastatin",
+    "atc_code": "C10AA01",
+    "strength_value": "20",
+    "usual_dose": ("10", "40"),
+    "max_daily_dose": "80",
+}
+CLARITHROMYCIN: dict[str, Any] = {
+    "generic_name_zh": "克拉霉素片",
+    "generic_name_en": "Clarithromycin tablets",
+    "brand_name_zh": None,
+    "name_pinyin": "kelameisupian",
+    "name_initials": "klmsp",
+    "ingredient": "clarithromycin",
+    "atc_code": "J01FA09",
+    "strength_value": "250",
+    "usual_dose": ("250", "500"),
+    "max_daily_dose": "1000",
+    "antimicrobial": True,
+}
+
+
+async def make_interaction(
+    session: AsyncSession,
+    *,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    severity: str,
+) -> DrugInteraction:
+    """A curated interaction between two ingredients or ATC classes."""
+    row = DrugInteraction(
+        first_kind=first[0],
+        first_code=first[1],
+        second_kind=second[0],
+        second_code=second[1],
+        severity=severity,
+        effect_zh="升高血药浓度，增加横纹肌溶解风险",
+        effect_en="raises blood levels, risk of rhabdomyolysis",
+        source="说明书",
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def item(drug_row: Drug, **changes: Any) -> dict[str, Any]:
+    """One item as the doctor sends it: one tablet a day for 7 days."""
+    return {
+        "drug_id": drug_row.id,
+        "dose": str(drug_row.strength_value),
+        "dose_unit": drug_row.strength_unit,
+        "frequency": "qd",
+        "route": "oral",
+        "days": 7,
+        **changes,
+    }
+
+
+def body(consultation_id: int, *items: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A prescription as the doctor sends it, for hypertension (I10) unless ``changes`` say."""
+    data = {"consultation_id": consultation_id, "diagnoses": ["I10"], "items": list(items)}
+    return data | changes
 
 
 @dataclass(frozen=True)

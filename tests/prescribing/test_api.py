@@ -13,7 +13,7 @@ from ihospital.security.models import SigningKey
 from tests.consultation.builders import PRIOR, in_progress, make_practice
 from tests.directory.builders import bearer, make_doctor, make_institution
 from tests.identity.builders import make_patient
-from tests.prescribing.write_builders import (
+from tests.prescribing.builders import (
     AMOXICILLIN,
     CLARITHROMYCIN,
     MORPHINE,

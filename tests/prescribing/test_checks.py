@@ -15,7 +15,7 @@ from ihospital.prescribing.checks import (
     computed_quantity,
 )
 from ihospital.prescribing.models import DrugInteraction
-from tests.prescribing.write_builders import (
+from tests.prescribing.builders import (
     AMOXICILLIN,
     CLARITHROMYCIN,
     MORPHINE,
@@ -33,7 +33,7 @@ def _item(drug_row, **changes) -> ItemDraft:
         "dose": drug_row.strength_value,
         "dose_unit": drug_row.strength_unit,
         "frequency": "qd",
-        "route": "口服",
+        "route": "oral",
         "days": 7,
     }
     return ItemDraft(**(values | changes))
@@ -56,7 +56,7 @@ def test_quantity_is_rounded_up_to_whole_packages():
     assert computed_quantity(_item(amlodipine, days=7)) == 1
     assert computed_quantity(_item(amlodipine, days=8)) == 2
     assert computed_quantity(_item(amlodipine, dose=Decimal("10"), frequency="bid", days=7)) == 4
-    assert computed_quantity(_item(amlodipine, dose=Decimal("1"), dose_unit="片")) == 1
+    assert computed_quantity(_item(amlodipine, dose=Decimal("1"), dose_unit="tablet")) == 1
     assert computed_quantity(_item(amlodipine, frequency="prn")) is None
 
 

@@ -9,7 +9,7 @@ from ihospital.prescribing.models import Prescription
 from tests.consultation.builders import PRIOR, in_progress, make_practice
 from tests.directory.builders import doctor_account
 from tests.identity.builders import csrf_token, make_patient
-from tests.prescribing.write_builders import MORPHINE, make_drug
+from tests.prescribing.builders import MORPHINE, make_drug
 from tests.web.builders import sign_in_as
 
 
@@ -26,7 +26,7 @@ async def _setup(session, client, clock, *, prior=PRIOR, doctor="doctor"):
 
 def _row(drug, **changes) -> dict[str, str]:
     values = {"drug_id": str(drug.id), "dose": "5", "dose_unit": "mg", "frequency": "qd"}
-    values |= {"route": "口服", "days": "7"} | changes
+    values |= {"route": "oral", "days": "7"} | changes
     return {f"items-1-{name}": value for name, value in values.items()}
 
 

@@ -4,9 +4,11 @@ or revised, nothing of a replaced or voided one, and another account's not found
 the same page with the buy button emphasised."""
 
 from datetime import timedelta
+from html import escape as html_escape
 
 from ihospital.audit.models import AuditEntry
 from ihospital.identity.models import Account
+from ihospital.prescribing.verification import verification_path
 from tests.identity.builders import auth_headers, make_patient
 from tests.prescribing.review_builders import count, make_pharmacy, prescribe
 from tests.web.builders import sign_in_as
@@ -108,3 +110,7 @@ async def test_the_pages_link_the_pharmacy_order_and_work_in_elder_mode(client, 
     assert pharmacy.drug.generic_name_zh in detail.text
     assert pharmacy.drug.generic_name_zh not in waiting.text
     assert "药师正在审核此处方。" in waiting.text
+    # the approved one links its printable PDF and its public verification page
+    assert f'href="/api/prescriptions/{approved.id}/pdf"' in detail.text
+    assert html_escape(verification_path(approved)) in detail.text
+    assert "/pdf" not in waiting.text

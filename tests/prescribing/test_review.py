@@ -14,6 +14,8 @@ from ihospital.audit.models import AuditEntry
 from ihospital.consultation.records.service import sign_record
 from ihospital.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ihospital.identity.models import Account
+from ihospital.prescribing.allergies import record_allergy
+from ihospital.prescribing.checks import Allergy
 from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.review import (
     APPROVED,
@@ -60,14 +62,24 @@ async def test_opening_a_prescription_shows_allergies_and_a_verified_signature(s
     await sign_record(
         session, doctor, consultation_id=pharmacy.consultation.id, content=CONTENT, cipher=CIPHER
     )
+    await record_allergy(
+        session,
+        doctor,
+        consultation_id=pharmacy.consultation.id,
+        kind="atc",
+        code="J01C",
+        reaction="皮疹",
+    )
     prescription = await prescribe(session, clock, pharmacy)
 
     view = await open_for_review(
         session, pharmacy.pharmacist_actor(clock), prescription_id=prescription.id
     )
 
-    assert view.allergies == "青霉素过敏"
-    assert view.signature.valid and view.signature.problem is None
+    # what the prescribing checks read: the recorded list and the signed record's text
+    assert view.allergies.recorded == [Allergy("atc", "J01C", "皮疹")]
+    assert view.allergies.record_text == "青霉素过敏"
+    assert view.signature.valid and view.signature.reason is None
     assert [item.drug_code for item in view.items] == [pharmacy.drug.code]
     assert await audit_actions(session, prescription.id) == ["prescription.read"]
 
@@ -238,7 +250,7 @@ async def test_a_prescription_edited_after_signing_cannot_be_approved_but_can_be
         session, actor, prescription_id=prescription.id, decision="reject", reasons=["N02"]
     )
 
-    assert view.signature.problem == "content_changed"
+    assert view.signature.reason == "content_changed"
     assert (refused.value.code, refused.value.fields["reason"]) == (
         "prescribing.signature_invalid",
         "content_changed",

@@ -4,8 +4,10 @@ a rejection with reasons sent back to the queue; the review times for the pharma
 institution's admin."""
 
 from datetime import timedelta
+from html import escape as html_escape
 
 from ihospital.prescribing.models import Prescription
+from ihospital.prescribing.verification import verification_path
 from tests.identity.builders import csrf_token
 from tests.prescribing.review_builders import make_pharmacy, prescribe
 from tests.web.builders import sign_in_as
@@ -33,6 +35,8 @@ async def test_the_pharmacist_rejects_from_the_pages(client, session, clock):
     assert f'href="{url}"' in queue.text and "已超时" in queue.text
     assert 'type="checkbox" name="reasons" value="E04"' in detail.text
     assert "签名验证通过" in detail.text
+    assert f'href="/api/prescriptions/{prescription.id}/pdf"' in detail.text
+    assert html_escape(verification_path(prescription)) in detail.text
     assert empty.status_code == 422
     assert "驳回处方时请至少从列表中选择一项理由。" in empty.text
     assert ">剂量</textarea>" in empty.text

@@ -2,34 +2,40 @@
 checks refuse and write nothing; a signed prescription verifies, is audited and published; a
 rejected one is revised as a new version; one waiting for review may be voided."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.consultation.duty import end_work_session
+from ihospital.consultation.lifecycle import confirm_guardian
 from ihospital.consultation.records.service import RecordContent, sign_record
-from ihospital.consultation.workstation import close_consultation
+from ihospital.consultation.workstation import (
+    accept_consultation,
+    close_consultation,
+    confirm_prior_diagnosis,
+)
 from ihospital.errors import Conflict, Forbidden, NotFound, RuleViolation, Unprocessable
 from ihospital.outbox.models import OutboxEvent
 from ihospital.prescribing.allergies import record_allergy
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Prescription
+from ihospital.prescribing.repository import prescription_items
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.prescribing.service import (
     check_prescription,
-    items_of,
     revise_prescription,
     void_prescription,
     write_prescription,
 )
 from ihospital.security.models import SigningKey
 from ihospital.security.signing import canonical_json, verify
-from tests.consultation.builders import PRIOR, doctor_actor, in_progress, make_practice
-from tests.identity.builders import CIPHER, make_patient
-from tests.prescribing.write_builders import (
+from tests.booking.builders import booker
+from tests.consultation.builders import PRIOR, doctor_actor, in_progress, make_practice, start
+from tests.identity.builders import CIPHER, make_id_number, make_patient
+from tests.prescribing.builders import (
     AMOXICILLIN,
     MORPHINE,
     NIFEDIPINE,
@@ -74,9 +80,12 @@ async def test_a_signed_prescription_verifies_and_is_audited_and_published(sessi
     assert prescription.prescriber_id == practice.doctor.id
     assert prescription.diagnoses == [{"code": "I10", "name": "原发性高血压"}]
     assert str(prescription.valid_until) == "2026-11-23"
-    assert [(i.quantity, i.quantity_unit, i.origin) for i in items] == [(1, "盒", "entered")]
+    assert [(i.quantity, i.quantity_unit, i.origin) for i in items] == [(1, "box", "entered")]
+    assert prescription.patient_age == f"{consultation.patient_age}岁"
     key = await session.get(SigningKey, prescription.signing_key_id)
-    message = canonical_json(signed_content(prescription, await items_of(session, prescription.id)))
+    message = canonical_json(
+        signed_content(prescription, await prescription_items(session, prescription.id))
+    )
     assert verify(key.public_key, message=message, signature=prescription.signature)
     event = await session.scalar(
         select(OutboxEvent).where(OutboxEvent.topic == "prescribing.prescription_signed")
@@ -237,3 +246,32 @@ async def test_a_prescription_waiting_for_review_can_be_voided_once(session, clo
     assert voided.status == "voided"
     with pytest.raises(Conflict):
         await void_prescription(session, doctor, prescription_id=prescription.id)
+
+
+async def test_an_infants_prescription_states_the_age_in_months(session, clock):
+    practice = await make_practice(session, clock=clock, fee_fen=0)
+    infant = await make_patient(
+        session, clock=clock, birth_date=date(2026, 3, 10), relationship="child"
+    )
+    consultation = await start(session, clock, practice, infant, prior=PRIOR)
+    await confirm_guardian(
+        session,
+        booker(clock, infant),
+        consultation_id=consultation.id,
+        guardian_name="王大明",
+        relationship="parent",
+        id_number=make_id_number(birth_date=date(1990, 3, 1)),
+        cipher=CIPHER,
+    )
+    doctor = doctor_actor(clock, practice.doctor)
+    await accept_consultation(session, doctor, consultation_id=consultation.id)
+    # the accompanying paediatrician (R11, tested with the consultation) recorded directly
+    consultation.accompanying_practitioner_id = practice.doctor.id
+    await session.flush()
+    await confirm_prior_diagnosis(session, doctor, consultation_id=consultation.id)
+    amlodipine = await make_drug(session, clock=clock)
+
+    prescription, _ = await _write(session, doctor, body(consultation.id, item(amlodipine)))
+
+    assert str(clock.today_local()) == "2026-11-23"
+    assert prescription.patient_age == "8月"  # R17: infants in months (under a month: days)

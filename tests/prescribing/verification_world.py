@@ -13,7 +13,7 @@ from ihospital.core.clock import Clock
 from ihospital.identity.models import Account, Patient
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Prescription, PrescriptionItem
-from ihospital.prescribing.verification import prescription_items
+from ihospital.prescribing.repository import prescription_items
 from ihospital.security.signing import canonical_json, sign
 from tests.consultation.builders import PRIOR, Practice, doctor_actor, in_progress, make_practice
 from tests.directory.builders import make_institution

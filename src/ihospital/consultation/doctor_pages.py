@@ -40,6 +40,7 @@ from ihospital.deps import DbSession, check_csrf, require
 from ihospital.directory.pages_support import checkbox, form_text, redirect_after
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import FormState, refused
+from ihospital.prescribing.pages import consultation_prescriptions_context
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import Notice, flash
 from ihospital.web.templating import render
@@ -120,6 +121,7 @@ async def _consultation_page(
         **state.context(),
         **await chat_context(request, session, actor, consultation),
         **await doctor_record_context(session, actor, consultation, record_form),
+        **await consultation_prescriptions_context(session, actor, consultation),
     }
     return render(
         request, "consultation/doctor_consultation.html", context, status_code=state.status_code

@@ -8,6 +8,8 @@ is reported as not found, so ids do not reveal unpublished doctors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,3 +92,12 @@ async def practitioner_account_id(session: AsyncSession, practitioner_id: int) -
     if account_id is None:
         raise practitioner_not_found()
     return account_id
+
+
+async def practitioners_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Practitioner]:
+    """Practitioners by id in one query, for other domains that show who did something (the
+    doctor who wrote a prescription); unknown ids are left out."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Practitioner).where(Practitioner.id.in_(set(ids))))
+    return {practitioner.id: practitioner for practitioner in rows}

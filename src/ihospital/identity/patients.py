@@ -217,6 +217,15 @@ async def account_of_patient(session: AsyncSession, *, patient_id: int) -> int |
     )
 
 
+async def birth_date_of(session: AsyncSession, *, patient_id: int) -> date:
+    """The 就诊人's birth date, for a domain that has checked its relation to the 就诊人 and
+    audits its own read (a prescription states the age, R17)."""
+    birth_date = await session.scalar(select(Patient.birth_date).where(Patient.id == patient_id))
+    if birth_date is None:
+        raise _patient_not_found(patient_id)
+    return birth_date
+
+
 async def serialise_patient(session: AsyncSession, *, patient_id: int) -> None:
     """Lock the 就诊人's row (reading none of its data, so nothing is audited): decisions that
     count over the 就诊人's records, such as the booking rules and the no-show rule, are then
@@ -348,12 +357,16 @@ async def _owned(
             statement = statement.with_for_update()
         patient = await session.scalar(statement)
     if patient is None:
-        raise NotFound(
-            "identity.patient_not_found",
-            "Patient {patient_id} was not found.",
-            patient_id=patient_id,
-        )
+        raise _patient_not_found(patient_id)
     return patient
+
+
+def _patient_not_found(patient_id: int) -> NotFound:
+    return NotFound(
+        "identity.patient_not_found",
+        "Patient {patient_id} was not found.",
+        patient_id=patient_id,
+    )
 
 
 def _ensure_active(patient: Patient) -> None:

@@ -3,18 +3,19 @@ against (that list and the allergy text of the patient's latest medical record).
 
 Only the doctor of a consultation of the patient records or reads them, in their working
 session (R04); every read and record is audited (R13). Entries are never changed or deleted.
+What prescribing checks (:func:`patient_allergies`) is also what the reviewing pharmacist sees.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.consultation.models import Consultation
 from ihospital.consultation.records.models import MedicalRecord
 from ihospital.consultation.workstation import assigned_consultation
 from ihospital.core.context import Actor
@@ -110,19 +111,25 @@ async def consultation_allergies(
     return allergies
 
 
-async def known_allergies(
-    session: AsyncSession, consultation: Consultation
-) -> tuple[list[Allergy], str]:
-    """What prescribing checks: the structured list and the allergy text of the 就诊人's latest
-    signed medical record (empty when none). The caller audits the read."""
-    structured = [
-        Allergy(row.kind, row.code, row.reaction)
-        for row in await _list(session, consultation.patient_id)
+@dataclass(frozen=True)
+class KnownAllergies:
+    """The 就诊人's structured allergy list and the allergy text of the latest signed medical
+    record (empty when none)."""
+
+    recorded: list[Allergy]
+    record_text: str
+
+
+async def patient_allergies(session: AsyncSession, patient_id: int) -> KnownAllergies:
+    """What prescribing checks (R06) and the pharmacist reviews: the structured list and the
+    allergy text of the 就诊人's latest signed medical record. The caller audits the read."""
+    recorded = [
+        Allergy(row.kind, row.code, row.reaction) for row in await _list(session, patient_id)
     ]
     text = await session.scalar(
         select(MedicalRecord.allergies)
-        .where(MedicalRecord.patient_id == consultation.patient_id)
+        .where(MedicalRecord.patient_id == patient_id)
         .order_by(MedicalRecord.signed_at.desc(), MedicalRecord.id.desc())
         .limit(1)
     )
-    return structured, text or ""
+    return KnownAllergies(recorded, text or "")

@@ -13,6 +13,7 @@ from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.prescribing.allergies import consultation_allergies, record_allergy
 from ihospital.prescribing.checks import quantity_of
+from ihospital.prescribing.repository import prescription_items
 from ihospital.prescribing.schemas import (
     AllergyIn,
     AllergyRead,
@@ -25,7 +26,6 @@ from ihospital.prescribing.schemas import (
 )
 from ihospital.prescribing.service import (
     check_prescription,
-    items_of,
     revise_prescription,
     void_prescription,
     write_prescription,
@@ -91,7 +91,7 @@ async def revise(
 async def void(prescription_id: ObjectId, session: DbSession, actor: Doctor) -> PrescriptionRead:
     """Withdraw a prescription still waiting for review."""
     prescription = await void_prescription(session, actor, prescription_id=prescription_id)
-    return PrescriptionRead.of(prescription, await items_of(session, prescription.id))
+    return PrescriptionRead.of(prescription, await prescription_items(session, prescription.id))
 
 
 @router.get("/consultations/{consultation_id}/allergies")

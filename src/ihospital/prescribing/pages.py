@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.workstation import read_assigned
@@ -23,13 +23,23 @@ from ihospital.core.i18n import translate
 from ihospital.core.validation_messages import message_for
 from ihospital.deps import DbSession, check_csrf, require
 from ihospital.directory.pages_support import checkbox
-from ihospital.directory.validation import is_long_text
 from ihospital.errors import AppError
+from ihospital.prescribing.catalogue import DrugFilters, search_drugs
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.checks import FREQUENCIES, MAX_DRUGS, quantity_of
-from ihospital.prescribing.models import Drug
-from ihospital.prescribing.schemas import PrescriptionCreate, finding_read
-from ihospital.prescribing.service import check_prescription, write_prescription
+from ihospital.prescribing.consultation_prescriptions import (
+    consultation_prescriptions,
+    rejected_for_revision,
+)
+from ihospital.prescribing.models import Drug, Prescription, PrescriptionItem
+from ihospital.prescribing.review_codes import reasons_by_code
+from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft, finding_read
+from ihospital.prescribing.service import (
+    check_prescription,
+    revise_prescription,
+    write_prescription,
+)
+from ihospital.prescribing.verification import STATUS_MESSAGES
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import flash
 from ihospital.web.templating import render
@@ -59,36 +69,25 @@ FORM_FIELDS = (
     "action",
     "add_drug",
     "remove",
+    "revise",
 )
 FLAGS = ("emergency", "long_term", "chronic")
 SEARCH_LIMIT = 20
 ROWS_FULL_MESSAGE = "A prescription has at most {limit} drugs."
 SIGNED_MESSAGE = "Prescription {number} is signed and waits for the pharmacist's review."
+REVISED_MESSAGE = "Prescription {number} replaces the rejected one and waits for review."
 
 
 def _form_path(consultation_id: int) -> str:
     return f"/doctor/consultations/{consultation_id}/prescription"
 
 
-async def search_drugs(session: AsyncSession, query: str) -> list[Drug]:
-    """Active drugs whose Chinese or English name contains ``query``, or whose pinyin, initials
-    or code start with it (the catalogue is public: no audit)."""
-    query = query.strip()
-    if not query or len(query) > 50 or not is_long_text(query):
+async def _search(session: AsyncSession, actor: Actor, query: str) -> list[Drug]:
+    """The first active drugs of the catalogue search for ``query`` (none for an empty one)."""
+    if not query.strip():
         return []
-    lowered = query.lower()
-    matches = or_(
-        Drug.generic_name_zh.contains(query, autoescape=True),
-        Drug.brand_name_zh.contains(query, autoescape=True),
-        Drug.generic_name_en.contains(lowered, autoescape=True),
-        Drug.name_pinyin.startswith(lowered, autoescape=True),
-        Drug.name_initials.startswith(lowered, autoescape=True),
-        Drug.code.startswith(query.upper(), autoescape=True),
-    )
-    rows = await session.scalars(
-        select(Drug).where(Drug.active.is_(True), matches).order_by(Drug.name_pinyin, Drug.id)
-    )
-    return list(rows.fetchmany(SEARCH_LIMIT))
+    filters = DrugFilters(q=query)
+    return (await search_drugs(session, actor, filters=filters, page_size=SEARCH_LIMIT)).items
 
 
 async def _drugs_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Drug]:
@@ -161,6 +160,7 @@ def _rows_after_edit(values: dict[str, str], rows: list[dict[str, str]]) -> list
 
 async def _context(
     session: AsyncSession,
+    actor: Actor,
     consultation: Any,
     values: dict[str, str],
     rows: list[dict[str, str]],
@@ -173,6 +173,12 @@ async def _context(
         drug = drugs.get(_positive_id(row["drug_id"]) or 0)
         if drug is not None and not row["dose_unit"]:
             row.update(dose_unit=drug.strength_unit, route=row["route"] or drug.default_route)
+    notices = list(extra.pop("rx_notices", []))
+    try:
+        results = await _search(session, actor, values["drug_q"])
+    except AppError as error:  # a query the catalogue refuses: say so, keep the form
+        results = []
+        notices.append(translate(error.message, **error.fields))
     context = {
         "consultation": consultation,
         "values": values,
@@ -182,11 +188,11 @@ async def _context(
         "frequencies": list(FREQUENCIES),
         "max_drugs": MAX_DRUGS,
         "form_path": _form_path(consultation.id),
-        "results": await search_drugs(session, values["drug_q"]),
+        "results": results,
         "findings": [],
         "quantities": {},
         "errors": {},
-        "rx_notices": [],
+        "rx_notices": notices,
     }
     return context | extra
 
@@ -206,6 +212,65 @@ async def _checked(session: AsyncSession, actor: Actor, body: PrescriptionCreate
     }
 
 
+async def consultation_prescriptions_context(
+    session: AsyncSession, actor: Actor, consultation: Any
+) -> dict[str, Any]:
+    """What the consultation page shows of its prescriptions
+    (``prescribing/_consultation_prescriptions.html``)."""
+    return {
+        "consultation_prescriptions": await consultation_prescriptions(
+            session, actor, consultation=consultation
+        ),
+        "rx_status_messages": STATUS_MESSAGES,
+        "rx_review_reasons": reasons_by_code(),
+    }
+
+
+def _revision_values(rejected: Prescription) -> dict[str, str]:
+    return {
+        "diagnoses": ",".join(diagnosis["code"] for diagnosis in rejected.diagnoses),
+        "supply_reason": rejected.supply_reason or "",
+        "validity_days": str(rejected.validity_days),
+        "validity_reason": rejected.validity_reason or "",
+        "revise": str(rejected.id),
+    }
+
+
+def _revision_row(item: PrescriptionItem) -> dict[str, str]:
+    values = {name: getattr(item, name) for name in ITEM_FIELDS if name != "dose"}
+    row = {name: "" if value is None else str(value) for name, value in values.items()}
+    return row | {"dose": str(item.dose.normalize())}
+
+
+async def _signed(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Any,
+    values: dict[str, str],
+    body: PrescriptionCreate,
+) -> Response:
+    """Sign the form as a new prescription, or as the next version of the rejected one it
+    revises; then back to the consultation."""
+    cipher = request.app.state.cipher
+    revise = _positive_id(values["revise"])
+    if revise is None:
+        prescription, _ = await write_prescription(session, actor, body=body, cipher=cipher)
+        message = SIGNED_MESSAGE
+    else:
+        await rejected_for_revision(
+            session, actor, consultation=consultation, prescription_id=revise
+        )
+        draft = PrescriptionDraft.model_validate(body.model_dump(exclude={"consultation_id"}))
+        prescription, _ = await revise_prescription(
+            session, actor, prescription_id=revise, body=draft, cipher=cipher
+        )
+        message = REVISED_MESSAGE
+    response = RedirectResponse(f"/doctor/consultations/{consultation.id}", status_code=303)
+    flash(request, response, message, number=prescription.number)
+    return response
+
+
 @router.get("/doctor/consultations/{consultation_id}/prescription")
 async def prescription_form(
     consultation_id: ConsultationId,
@@ -213,12 +278,22 @@ async def prescription_form(
     session: DbSession,
     actor: Doctor,
     drug_q: Annotated[str, Query(max_length=50)] = "",
+    revise: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    """The empty prescribing form of the doctor's consultation (any other is not found)."""
+    """The prescribing form of the doctor's consultation (any other is not found): empty, or
+    with ``revise`` the rejected prescription's diagnoses and items to write its next version."""
     consultation = await read_assigned(session, actor, consultation_id=consultation_id)
     values = {name: "" for name in FORM_FIELDS} | {"drug_q": drug_q, "validity_days": "1"}
     flags = dict.fromkeys(FLAGS, False)
-    context = await _context(session, consultation, values, [], flags, reasons=set())
+    rows: list[dict[str, str]] = []
+    if revise is not None:
+        rejected, items = await rejected_for_revision(
+            session, actor, consultation=consultation, prescription_id=revise
+        )
+        values |= _revision_values(rejected)
+        flags |= {"emergency": rejected.emergency, "long_term": rejected.long_term}
+        rows = [_revision_row(item) for item in items]
+    context = await _context(session, actor, consultation, values, rows, flags, reasons=set())
     return render(request, "prescribing/write.html", context)
 
 
@@ -230,7 +305,7 @@ async def drug_results(
     drug_q: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     """The drug search results of the form (an htmx fragment)."""
-    results = await search_drugs(session, drug_q)
+    results = await _search(session, actor, drug_q)
     return render(request, "prescribing/write_drugs.html", {"results": results})
 
 
@@ -270,14 +345,7 @@ async def prescription_submit(
             try:
                 async with session.begin_nested():  # a refusal writes nothing
                     if action == "sign":
-                        prescription, _ = await write_prescription(
-                            session, actor, body=body, cipher=request.app.state.cipher
-                        )
-                        response = RedirectResponse(
-                            f"/doctor/consultations/{consultation_id}", status_code=303
-                        )
-                        flash(request, response, SIGNED_MESSAGE, number=prescription.number)
-                        return response
+                        return await _signed(request, session, actor, consultation, values, body)
                     extra |= await _checked(session, actor, body)
             except ChecksFailed as failed:
                 extra["findings"] = [finding_read(f, failed.drugs) for f in failed.findings]
@@ -286,5 +354,5 @@ async def prescription_submit(
                 extra["rx_notices"] = [*notices, translate(error.message, **error.fields)]
                 status = error.status
     extra["reasons"] = _reasons(extra.get("findings", []))
-    context = await _context(session, consultation, values, rows, flags, **extra)
+    context = await _context(session, actor, consultation, values, rows, flags, **extra)
     return render(request, "prescribing/write.html", context, status_code=status)

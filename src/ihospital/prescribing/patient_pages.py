@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.prescribing.patient_prescriptions import my_prescription, my_prescriptions
+from ihospital.prescribing.verification import verification_path
 from ihospital.security.permissions import Permission
 from ihospital.web.templating import render
 
@@ -42,6 +43,9 @@ async def detail_page(
 ) -> Response:
     """One prescription of the account's 就诊人 (another's is not found)."""
     view = await my_prescription(session, actor, prescription_id=prescription_id)
-    return render(
-        request, "prescribing/patient_detail.html", {"view": view, "states": STATE_MESSAGES}
-    )
+    context = {
+        "view": view,
+        "states": STATE_MESSAGES,
+        "verify_path": verification_path(view.prescription),
+    }
+    return render(request, "prescribing/patient_detail.html", context)

@@ -20,7 +20,8 @@ from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.identity.patients import account_of_patient, list_patients
 from ihospital.prescribing.models import Prescription, PrescriptionItem
-from ihospital.prescribing.review import audit_read, prescribers, prescription_not_found
+from ihospital.prescribing.repository import prescription_not_found
+from ihospital.prescribing.review import audit_read, prescribers
 
 WITH_DRUGS = ("approved", "filled")
 # the pharmacy's page where an approved prescription is bought (pharmacy orders)

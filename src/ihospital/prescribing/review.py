@@ -3,8 +3,10 @@
 A prescription is valid only after a pharmacist of its institution approves it (R06). The
 pharmacist works through the queue of the institution's prescriptions waiting for review, oldest
 first; opening one (an audited read of health data, R13) shows its items, diagnoses, the
-patient's age, sex and recorded allergies, and whether its signature still verifies. A
-prescription whose signature does not verify cannot be approved. A rejection names one or more
+patient's age, sex and allergies (the structured list and the latest signed record's text, as
+the prescribing checks read them), and whether its signature still verifies
+(:func:`~ihospital.prescribing.verification.check_signature`). A prescription whose signature does
+not verify cannot be approved. A rejection names one or more
 reasons of the review standard (R20, :mod:`.review_codes`) and may add a note.
 
 Nobody reviews a prescription of another institution (it is not found) nor one they wrote
@@ -25,17 +27,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
-from ihospital.consultation.records.repository import latest_record
 from ihospital.core.context import Actor
-from ihospital.directory.access import practitioner_account_id
-from ihospital.directory.models import Practitioner
+from ihospital.directory.access import practitioner_account_id, practitioners_by_id
 from ihospital.directory.validation import is_long_text
-from ihospital.errors import Conflict, Forbidden, NotFound, Unprocessable
+from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.outbox.service import emit
-from ihospital.prescribing.documents import signed_content
+from ihospital.prescribing.allergies import KnownAllergies, patient_allergies
 from ihospital.prescribing.models import Prescription, PrescriptionItem
+from ihospital.prescribing.repository import prescription_items, prescription_not_found
 from ihospital.prescribing.review_codes import checked_reasons
-from ihospital.security.signing import canonical_json, sha256_hex, signing_key, verify
+from ihospital.prescribing.verification import SignatureCheck, check_signature
 
 APPROVED = "prescribing.prescription_approved"
 REJECTED = "prescribing.prescription_rejected"
@@ -46,6 +47,9 @@ QUEUE_LIMIT = 200
 PRESCRIPTION_DECISION_MESSAGE = "Approve or reject the prescription."
 NOTE_MESSAGE = "Write the note in at most {limit} characters, without control characters."
 SIGNATURE_MESSAGES = {
+    "unknown_key": (
+        "The prescription was signed with a key that is not the doctor's; it cannot be approved."
+    ),
     "content_changed": (
         "The prescription was changed after the doctor signed it; it cannot be approved."
     ),
@@ -55,39 +59,12 @@ SIGNATURE_MESSAGES = {
 }
 
 
-def prescription_not_found(prescription_id: int) -> NotFound:
-    return NotFound(
-        "prescribing.prescription_not_found",
-        "Prescription {prescription_id} was not found.",
-        prescription_id=prescription_id,
-    )
-
-
 @dataclass(frozen=True)
 class Prescriber:
     practitioner_id: int
     name: str
     title: str
     account_id: int
-
-
-@dataclass(frozen=True)
-class SignatureCheck:
-    """Whether the stored content still hashes to ``content_sha256`` and the signature over it
-    holds with the prescriber's public key; ``problem`` names what fails, if anything."""
-
-    content_intact: bool
-    signature_valid: bool
-
-    @property
-    def valid(self) -> bool:
-        return self.content_intact and self.signature_valid
-
-    @property
-    def problem(self) -> str | None:
-        if not self.content_intact:
-            return "content_changed"
-        return None if self.signature_valid else "signature_invalid"
 
 
 @dataclass(frozen=True)
@@ -106,45 +83,17 @@ class ReviewView:
     prescription: Prescription
     items: list[PrescriptionItem]
     prescriber: Prescriber | None
-    allergies: str | None
+    allergies: KnownAllergies
     signature: SignatureCheck
     waited: timedelta
 
 
 async def prescribers(session: AsyncSession, ids: Sequence[int]) -> dict[int, Prescriber]:
-    """The doctors who wrote prescriptions, by practitioner id, in one query."""
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(
-            Practitioner.id, Practitioner.name, Practitioner.title, Practitioner.account_id
-        ).where(Practitioner.id.in_(set(ids)))
-    )
-    return {row[0]: Prescriber(*row) for row in rows}
-
-
-async def prescription_items(session: AsyncSession, prescription_id: int) -> list[PrescriptionItem]:
-    return list(
-        await session.scalars(
-            select(PrescriptionItem)
-            .where(PrescriptionItem.prescription_id == prescription_id)
-            .order_by(PrescriptionItem.position)
-        )
-    )
-
-
-async def check_signature(
-    session: AsyncSession, prescription: Prescription, items: Sequence[PrescriptionItem]
-) -> SignatureCheck:
-    """Verify the prescription's signature over its signed document (R06)."""
-    message = canonical_json(signed_content(prescription, items))
-    key = await signing_key(session, key_id=prescription.signing_key_id)
-    signed = (
-        key is not None
-        and key.practitioner_id == prescription.prescriber_id
-        and verify(key.public_key, message=message, signature=prescription.signature)
-    )
-    return SignatureCheck(sha256_hex(message) == prescription.content_sha256, signed)
+    """The doctors who wrote prescriptions, by practitioner id, from the directory."""
+    return {
+        doctor.id: Prescriber(doctor.id, doctor.name, doctor.title, doctor.account_id)
+        for doctor in (await practitioners_by_id(session, ids)).values()
+    }
 
 
 def waited(prescription: Prescription, now: datetime) -> timedelta:
@@ -208,22 +157,17 @@ async def open_for_review(
     session: AsyncSession, actor: Actor, *, prescription_id: int
 ) -> ReviewView:
     """One prescription of the pharmacist's institution with everything the review needs: its
-    items, the prescriber, the allergies of the consultation's signed record and the signature
-    check (the read is audited, R13)."""
+    items, the prescriber, the patient's allergies (recorded list and signed record) and the
+    signature check (the read is audited, R13)."""
     prescription = await _institution_prescription(session, actor, prescription_id)
     items = await prescription_items(session, prescription.id)
-    medical_record = (
-        await latest_record(session, prescription.consultation_id)
-        if prescription.consultation_id is not None
-        else None
-    )
     await audit_read(session, actor, prescription, purpose="review")
     doctors = await prescribers(session, [prescription.prescriber_id])
     return ReviewView(
         prescription=prescription,
         items=items,
         prescriber=doctors.get(prescription.prescriber_id),
-        allergies=medical_record.allergies if medical_record else None,
+        allergies=await patient_allergies(session, prescription.patient_id),
         signature=await check_signature(session, prescription, items),
         waited=waited(prescription, actor.clock.now()),
     )
@@ -278,11 +222,11 @@ async def decide_prescription(
         check = await check_signature(
             session, prescription, await prescription_items(session, prescription.id)
         )
-        if check.problem is not None:
+        if check.reason is not None:
             raise Unprocessable(
                 "prescribing.signature_invalid",
-                SIGNATURE_MESSAGES[check.problem],
-                reason=check.problem,
+                SIGNATURE_MESSAGES[check.reason],
+                reason=check.reason,
             )
     now = actor.clock.now()
     changed = await session.execute(

@@ -21,6 +21,7 @@ from ihospital.prescribing.review_api import figures_of, limit_minutes
 from ihospital.prescribing.review_codes import GROUP_MESSAGES, grouped_reasons, reasons_by_code
 from ihospital.prescribing.review_schemas import DecisionCreate
 from ihospital.prescribing.review_statistics import PERIOD_DAYS
+from ihospital.prescribing.verification import verification_path
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import flash
 from ihospital.web.templating import render
@@ -60,8 +61,10 @@ async def _detail_page(
     values: dict[str, Any],
     state: FormState,
 ) -> Response:
+    view = await open_for_review(session, actor, prescription_id=prescription_id)
     context = {
-        "view": await open_for_review(session, actor, prescription_id=prescription_id),
+        "view": view,
+        "verify_path": verification_path(view.prescription),
         "groups": grouped_reasons(),
         "group_messages": GROUP_MESSAGES,
         "status_messages": STATUS_MESSAGES,

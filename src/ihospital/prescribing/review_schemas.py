@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ihospital.consultation.statistics import seconds
 from ihospital.core.schemas import Schema
-from ihospital.prescribing.models import Prescription, PrescriptionItem
+from ihospital.prescribing.models import Prescription
 from ihospital.prescribing.patient_prescriptions import PatientPrescription
 from ihospital.prescribing.review import NOTE_MAX_LENGTH, Prescriber, QueueEntry, ReviewView
 from ihospital.prescribing.review_codes import ReviewReason
 from ihospital.prescribing.review_statistics import ReviewFigures
+from ihospital.prescribing.schemas import PrescribedItemRead
 
 ReasonCode = Annotated[str, Field(min_length=1, max_length=8)]
 
@@ -38,24 +38,6 @@ class ReasonRead(Schema):
         return cls(
             code=reason.code, group=reason.group, text_zh=reason.text_zh, text_en=reason.text_en
         )
-
-
-class ItemRead(Schema):
-    position: int
-    drug_code: str
-    drug_name: str
-    dose: Decimal
-    dose_unit: str
-    frequency: str
-    route: str
-    days: int
-    quantity: int
-    quantity_unit: str
-    note: str | None
-
-    @classmethod
-    def of(cls, item: PrescriptionItem) -> ItemRead:
-        return cls(**{name: getattr(item, name) for name in cls.model_fields})
 
 
 class PrescriberRead(Schema):
@@ -119,6 +101,14 @@ class QueueEntryRead(Schema):
         )
 
 
+class RecordedAllergyRead(Schema):
+    """An entry of the 就诊人's structured allergy list."""
+
+    kind: str
+    code: str
+    reaction: str
+
+
 class SignatureRead(Schema):
     valid: bool
     content_intact: bool
@@ -134,8 +124,9 @@ class ReviewRead(QueueEntryRead):
     supply_reason: str | None
     validity_days: int
     validity_reason: str | None
-    items: list[ItemRead]
-    allergies: str | None
+    items: list[PrescribedItemRead]
+    allergies: str | None  # the allergy text of the latest signed medical record
+    recorded_allergies: list[RecordedAllergyRead]
     signature: SignatureRead
     reviewed_at: datetime | None
     rejection_codes: list[str] | None
@@ -151,13 +142,17 @@ class ReviewRead(QueueEntryRead):
             waited_seconds=int(view.waited.total_seconds()),
             diagnoses=p.diagnoses,
             prescriber=PrescriberRead.of(view.prescriber),
-            items=[ItemRead.of(item) for item in view.items],
-            allergies=view.allergies,
+            items=[PrescribedItemRead.model_validate(item) for item in view.items],
+            allergies=view.allergies.record_text or None,
+            recorded_allergies=[
+                RecordedAllergyRead(kind=a.kind, code=a.code, reaction=a.reaction)
+                for a in view.allergies.recorded
+            ],
             signature=SignatureRead(
                 valid=view.signature.valid,
                 content_intact=view.signature.content_intact,
                 signature_valid=view.signature.signature_valid,
-                problem=view.signature.problem,
+                problem=view.signature.reason,
             ),
             reviewed_at=p.reviewed_at,
             rejection_codes=p.rejection_codes,
@@ -216,7 +211,7 @@ class PatientPrescriptionRead(Schema):
     prescriber_name: str | None
     valid_until: date | None
     diagnoses: list[dict[str, Any]]
-    items: list[ItemRead]
+    items: list[PrescribedItemRead]
     buyable: bool
     order_url: str | None
 
@@ -233,7 +228,7 @@ class PatientPrescriptionRead(Schema):
             prescriber_name=view.prescriber_name,
             valid_until=p.valid_until if view.shows_drugs else None,
             diagnoses=p.diagnoses if view.shows_drugs else [],
-            items=[ItemRead.of(item) for item in view.items],
+            items=[PrescribedItemRead.model_validate(item) for item in view.items],
             buyable=view.buyable,
             order_url=view.order_url,
         )

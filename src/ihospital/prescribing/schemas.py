@@ -114,9 +114,11 @@ class CheckRead(Schema):
     refused: bool
 
 
-class ItemRead(Schema):
+class PrescribedItemRead(Schema):
+    """An item as written, for whoever may read the prescription (its patient once approved,
+    the reviewing pharmacist)."""
+
     position: int
-    drug_id: int
     drug_code: str
     drug_name: str
     dose: Decimal
@@ -127,6 +129,13 @@ class ItemRead(Schema):
     quantity: int
     quantity_unit: str
     note: str | None
+
+
+class ItemRead(PrescribedItemRead):
+    """An item for the doctor who wrote it: with the catalogue drug, the reason given for an
+    accepted warning and where the item came from (R07)."""
+
+    drug_id: int
     override_reason: str | None
     origin: str
 

@@ -31,9 +31,11 @@ from ihospital.consultation.workstation import assigned_consultation
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
-from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
+from ihospital.errors import Conflict, RuleViolation, Unprocessable
+from ihospital.identity.patients import birth_date_of
 from ihospital.outbox.service import emit
-from ihospital.prescribing.allergies import known_allergies
+from ihospital.prescribing.ages import prescription_age
+from ihospital.prescribing.allergies import patient_allergies
 from ihospital.prescribing.check_errors import ChecksFailed
 from ihospital.prescribing.checks import (
     Draft,
@@ -45,6 +47,7 @@ from ihospital.prescribing.checks import (
 )
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
+from ihospital.prescribing.repository import prescription_not_found
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
@@ -151,13 +154,13 @@ async def checked_draft(
         validity_days=body.validity_days,
         validity_reason=body.validity_reason,
     )
-    allergies, allergy_text = await known_allergies(session, consultation)
+    allergies = await patient_allergies(session, consultation.patient_id)
     patient = Patient(
         age=consultation.patient_age,
         guardian_required=consultation.guardian_required,
         guardian_confirmed=consultation.guardian_confirmed_at is not None,
-        allergies=allergies,
-        allergy_text=allergy_text,
+        allergies=allergies.recorded,
+        allergy_text=allergies.record_text,
     )
     interactions = await _interactions(session, list(drugs.values()))
     return Checked(consultation, draft, drugs, check(draft, patient, interactions))
@@ -231,6 +234,7 @@ async def _sign_and_store(
 ) -> tuple[Prescription, list[PrescriptionItem]]:
     consultation = checked.consultation
     now = actor.clock.now()
+    birth_date = await birth_date_of(session, patient_id=consultation.patient_id)
     for attempt in range(NUMBER_ATTEMPTS):
         prescription = Prescription(
             number=await _next_number(session, actor),
@@ -244,7 +248,7 @@ async def _sign_and_store(
             status="pending_review",
             patient_name=consultation.patient_name,
             patient_sex=consultation.patient_sex,
-            patient_age=f"{consultation.patient_age}岁",
+            patient_age=prescription_age(birth_date, to_local(now).date()),
             diagnoses=[{"code": d.code, "name": d.name} for d in diagnoses],
             emergency=body.emergency,
             long_term=body.long_term,
@@ -347,11 +351,7 @@ async def _own_prescription(
         select(Prescription).where(Prescription.id == prescription_id).with_for_update()
     )
     if prescription is None or prescription.prescriber_id != doctor.id:
-        raise NotFound(
-            "prescribing.not_found",
-            "Prescription {prescription_id} was not found.",
-            prescription_id=prescription_id,
-        )
+        raise prescription_not_found(prescription_id)
     return prescription
 
 
@@ -418,15 +418,3 @@ async def void_prescription(
     }
     await emit(session, actor, topic=VOIDED, payload=payload)
     return prescription
-
-
-async def items_of(session: AsyncSession, prescription_id: int) -> list[PrescriptionItem]:
-    return list(
-        (
-            await session.scalars(
-                select(PrescriptionItem)
-                .where(PrescriptionItem.prescription_id == prescription_id)
-                .order_by(PrescriptionItem.position)
-            )
-        ).all()
-    )

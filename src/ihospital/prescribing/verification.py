@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode
@@ -27,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.core.context import Actor
-from ihospital.directory.access import own_practitioner
-from ihospital.directory.models import Institution, Practitioner
+from ihospital.directory.access import get_institution_row, own_practitioner, practitioners_by_id
 from ihospital.errors import NotFound
 from ihospital.identity.patient_cards import mask_name
 from ihospital.identity.patients import account_of_patient
 from ihospital.prescribing.documents import signed_content
 from ihospital.prescribing.models import Prescription, PrescriptionItem
+from ihospital.prescribing.repository import prescription_items, prescription_not_found
 from ihospital.security.models import SigningKey
 from ihospital.security.permissions import Role
 from ihospital.security.signing import ALGORITHM, canonical_json, sha256_hex, signing_key, verify
@@ -71,10 +72,15 @@ def _normalised(code: str) -> str:
     return "".join(code.split()).replace("-", "").upper()
 
 
+def verification_path(prescription: Prescription) -> str:
+    """The path of the public page that checks ``prescription`` (linked from its pages)."""
+    query = urlencode({"number": prescription.number, "code": verification_code(prescription)})
+    return f"{VERIFY_PATH}?{query}"
+
+
 def verification_url(base_url: str, prescription: Prescription) -> str:
     """The public page that checks ``prescription`` (what its QR code holds)."""
-    query = urlencode({"number": prescription.number, "code": verification_code(prescription)})
-    return f"{base_url.rstrip('/')}{VERIFY_PATH}?{query}"
+    return f"{base_url.rstrip('/')}{verification_path(prescription)}"
 
 
 def key_fingerprint(public_key: str) -> str:
@@ -147,18 +153,8 @@ class Verification:
         return self.prescription.issued_at
 
 
-async def prescription_items(session: AsyncSession, prescription_id: int) -> list[PrescriptionItem]:
-    return list(
-        await session.scalars(
-            select(PrescriptionItem)
-            .where(PrescriptionItem.prescription_id == prescription_id)
-            .order_by(PrescriptionItem.position)
-        )
-    )
-
-
 async def check_signature(
-    session: AsyncSession, prescription: Prescription, items: list[PrescriptionItem]
+    session: AsyncSession, prescription: Prescription, items: Sequence[PrescriptionItem]
 ) -> SignatureCheck:
     """Recompute the signed document from the rows and check it against the stored hash and
     the prescriber's public key (R06)."""
@@ -180,18 +176,15 @@ async def _verification(
     session: AsyncSession, actor: Actor, prescription: Prescription
 ) -> Verification:
     items = await prescription_items(session, prescription.id)
-    institution_name, doctor_name = (
-        await session.execute(
-            select(Institution.name, Practitioner.name)
-            .join(Practitioner, Practitioner.id == prescription.prescriber_id)
-            .where(Institution.id == prescription.institution_id)
-        )
-    ).one()
+    institution = await get_institution_row(session, prescription.institution_id)
+    doctor = (await practitioners_by_id(session, [prescription.prescriber_id]))[
+        prescription.prescriber_id
+    ]
     return Verification(
         prescription=prescription,
         items=items,
-        institution_name=institution_name,
-        doctor_name=doctor_name,
+        institution_name=institution.name,
+        doctor_name=doctor.name,
         check=await check_signature(session, prescription, items),
         status=current_status(prescription, actor.clock.today_local()),
         code=verification_code(prescription),
@@ -269,11 +262,7 @@ async def readable_prescription(
     (R06), its doctor, a pharmacist of its institution. Any other is not found."""
     prescription = await session.get(Prescription, prescription_id)
     if prescription is None or not await _may_read(session, actor, prescription):
-        raise NotFound(
-            "prescribing.prescription_not_found",
-            "Prescription {prescription_id} was not found.",
-            prescription_id=prescription_id,
-        )
+        raise prescription_not_found(prescription_id)
     return prescription
 
 
