@@ -18,8 +18,8 @@ from ihospital.pharmacy.schemas import (
     CancelCreate,
     CandidateRead,
     HandOverCreate,
-    OrderCreate,
-    OrderRead,
+    PharmacyOrderCreate,
+    PharmacyOrderRead,
     PharmacyRead,
     PharmacyWrite,
     StockChange,
@@ -59,7 +59,7 @@ def pharmacy_values(body: PharmacyWrite) -> PharmacyValues:
     return PharmacyValues(**values, delivery_fee_fen=yuan_to_fen(body.delivery_fee))
 
 
-def delivery_of(body: OrderCreate) -> Delivery:
+def delivery_of(body: PharmacyOrderCreate) -> Delivery:
     return Delivery(body.recipient_name or "", body.recipient_phone or "", body.address or "")
 
 
@@ -144,7 +144,7 @@ async def candidates(prescription_id: Id, session: DbSession, actor: Buyer) -> l
 
 
 @router.post("/pharmacy-orders", status_code=201)
-async def order(body: OrderCreate, session: DbSession, actor: Buyer) -> OrderRead:
+async def order(body: PharmacyOrderCreate, session: DbSession, actor: Buyer) -> PharmacyOrderRead:
     """Order the drugs of an approved prescription (R06, R16, R19); pay the bill it names."""
     placed = await place_order(
         session,
@@ -155,86 +155,94 @@ async def order(body: OrderCreate, session: DbSession, actor: Buyer) -> OrderRea
         risk_notice_confirmed=body.risk_notice_confirmed,
         delivery=delivery_of(body),
     )
-    return OrderRead.of_view(await get_order(session, actor, order_id=placed.id), show_code=True)
+    return PharmacyOrderRead.of_view(
+        await get_order(session, actor, order_id=placed.id), show_code=True
+    )
 
 
 @router.get("/pharmacy-orders")
-async def mine(session: DbSession, actor: Buyer) -> list[OrderRead]:
+async def mine(session: DbSession, actor: Buyer) -> list[PharmacyOrderRead]:
     """The account's pharmacy orders, newest first."""
-    return [OrderRead.of(row) for row in await my_orders(session, actor)]
+    return [PharmacyOrderRead.of(row) for row in await my_orders(session, actor)]
 
 
 @router.get("/pharmacy-orders/{order_id}")
-async def my_order(order_id: Id, session: DbSession, actor: Buyer) -> OrderRead:
+async def my_order(order_id: Id, session: DbSession, actor: Buyer) -> PharmacyOrderRead:
     """One of the account's orders, with its drugs and the pick-up code."""
-    return OrderRead.of_view(await get_order(session, actor, order_id=order_id), show_code=True)
+    return PharmacyOrderRead.of_view(
+        await get_order(session, actor, order_id=order_id), show_code=True
+    )
 
 
 @router.post("/pharmacy-orders/{order_id}/cancel")
-async def cancel_mine(order_id: Id, session: DbSession, actor: Buyer) -> OrderRead:
+async def cancel_mine(order_id: Id, session: DbSession, actor: Buyer) -> PharmacyOrderRead:
     """Cancel an order before it is dispensed (a paid one is refunded)."""
     cancelled = await cancel_order(session, actor, order_id=order_id, reason="patient")
-    return OrderRead.of(cancelled)
+    return PharmacyOrderRead.of(cancelled)
 
 
 @router.post("/pharmacy-orders/{order_id}/pickup-code")
-async def new_code(order_id: Id, session: DbSession, actor: Buyer) -> OrderRead:
+async def new_code(order_id: Id, session: DbSession, actor: Buyer) -> PharmacyOrderRead:
     """Replace the pick-up code (the tries at the window start again)."""
     order = await renew_pickup_code(session, actor, order_id=order_id)
-    return OrderRead.of(order, show_code=True)
+    return PharmacyOrderRead.of(order, show_code=True)
 
 
 @router.get("/pharmacy/orders")
-async def queue(session: DbSession, actor: Pharmacist) -> list[OrderRead]:
+async def queue(session: DbSession, actor: Pharmacist) -> list[PharmacyOrderRead]:
     """The institution's orders to dispense, ship or hand over, oldest paid first."""
-    return [OrderRead.of(row) for row in await orders_to_handle(session, actor)]
+    return [PharmacyOrderRead.of(row) for row in await orders_to_handle(session, actor)]
 
 
 @router.get("/pharmacy/orders/{order_id}")
-async def staff_order(order_id: Id, session: DbSession, actor: Pharmacist) -> OrderRead:
+async def staff_order(order_id: Id, session: DbSession, actor: Pharmacist) -> PharmacyOrderRead:
     """One order of the institution with its drugs (never the pick-up code)."""
-    return OrderRead.of_view(await get_order(session, actor, order_id=order_id), show_code=False)
+    return PharmacyOrderRead.of_view(
+        await get_order(session, actor, order_id=order_id), show_code=False
+    )
 
 
 @router.post("/pharmacy/orders/{order_id}/dispense")
-async def dispense(order_id: Id, session: DbSession, actor: Pharmacist) -> OrderRead:
+async def dispense(order_id: Id, session: DbSession, actor: Pharmacist) -> PharmacyOrderRead:
     """Dispense a paid order: the stock falls and the prescription is filled (R19)."""
-    return OrderRead.of(await dispense_order(session, actor, order_id=order_id))
+    return PharmacyOrderRead.of(await dispense_order(session, actor, order_id=order_id))
 
 
 @router.post(
     "/pharmacy/orders/{order_id}/ship",
     responses={503: {"description": "The carrier did not answer in time; try again."}},
 )
-async def ship(order_id: Id, request: Request, session: DbSession, actor: Pharmacist) -> OrderRead:
+async def ship(
+    order_id: Id, request: Request, session: DbSession, actor: Pharmacist
+) -> PharmacyOrderRead:
     """Book the carrier for a dispensed delivery (the cold-chain one for 2–8 °C drugs), or
     again after a failed delivery; the carrier's tracking then delivers the order."""
     shipped = await ship_order(
         session, actor, order_id=order_id, carriers=request.app.state.carriers
     )
-    return OrderRead.of(shipped)
+    return PharmacyOrderRead.of(shipped)
 
 
 @router.post("/pharmacy/orders/{order_id}/refund")
-async def refund(order_id: Id, session: DbSession, actor: Pharmacist) -> OrderRead:
+async def refund(order_id: Id, session: DbSession, actor: Pharmacist) -> PharmacyOrderRead:
     """Give up a failed delivery: the order is cancelled and its bill refunded."""
-    return OrderRead.of(await refund_failed(session, actor, order_id=order_id))
+    return PharmacyOrderRead.of(await refund_failed(session, actor, order_id=order_id))
 
 
 @router.post("/pharmacy/orders/{order_id}/hand-over")
 async def hand_over_at_window(
     order_id: Id, body: HandOverCreate, session: DbSession, actor: Pharmacist
-) -> OrderRead:
+) -> PharmacyOrderRead:
     """窗口取药: hand a dispensed order over against the patient's code (tries are limited)."""
     async with keeping_failed_attempts(session):
         handed = await hand_over(session, actor, order_id=order_id, code=body.code)
-    return OrderRead.of(handed)
+    return PharmacyOrderRead.of(handed)
 
 
 @router.post("/pharmacy/orders/{order_id}/cancel")
 async def cancel_staff(
     order_id: Id, body: CancelCreate, session: DbSession, actor: Pharmacist
-) -> OrderRead:
+) -> PharmacyOrderRead:
     """Cancel an order the pharmacy cannot fill, before dispensing (a paid one is refunded)."""
     cancelled = await cancel_order(session, actor, order_id=order_id, reason=body.reason)
-    return OrderRead.of(cancelled)
+    return PharmacyOrderRead.of(cancelled)

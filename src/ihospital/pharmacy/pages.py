@@ -20,7 +20,7 @@ from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.pharmacy.api import delivery_of
 from ihospital.pharmacy.delivery import tracking
 from ihospital.pharmacy.orders import candidate_pharmacies, place_order
-from ihospital.pharmacy.schemas import HandOverCreate, OrderCreate
+from ihospital.pharmacy.schemas import HandOverCreate, PharmacyOrderCreate
 from ihospital.pharmacy.service import (
     dispense_order,
     get_order,
@@ -93,7 +93,7 @@ async def buy_submit(
     }
     if values["fulfilment"] == "pickup":
         fields.update(recipient_name=None, recipient_phone=None, address=None)
-    parsed, state = parse_form(OrderCreate, fields)
+    parsed, state = parse_form(PharmacyOrderCreate, fields)
     if parsed is not None:
         try:
             order = await place_order(

@@ -136,7 +136,7 @@ class CandidateRead(Schema):
         )
 
 
-class OrderCreate(Schema):
+class PharmacyOrderCreate(Schema):
     """An order of a prescription's drugs: the pharmacy, delivery (with where to) or pick-up,
     and the risk notice confirmed (R19)."""
 
@@ -166,7 +166,7 @@ class OrderItemRead(Schema):
     unit_price: Decimal
 
 
-class OrderRead(Schema):
+class PharmacyOrderRead(Schema):
     id: int
     number: str
     prescription_id: int
@@ -194,7 +194,7 @@ class OrderRead(Schema):
     pickup_code: str | None = None
 
     @classmethod
-    def of(cls, order: PharmacyOrder, *, show_code: bool = False) -> OrderRead:
+    def of(cls, order: PharmacyOrder, *, show_code: bool = False) -> PharmacyOrderRead:
         values = {
             **_columns(cls, order),
             "drugs_total": fen_to_yuan(order.drugs_fen),
@@ -205,7 +205,7 @@ class OrderRead(Schema):
         return cls.model_validate(values)
 
     @classmethod
-    def of_view(cls, view: OrderView, *, show_code: bool) -> OrderRead:
+    def of_view(cls, view: OrderView, *, show_code: bool) -> PharmacyOrderRead:
         read = cls.of(view.order, show_code=show_code)
         read.items = [
             OrderItemRead(

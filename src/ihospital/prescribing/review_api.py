@@ -15,10 +15,10 @@ from ihospital.prescribing.review_codes import review_reasons
 from ihospital.prescribing.review_schemas import (
     DecisionCreate,
     DecisionRead,
-    FiguresRead,
+    PrescriptionReviewRead,
     QueueEntryRead,
     ReasonRead,
-    ReviewRead,
+    ReviewFiguresRead,
 )
 from ihospital.prescribing.review_statistics import ReviewFigures, review_figures
 from ihospital.security.permissions import Permission
@@ -56,11 +56,13 @@ async def queue(session: DbSession, actor: Pharmacist) -> list[QueueEntryRead]:
 
 
 @router.get("/pharmacist/prescriptions/{prescription_id}")
-async def read(prescription_id: Id, session: DbSession, actor: Pharmacist) -> ReviewRead:
+async def read(
+    prescription_id: Id, session: DbSession, actor: Pharmacist
+) -> PrescriptionReviewRead:
     """One prescription of the institution: items, diagnoses, patient, allergies and whether its
     signature verifies."""
     view = await open_for_review(session, actor, prescription_id=prescription_id)
-    return ReviewRead.of_view(view)
+    return PrescriptionReviewRead.of_view(view)
 
 
 @router.post("/pharmacist/prescriptions/{prescription_id}/decision")
@@ -88,18 +90,18 @@ async def reasons(actor: Pharmacist) -> list[ReasonRead]:
 @router.get("/pharmacist/review-statistics")
 async def own_figures(
     request: Request, session: DbSession, actor: Pharmacist, days: Days = 30
-) -> FiguresRead:
+) -> ReviewFiguresRead:
     """The review times of the pharmacist's institution over the last ``days`` days."""
     figures = await figures_of(
         request, session, actor, institution_id=actor.institution_id, days=days
     )
-    return FiguresRead.of(figures)
+    return ReviewFiguresRead.of(figures)
 
 
 @router.get("/institutions/{institution_id}/prescription-review-statistics")
 async def institution_figures(
     institution_id: Id, request: Request, session: DbSession, actor: Manager, days: Days = 30
-) -> FiguresRead:
+) -> ReviewFiguresRead:
     """The review times of an institution the admin manages over the last ``days`` days."""
     figures = await figures_of(request, session, actor, institution_id=institution_id, days=days)
-    return FiguresRead.of(figures)
+    return ReviewFiguresRead.of(figures)

@@ -116,7 +116,7 @@ class SignatureRead(Schema):
     problem: str | None
 
 
-class ReviewRead(QueueEntryRead):
+class PrescriptionReviewRead(QueueEntryRead):
     """One prescription as the pharmacist reviews it, with the decision once taken."""
 
     emergency: bool
@@ -133,7 +133,7 @@ class ReviewRead(QueueEntryRead):
     review_note: str | None
 
     @classmethod
-    def of_view(cls, view: ReviewView) -> ReviewRead:
+    def of_view(cls, view: ReviewView) -> PrescriptionReviewRead:
         p = view.prescription
         names = ("emergency", "long_term", "supply_reason", "validity_days", "validity_reason")
         return cls(
@@ -173,7 +173,7 @@ class DecisionRead(Schema):
         return cls(**{name: getattr(prescription, name) for name in cls.model_fields})
 
 
-class FiguresRead(Schema):
+class ReviewFiguresRead(Schema):
     """Review times in seconds of the prescriptions decided in the last ``days`` Beijing-time
     days (today included), and how many wait now and how many of them are overdue."""
 
@@ -189,7 +189,7 @@ class FiguresRead(Schema):
     limit_minutes: int
 
     @classmethod
-    def of(cls, figures: ReviewFigures) -> FiguresRead:
+    def of(cls, figures: ReviewFigures) -> ReviewFiguresRead:
         names = set(cls.model_fields) - {"median_seconds", "p90_seconds"}
         return cls(
             **{name: getattr(figures, name) for name in names},
