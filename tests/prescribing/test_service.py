@@ -81,6 +81,7 @@ async def test_a_signed_prescription_verifies_and_is_audited_and_published(sessi
     assert prescription.diagnoses == [{"code": "I10", "name": "原发性高血压"}]
     assert str(prescription.valid_until) == "2026-11-23"
     assert [(i.quantity, i.quantity_unit, i.origin) for i in items] == [(1, "box", "entered")]
+    assert [i.drug_name for i in items] == ["苯磺酸氨氯地平片 5mg"]
     assert prescription.patient_age == f"{consultation.patient_age}岁"
     key = await session.get(SigningKey, prescription.signing_key_id)
     message = canonical_json(

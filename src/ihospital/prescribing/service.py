@@ -194,6 +194,14 @@ async def _next_number(session: AsyncSession, actor: Actor) -> str:
     return f"{prefix}{(taken or 0) + 1:06d}"
 
 
+def prescribed_name(drug: Drug) -> str:
+    """The drug as the prescription names it: generic name and strength (规格), e.g.
+    ``苯磺酸氨氯地平片 5mg``."""
+    return (
+        f"{drug.generic_name_zh} {format(drug.strength_value.normalize(), 'f')}{drug.strength_unit}"
+    )
+
+
 def _items(checked: Checked, body: PrescriptionCreate) -> list[PrescriptionItem]:
     items = []
     for position, (item, sent) in enumerate(
@@ -206,7 +214,7 @@ def _items(checked: Checked, body: PrescriptionCreate) -> list[PrescriptionItem]
                 position=position,
                 drug_id=item.drug.id,
                 drug_code=item.drug.code,
-                drug_name=f"{item.drug.generic_name_zh} {item.drug.dosage_form}",
+                drug_name=prescribed_name(item.drug),
                 dose=item.dose,
                 dose_unit=item.dose_unit,
                 frequency=item.frequency,
