@@ -237,7 +237,7 @@ async def test_the_featured_accounts_start_on_their_step_of_a_prescription(demo,
     assert (prescription.status, reviewer.mobile) == ("approved", featured["pharmacist"].mobile)
     assert prescription.prescriber_id == doctor.id
     items = await prescription_items(db, prescription.id)
-    assert (await check_signature(db, prescription, items)).problem is None
+    assert (await check_signature(db, prescription, items)).reason is None
     buyer = Actor(role="patient", clock=Clock(), account_id=patient.account_id)
     _, candidates = await candidate_pharmacies(db, buyer, prescription_id=prescription.id)
     assert [candidate.all_in_stock for candidate in candidates] == [True, True]
