@@ -166,6 +166,7 @@ def _bad_rows() -> tuple[str, list[tuple[int, str, str]]]:
         {**good},  # line 6: the code of line 2 again
         {**good, "code": "ABC", "insurance_class": "甲", "cold_chain": "maybe"},  # line 7
         {**good, "code": "XC08CAA027A001990199995", "approval_number": "H2003"},  # line 8
+        {**good, "code": "XC08CAA027A001990199994", "default_route": "by mouth"},  # line 9
     ]
     expected = [
         (3, "special_class", "Unknown special-management class opioid"),
@@ -176,6 +177,7 @@ def _bad_rows() -> tuple[str, list[tuple[int, str, str]]]:
         (7, "cold_chain", "maybe is neither true nor false."),
         (7, "insurance_class", "Unknown insurance class 甲"),
         (8, "approval_number", "H2003 is not an approval number"),
+        (9, "default_route", "by mouth is not one of oral, im, iv"),
     ]
     return csv_text(rows), expected
 

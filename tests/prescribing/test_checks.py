@@ -191,6 +191,8 @@ def test_dose_outside_the_usual_range_or_above_the_daily_maximum_warns():
     assert _codes(unit) == {"rx.dose_unit_unknown": "block"}
     frequency = check(Draft([_item(amlodipine, frequency="sometimes")]), ADULT)
     assert _codes(frequency) == {"rx.frequency_unknown": "block"}
+    route = check(Draft([_item(amlodipine, route="by mouth")]), ADULT)
+    assert _codes(route) == {"rx.route_unknown": "block"}
 
 
 def test_a_quantity_that_does_not_cover_or_far_exceeds_the_days_is_flagged():

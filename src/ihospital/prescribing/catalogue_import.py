@@ -27,6 +27,7 @@ from ihospital.prescribing.models import (
     SPECIAL_CLASSES,
     SUBJECT_KINDS,
 )
+from ihospital.prescribing.terms import ROUTES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DRUGS_CSV = DATA_DIR / "drugs.csv"
@@ -286,6 +287,9 @@ def _drug(row: _Row) -> dict[str, Any]:
     drug["insurance_class"] = row.choice("insurance_class", INSURANCE_CLASSES, INSURANCE_MESSAGE)
     if drug["insurance_class"] is None:
         row.fail("insurance_class", REQUIRED_MESSAGE)
+    drug["default_route"] = row.choice(
+        "default_route", ROUTES, CHOICE_MESSAGE, choices=", ".join(ROUTES)
+    )
     drug["special_class"] = row.choice(
         "special_class", SPECIAL_CLASSES, SPECIAL_CLASS_MESSAGE, classes=", ".join(SPECIAL_CLASSES)
     )

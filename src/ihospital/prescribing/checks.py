@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from ihospital.prescribing.models import Drug, DrugInteraction
+from ihospital.prescribing.terms import ROUTES
 
 BLOCK, WARN, INFO = "block", "warn", "info"
 MAX_DRUGS = 5  # R17
@@ -163,6 +164,8 @@ def item_findings(item: ItemDraft, position: int) -> list[Finding]:
         found.append(_item(item, position, "rx.special_class", BLOCK, SPECIAL_MESSAGE))
     if item.frequency not in FREQUENCIES:
         found.append(_item(item, position, "rx.frequency_unknown", BLOCK, FREQUENCY_MESSAGE))
+    if item.route not in ROUTES:
+        found.append(_item(item, position, "rx.route_unknown", BLOCK, ROUTE_MESSAGE))
     dose = dose_in_strength(item)
     if dose is None:
         found.append(
@@ -367,6 +370,7 @@ SPECIAL_MESSAGE = (
     "precursor) and cannot be prescribed online."
 )
 FREQUENCY_MESSAGE = "Choose a known frequency for {drug} (qd, bid, tid, qid, qn, q8h, q12h, prn …)."
+ROUTE_MESSAGE = "Choose a known route for {drug} (oral, iv, im, sc, inhalation, topical …)."
 DOSE_UNIT_MESSAGE = "Give the dose of {drug} in {units}."
 DOSE_RANGE_MESSAGE = "The dose of {drug} is outside its usual range; give a reason to keep it."
 DAILY_DOSE_MESSAGE = "The daily dose of {drug} is above its maximum; give a reason to keep it."

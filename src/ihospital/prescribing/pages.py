@@ -39,6 +39,7 @@ from ihospital.prescribing.service import (
     revise_prescription,
     write_prescription,
 )
+from ihospital.prescribing.terms import ROUTES, route_label
 from ihospital.prescribing.verification import STATUS_MESSAGES
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import flash
@@ -186,6 +187,7 @@ async def _context(
         "flags": flags,
         "drugs": drugs,
         "frequencies": list(FREQUENCIES),
+        "routes": [(code, route_label(code)) for code in ROUTES],
         "max_drugs": MAX_DRUGS,
         "form_path": _form_path(consultation.id),
         "results": results,

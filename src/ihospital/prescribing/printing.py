@@ -28,6 +28,7 @@ from ihospital.directory.models import Practitioner
 from ihospital.directory.views import practitioner_view
 from ihospital.identity.models import Account
 from ihospital.prescribing.models import Prescription, PrescriptionItem
+from ihospital.prescribing.terms import coded_label, frequency_label, route_label, unit_label
 from ihospital.prescribing.verification import (
     STATUS_MESSAGES,
     Verification,
@@ -41,33 +42,6 @@ FAMILY = "NotoSansSC"
 WIDTH = 128  # mm of text on an A5 page with 10 mm margins
 QR_SIZE = 28  # mm
 
-FREQUENCY_MESSAGES = {
-    "qd": "once a day",
-    "bid": "twice a day",
-    "tid": "three times a day",
-    "qid": "four times a day",
-    "qn": "every night",
-    "q6h": "every 6 hours",
-    "q8h": "every 8 hours",
-    "q12h": "every 12 hours",
-    "qod": "every other day",
-    "biw": "twice a week",
-    "qw": "once a week",
-    "prn": "when needed",
-}
-ROUTE_MESSAGES = {
-    "oral": "oral",
-    "im": "intramuscular injection",
-    "iv": "intravenous injection",
-    "sc": "subcutaneous injection",
-    "inhalation": "inhalation",
-    "nasal": "nasal",
-    "ophthalmic": "eye drops",
-    "sublingual": "sublingual",
-    "topical": "for external use",
-    "transdermal": "transdermal patch",
-}
-UNIT_MESSAGES = {"box": "box", "bottle": "bottle"}
 SEX_MESSAGES = {"male": "Male", "female": "Female"}
 
 
@@ -79,10 +53,6 @@ class PrintDetails:
     department: str
     pharmacist_name: str | None
     verify_url: str
-
-
-def _label(messages: dict[str, str], code: str) -> str:
-    return gettext(messages[code]) if code in messages else code
 
 
 def _dose(item: PrescriptionItem) -> str:
@@ -124,7 +94,7 @@ def _patient(pdf: _Form, verification: Verification, details: PrintDetails) -> N
         gettext(
             "Name: {name}   Sex: {sex}   Age: {age}",
             name=prescription.patient_name,
-            sex=_label(SEX_MESSAGES, prescription.patient_sex),
+            sex=coded_label(SEX_MESSAGES, prescription.patient_sex),
             age=prescription.patient_age,
         )
     )
@@ -137,13 +107,13 @@ def _patient(pdf: _Form, verification: Verification, details: PrintDetails) -> N
 def _items(pdf: _Form, items: list[PrescriptionItem]) -> None:
     pdf.text_line("Rp", size=14, height=8)
     for item in items:
-        quantity = f"× {item.quantity} {_label(UNIT_MESSAGES, item.quantity_unit)}"
+        quantity = f"× {item.quantity} {unit_label(item.quantity_unit)}"
         pdf.text_line(f"{item.position}. {item.drug_name}    {quantity}", size=11)
         usage = gettext(
             "{dose}, {route}, {frequency}, for {days} days",
             dose=_dose(item),
-            route=_label(ROUTE_MESSAGES, item.route),
-            frequency=f"{_label(FREQUENCY_MESSAGES, item.frequency)} ({item.frequency})",
+            route=route_label(item.route),
+            frequency=f"{frequency_label(item.frequency)} ({item.frequency})",
             days=item.days,
         )
         pdf.text_line(f"    {usage}", size=9)

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from ihospital.core.context import Actor
 from ihospital.core.i18n import gettext
 from ihospital.deps import DbSession, optional_actor
-from ihospital.prescribing.printing import UNIT_MESSAGES
 from ihospital.prescribing.verification import (
     REASON_MESSAGES,
     STATUS_MESSAGES,
@@ -50,7 +49,6 @@ async def verification_page(
         "error": None,
         "reason_messages": REASON_MESSAGES,
         "status_messages": STATUS_MESSAGES,
-        "unit_messages": UNIT_MESSAGES,
     }
     if not number and not code:
         return render(request, "prescribing/verify.html", context)

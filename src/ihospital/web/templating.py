@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from ihospital.core.clock import to_local
 from ihospital.core.i18n import LANGUAGE_NAMES, gettext
+from ihospital.prescribing.terms import FILTERS as DRUG_TERM_FILTERS
 from ihospital.security.permissions import Permission, has_permission
 from ihospital.web.flash import FLASH_COOKIE, take_notices
 
@@ -32,6 +33,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["Permission"] = Permission
     env.globals["has_permission"] = has_permission
     env.filters["local_time"] = _local_time
+    env.filters.update(DRUG_TERM_FILTERS)
     return templates
 
 
