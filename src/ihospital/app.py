@@ -93,6 +93,10 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
+    from ihospital.triage.prescreening import api as prescreening_api
+    from ihospital.triage.prescreening import board_socket
+    from ihospital.triage.prescreening import pages as prescreening_pages
     from ihospital.web import ops, pages
 
     return [
@@ -163,6 +167,10 @@ def _routers() -> list[Any]:
         pharmacy_stock_pages.router,
         delivery_pages.router,
         catalogue_pages.router,
+        prescreening_api.router,
+        board_socket.router,
+        prescreening_pages.router,
+        prescreening_admin_pages.router,
     ]
 
 

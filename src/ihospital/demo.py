@@ -5,7 +5,8 @@ one account for every other role; medical insurance for two 就诊人, bills wai
 something to show; and a week of morning sessions (出诊排班) for the doctors of 武汉江城医院, open
 for booking, with a week of its vaccinations (流感疫苗) and check-ups (体检套餐) in time windows;
 and the e-prescription walk of :mod:`ihospital.demo_prescriptions` (pharmacies with stock, a
-consultation to prescribe in, an approved prescription to buy).
+consultation to prescribe in, an approved prescription to buy); fever clinics and a high-risk
+epidemic pre-screening for the command centre's board (:mod:`ihospital.demo_prescreening`).
 
 Everything goes through the domain services, acting as the system, so validation and audit apply
 as they would to real input. The data are fixed: the same logins on every machine.
@@ -29,6 +30,7 @@ from ihospital.booking.schedules import SessionPlan, create_sessions
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.ids import check_character
+from ihospital.demo_prescreening import load_prescreening_demo
 from ihospital.demo_prescriptions import PrescriptionDemo, load_prescription_demo
 from ihospital.directory.credentials import decide_review, submit_for_review
 from ihospital.directory.departments import add_department
@@ -329,6 +331,7 @@ async def load_demo_data(session: AsyncSession, actor: Actor, *, settings: Setti
         relative=people["李国强"],
         password=DEMO_PASSWORD,
     )
+    await load_prescreening_demo(session, actor, institutions=institutions, patient=people["张伟"])
     summary.logins = [_with_start(login, walk) for login in summary.logins]
     return summary
 

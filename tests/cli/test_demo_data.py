@@ -25,11 +25,14 @@ from ihospital.directory.models import Institution, PracticeSite, Practitioner
 from ihospital.directory.search import search_doctors
 from ihospital.identity import accounts
 from ihospital.identity.models import Account, Patient
+from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.models import Pharmacy, PharmacyStock
 from ihospital.pharmacy.orders import candidate_pharmacies
 from ihospital.prescribing.models import Drug, Prescription
 from ihospital.prescribing.review import check_signature, prescription_items
 from ihospital.security.passwords import verify_password
+from ihospital.triage.prescreening.models import FeverClinic, ScreeningSubmission
+from ihospital.triage.prescreening.screening import ALERT_TOPIC
 from tests.conftest import make_settings
 
 ROLES = ("patient", "doctor", "pharmacist", "nurse", "institution_admin", "regulator")
@@ -244,3 +247,16 @@ async def test_the_featured_accounts_start_on_their_step_of_a_prescription(demo,
     print_demo(settings, state)
     printed = capsys.readouterr().out
     assert all(f"{settings.base_url}{page}" in printed for page in (doctor_page, buy_page))
+
+
+async def test_fever_clinics_and_a_high_risk_pre_screening_wait_for_the_command_centre(db):
+    clinics = (await db.scalars(select(FeverClinic).where(FeverClinic.active))).all()
+    assert len(clinics) == 3
+    [submission] = (await db.scalars(select(ScreeningSubmission))).all()
+    assert (submission.level, submission.region_code) == ("high", "420111")
+    events = await db.scalar(
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == ALERT_TOPIC)
+    )
+    assert events == 1  # the worker turns it into the Wuhan command centre's alert
+    regulator = await db.scalar(select(Account).where(Account.role == "regulator"))
+    assert submission.region_code.startswith(regulator.region_code[:4])

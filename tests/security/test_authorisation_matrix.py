@@ -644,6 +644,39 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("WS", "/ws/notifications"): Call(P.ACCOUNT_SELF),
     ("WS", "/ws/consultations/{consultation_id}"): Call(P.CONSULTATIONS_OWN),
     ("WS", "/ws/doctor/consultations/{consultation_id}"): Call(P.CONSULTATIONS_ATTEND),
+    ("WS", "/ws/command-centre"): Call(P.EPIDEMIC_COMMAND),
+    # epidemic pre-screening and the command centre
+    ("GET", "/api/prescreening/questionnaire"): Call(PUBLIC),
+    ("POST", "/api/prescreening/submissions"): Call(P.PRESCREENING_OWN, json={}),
+    ("GET", "/api/prescreening/submissions"): Call(P.PRESCREENING_OWN),
+    ("GET", "/api/prescreening/submissions/{submission_id}"): Call(P.ACCOUNT_SELF),
+    ("GET", "/api/admin/prescreening/questionnaires"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/api/admin/prescreening/questionnaires"): Call(P.PRESCREENING_MANAGE, json={}),
+    ("POST", "/api/admin/prescreening/questionnaires/{questionnaire_id}/retire"): Call(
+        P.PRESCREENING_MANAGE
+    ),
+    ("GET", "/api/command-centre/alerts"): Call(P.EPIDEMIC_COMMAND),
+    ("POST", "/api/command-centre/alerts/{alert_id}"): Call(
+        P.EPIDEMIC_COMMAND, json={"status": "contacted"}
+    ),
+    ("GET", "/api/institutions/{institution_id}/fever-clinics"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/api/institutions/{institution_id}/fever-clinics"): Call(
+        P.INSTITUTION_MANAGE, json={}
+    ),
+    ("POST", "/api/institutions/{institution_id}/fever-clinics/{clinic_id}/{action}"): Call(
+        P.INSTITUTION_MANAGE
+    ),
+    ("GET", "/prescreening"): Call(P.PRESCREENING_OWN),
+    ("POST", "/prescreening"): Call(P.PRESCREENING_OWN, form={}),
+    ("GET", "/prescreening/{submission_id}"): Call(P.ACCOUNT_SELF),
+    ("GET", "/command-centre"): Call(P.EPIDEMIC_COMMAND),
+    ("POST", "/command-centre/alerts/{alert_id}"): Call(P.EPIDEMIC_COMMAND, form={}),
+    ("GET", "/admin/prescreening"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/admin/prescreening"): Call(P.PRESCREENING_MANAGE, form={}),
+    ("POST", "/admin/prescreening/{questionnaire_id}/retire"): Call(P.PRESCREENING_MANAGE, form={}),
+    ("GET", "/admin/fever-clinics"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/fever-clinics"): Call(P.INSTITUTION_MANAGE, form={}),
+    ("POST", "/admin/fever-clinics/{clinic_id}/{action}"): Call(P.INSTITUTION_MANAGE, form={}),
 }
 
 
@@ -684,6 +717,11 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "shipment_id": 1,
         "prepay_id": "no-such-prepay",
         "path": "css/app.css",
+        "submission_id": 1,
+        "questionnaire_id": 999_999,
+        "alert_id": 1,
+        "clinic_id": 1,
+        "action": "close",
     }
 
 

@@ -32,11 +32,11 @@ async def handle_inbox(
         body=payload["body"],
         link=payload["link"],
         fields=payload["fields"],
-        hub=_hub(),
+        hub=worker_hub(),
     )
 
 
-def _hub() -> Hub | None:
+def worker_hub() -> Hub | None:
     """The worker's hub; a worker given none has no live inbox pages to reach."""
     try:
         return worker_service("realtime_hub")

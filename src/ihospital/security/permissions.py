@@ -48,6 +48,9 @@ class Permission(StrEnum):
     PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
     DRUGS_READ = "drugs:read"  # search the drug catalogue (not patients: R08)
     DRUGS_MANAGE = "drugs:manage"  # import the national drug catalogue, deactivate drugs
+    PRESCREENING_OWN = "prescreening:own"  # answer the epidemic pre-screening for one's 就诊人
+    PRESCREENING_MANAGE = "prescreening:manage"  # publish versions of the pre-screening questions
+    EPIDEMIC_COMMAND = "epidemic:command"  # the command centre's board of a region's alerts
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -63,6 +66,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.FILES_UPLOAD,
             Permission.PRESCRIPTIONS_OWN,
             Permission.PHARMACY_ORDERS_OWN,
+            Permission.PRESCREENING_OWN,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -97,7 +101,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.REGULATOR: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.AUDIT_READ, Permission.REGION_SUPERVISE}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.AUDIT_READ,
+            Permission.REGION_SUPERVISE,
+            Permission.EPIDEMIC_COMMAND,
+        }
     ),
     Role.PLATFORM_ADMIN: frozenset(
         {
@@ -111,6 +120,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULES_MANAGE,
             Permission.DRUGS_READ,
             Permission.DRUGS_MANAGE,
+            Permission.PRESCREENING_MANAGE,
+            Permission.EPIDEMIC_COMMAND,
         }
     ),
 }
