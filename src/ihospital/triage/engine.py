@@ -123,7 +123,8 @@ class _Scores:
         return moved
 
     def lead(self, code: str, rule: str) -> None:
-        self.add(code, self.best() + LEAD_MARGIN - self.departments.get(code, _ZERO).score, rule=rule)
+        current = self.departments[code].score if code in self.departments else 0.0
+        self.add(code, self.best() + LEAD_MARGIN - current, rule=rule)
 
     def ranked(self) -> list[RankedDepartment]:
         departments = sorted(self.departments.values(), key=lambda d: (-d.score, d.code))
@@ -131,9 +132,6 @@ class _Scores:
         for department in departments:
             department.score = round(department.score / total, 3)
         return departments[:MAX_DEPARTMENTS]
-
-
-_ZERO = RankedDepartment("", 0.0)
 
 
 def _holds(when: dict[str, Any], facts: dict[str, Any], scores: _Scores) -> bool:

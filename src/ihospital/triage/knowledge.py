@@ -137,8 +137,12 @@ def load_knowledge() -> Knowledge:
     for row in _rows("symptoms.csv"):
         symptoms[row["id"]] = Symptom(row["id"], row["term_zh"], row["term_en"], row["body_site"])
         table.add(
-            [row["term_zh"], row["term_en"], *_split(row["synonyms_zh"])]
-            + _split(row["synonyms_en"]),
+            [
+                row["term_zh"],
+                row["term_en"],
+                *_split(row["synonyms_zh"]),
+                *_split(row["synonyms_en"]),
+            ],
             "symptom",
             row["id"],
         )
@@ -161,7 +165,7 @@ def load_knowledge() -> Knowledge:
         weights.setdefault(row["symptom"], []).append(
             (row["department_code"], float(row["weight"]))
         )
-    composites = {(row["body_site"], row["with"]): row["symptom"] for row in _rows("composites.csv")}
+    composites = {(r["body_site"], r["with"]): r["symptom"] for r in _rows("composites.csv")}
     words = table.words
     return Knowledge(
         symptoms=symptoms,

@@ -200,7 +200,8 @@ def _items(clause: str, knowledge: Knowledge) -> list[_Item]:
                 break
         else:
             token = tokens[index]
-            items.extend(_inside(token, knowledge) if not token.isascii() else [_Item("other", "", token)])
+            ascii_token = token.isascii()
+            items.extend([_Item("other", "", token)] if ascii_token else _inside(token, knowledge))
             index += 1
     return items
 
