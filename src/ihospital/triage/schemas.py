@@ -20,7 +20,7 @@ LONG_DURATION_DAYS = 14
 RULE_MESSAGES = {
     "no_symptom": "No particular symptom was recognised: a general practitioner can help.",
 }
-ADVICE_MESSAGE = (
+FIRST_DEPARTMENT_MESSAGE = (
     "Suggested first: {department}. Book a visit or consult online; if it gets worse or new "
     "symptoms appear, see a doctor in person."
 )
@@ -186,7 +186,7 @@ def _advice(answer: TriageAnswer, departments: list[TriageDepartmentRead]) -> st
     described = answer.assessment.described
     if not described:
         return gettext(NOTHING_FOUND_MESSAGE)
-    advice = gettext(ADVICE_MESSAGE, department=departments[0].name)
+    advice = gettext(FIRST_DEPARTMENT_MESSAGE, department=departments[0].name)
     if any((finding.duration_days or 0) >= LONG_DURATION_DAYS for finding in described):
         advice += " " + gettext(LONG_DURATION_MESSAGE)
     return advice
