@@ -4,8 +4,9 @@ Runs every case of ``tests/data/triage_cases.csv`` (text, age, sex, the expected
 for an emergency, the expected red flag) through :func:`ihospital.triage.engine.assess` and prints
 top-1 and top-3 department accuracy, the recall of each expected department, red-flag recall, and
 the cases it got wrong. Then it times the engine: each case ``--rounds`` times, p50 and p99 per
-query. The floor, measured in the same run on the same texts, is the jieba segmentation of the text
-alone with the same tokenizer (the least any reading of the words costs).
+query, by the wall clock and by the thread's CPU time. The floor, measured in the same run on the
+same texts, is the jieba segmentation of the text alone with the same tokenizer (the least any
+reading of the words costs).
 
 Targets: top-1 ≥ 85 %, top-3 ≥ 95 %, red-flag recall 100 %, p99 under 20 ms per query.
 
@@ -111,18 +112,22 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+def _timed(samples: dict[str, list[float]], name: str, call, *args, **kwargs) -> None:
+    """Wall-clock and CPU (this thread's) milliseconds of one call: on a shared machine the
+    wall clock's tail is mostly the scheduler, the CPU time is the query's own cost."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    call(*args, **kwargs)
+    samples[name].append((time.perf_counter() - wall) * 1000)
+    samples[f"{name} cpu"].append((time.thread_time() - cpu) * 1000)
+
+
 def timings(cases: list[Case], knowledge: Knowledge, rounds: int) -> dict[str, list[float]]:
     """Milliseconds per query: the engine, and the floor (segmentation alone)."""
-    samples: dict[str, list[float]] = {"floor": [], "engine": []}
-    tokenizer = knowledge.tokenizer
+    samples: dict[str, list[float]] = defaultdict(list)
     for _ in range(rounds):
         for case in cases:
-            started = time.perf_counter()
-            tokenizer.lcut(case.text, HMM=False)
-            samples["floor"].append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            assess(case.text, case.patient, knowledge)
-            samples["engine"].append((time.perf_counter() - started) * 1000)
+            _timed(samples, "floor", knowledge.tokenizer.lcut, case.text, HMM=False)
+            _timed(samples, "engine", assess, case.text, case.patient, knowledge)
     return samples
 
 
@@ -150,7 +155,11 @@ def main() -> None:
     samples = timings(cases, knowledge, args.rounds)
     for name, label in (("floor", "floor: jieba segmentation"), ("engine", "triage engine")):
         p50, p99 = _percentiles(samples[name])
-        print(f"{label}: p50 {p50:.3f} ms, p99 {p99:.3f} ms per query")
+        cpu50, cpu99 = _percentiles(samples[f"{name} cpu"])
+        print(
+            f"{label}: wall p50 {p50:.3f} ms, p99 {p99:.3f} ms; "
+            f"CPU p50 {cpu50:.3f} ms, p99 {cpu99:.3f} ms per query"
+        )
     engine_p99 = _percentiles(samples["engine"])[1]
     verdict = "met" if engine_p99 < TARGETS["p99_ms"] else "not met"
     print(f"p99 target: under {TARGETS['p99_ms']:.0f} ms: {verdict}")
