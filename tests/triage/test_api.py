@@ -122,9 +122,7 @@ async def test_bad_input_is_refused_naming_the_field(client, session, body, fiel
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 @pytest.mark.parametrize("text", ["😀😀😀", "？？！！……", "!!! ...", "🤒 123"])
-async def test_only_emoji_or_punctuation_is_refused_in_the_callers_language(
-    client, text, language
-):
+async def test_only_emoji_or_punctuation_is_refused_in_the_callers_language(client, text, language):
     response = await client.post(URL, json={"text": text}, headers=EN if language == "en" else {})
     assert response.status_code == 422
     problem = response.json()
