@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
@@ -19,6 +20,7 @@ from ihospital.db import make_engine, make_sessionmaker
 from ihospital.outbox.runner import worker_in_app
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
+from ihospital.triage.knowledge import load_knowledge
 from ihospital.web.errors import page_refusal
 from ihospital.web.templating import STATIC_DIR, make_templates
 
@@ -93,6 +95,8 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.triage import api as triage_api
+    from ihospital.triage import pages as triage_pages
     from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
     from ihospital.triage.prescreening import api as prescreening_api
     from ihospital.triage.prescreening import board_socket
@@ -130,6 +134,7 @@ def _routers() -> list[Any]:
         verification_api.router,
         pharmacy_api.router,
         catalogue_api.router,
+        triage_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -171,6 +176,7 @@ def _routers() -> list[Any]:
         board_socket.router,
         prescreening_pages.router,
         prescreening_admin_pages.router,
+        triage_pages.router,
     ]
 
 
@@ -191,6 +197,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.to_thread(load_knowledge)  # the triage lexicon and segmenter, once
         async with worker_in_app(app) if worker else nullcontext():
             yield
         await app.state.rate_limiter.close()

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # public prescription checks (by number and verification code) per client IP and window
     prescription_verification_rate_per_ip: int = Field(default=30, ge=1)
     prescription_verification_rate_window_seconds: int = Field(default=60, ge=1)
+    # public smart triage per client IP and window: descriptions, and suggestions while typing
+    triage_rate_per_ip: int = Field(default=30, ge=1)
+    triage_suggestion_rate_per_ip: int = Field(default=300, ge=1)
+    triage_rate_window_seconds: int = Field(default=60, ge=1)
 
     def effective_database_url(self) -> str:
         if self.database_url:

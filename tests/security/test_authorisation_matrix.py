@@ -361,6 +361,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/admin/drugs"): Call(P.DRUGS_MANAGE),
     ("POST", "/admin/drugs/import"): Call(P.DRUGS_MANAGE, form={}),
     ("POST", "/admin/drugs/{drug_id}/active"): Call(P.DRUGS_MANAGE, form={"active": "false"}),
+    # smart triage (智能导诊): API and the symptom box, for anyone
+    ("POST", "/api/v1/triage"): Call(PUBLIC, json={"text": "头疼三天"}),
+    ("GET", "/api/v1/triage/suggestions"): Call(PUBLIC),
+    ("GET", "/triage"): Call(PUBLIC),
+    ("POST", "/triage"): Call(PUBLIC, form={"text": "头疼三天"}),
     # pages shared by every role
     ("GET", "/"): Call(PUBLIC),
     ("POST", "/language"): Call(PUBLIC, form={"language": "en", "next": "/"}),

@@ -3,6 +3,7 @@ places of each slot."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +42,22 @@ async def doctor_schedule(
     return await released_sessions(
         session, actor, ScheduleSession.practitioner_id == practitioner_id
     )
+
+
+async def free_places_of_doctors(
+    session: AsyncSession, actor: Actor, *, practitioner_ids: Sequence[int]
+) -> dict[int, int]:
+    """Public: how many places each doctor has free in released sessions from today (those with
+    none are left out), for pages that suggest doctors (smart triage)."""
+    free: dict[int, int] = {}
+    if not practitioner_ids:
+        return free
+    whose = ScheduleSession.practitioner_id.in_(practitioner_ids)
+    for found in await released_sessions(session, actor, whose):
+        if places := found.free_total:
+            doctor = found.view.session.practitioner_id
+            free[doctor] = free.get(doctor, 0) + places
+    return free
 
 
 async def released_sessions(
