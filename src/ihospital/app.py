@@ -93,6 +93,8 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.supervision import api as supervision_api
+    from ihospital.supervision import pages as supervision_pages
     from ihospital.web import ops, pages
 
     return [
@@ -126,6 +128,7 @@ def _routers() -> list[Any]:
         verification_api.router,
         pharmacy_api.router,
         catalogue_api.router,
+        supervision_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -163,6 +166,7 @@ def _routers() -> list[Any]:
         pharmacy_stock_pages.router,
         delivery_pages.router,
         catalogue_pages.router,
+        supervision_pages.router,
     ]
 
 

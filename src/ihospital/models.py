@@ -22,6 +22,7 @@ from ihospital.pharmacy import shipment_models
 from ihospital.prescribing import allergy_models as prescribing_allergy_models
 from ihospital.prescribing import models as prescribing_models
 from ihospital.security import models as security_models
+from ihospital.supervision import models as supervision_models
 
 ALL_MODEL_MODULES = (
     audit_models,
@@ -48,4 +49,5 @@ ALL_MODEL_MODULES = (
     records_models,
     reviews_models,
     security_models,
+    supervision_models,
 )

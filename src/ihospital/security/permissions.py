@@ -48,6 +48,8 @@ class Permission(StrEnum):
     PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
     DRUGS_READ = "drugs:read"  # search the drug catalogue (not patients: R08)
     DRUGS_MANAGE = "drugs:manage"  # import the national drug catalogue, deactivate drugs
+    # the supervision alerts of one's institution (admins) or region (regulators)
+    SUPERVISION_ALERTS = "supervision:alerts"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -94,10 +96,16 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.BILLING_MANAGE,
             Permission.SCHEDULES_MANAGE,
             Permission.SERVICES_ATTEND,
+            Permission.SUPERVISION_ALERTS,
         }
     ),
     Role.REGULATOR: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.AUDIT_READ, Permission.REGION_SUPERVISE}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.AUDIT_READ,
+            Permission.REGION_SUPERVISE,
+            Permission.SUPERVISION_ALERTS,
+        }
     ),
     Role.PLATFORM_ADMIN: frozenset(
         {
@@ -111,6 +119,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULES_MANAGE,
             Permission.DRUGS_READ,
             Permission.DRUGS_MANAGE,
+            Permission.SUPERVISION_ALERTS,
         }
     ),
 }
