@@ -39,8 +39,36 @@ from ihospital.supervision.rule_settings import rule_in_force
 RECORD_CHECK = "supervision.record_check"
 
 
-async def _thresholds(session: AsyncSession, rule_id: str, institution_id: int) -> dict[str, int]:
-    return (await rule_in_force(session, rule_id=rule_id, institution_id=institution_id)).thresholds
+async def _threshold(
+    session: AsyncSession, rule_id: str, payload: dict[str, Any], name: str
+) -> int:
+    """The value of the rule's threshold ``name`` at the event's institution."""
+    in_force = await rule_in_force(
+        session, rule_id=rule_id, institution_id=payload["institution_id"]
+    )
+    return in_force.thresholds[name]
+
+
+async def _alert(
+    session: AsyncSession,
+    actor: Actor,
+    payload: dict[str, Any],
+    *,
+    rule_id: str,
+    subject: str,
+    about_patient: bool = True,
+    **details: Any,
+) -> None:
+    """Open the alert of ``rule_id`` about ``subject`` at the event's institution."""
+    await raise_alert(
+        session,
+        actor,
+        rule_id=rule_id,
+        subject=subject,
+        institution_id=payload["institution_id"],
+        patient_id=payload["patient_id"] if about_patient else None,
+        details=details,
+    )
 
 
 @PRESCRIPTION_REVIEW.subscribe(OVERDUE)
@@ -48,21 +76,18 @@ async def review_waited_too_long(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """R13.1: the prescription waited at least the region's ``max_wait_minutes``."""
-    limit = (await _thresholds(session, "R13.1", payload["institution_id"]))["max_wait_minutes"]
+    limit = await _threshold(session, "R13.1", payload, "max_wait_minutes")
     if payload["waited_minutes"] < limit:
         return
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="R13.1",
         subject=f"prescription:{payload['prescription_id']}",
-        institution_id=payload["institution_id"],
-        patient_id=payload["patient_id"],
-        details={
-            "number": payload["number"],
-            "waited_minutes": payload["waited_minutes"],
-            "max_wait_minutes": limit,
-        },
+        number=payload["number"],
+        waited_minutes=payload["waited_minutes"],
+        max_wait_minutes=limit,
     )
 
 
@@ -71,17 +96,16 @@ async def cold_chain_excursion(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """R13.2: a reading of the shipment outside 2–8 °C (one alert per shipment)."""
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="R13.2",
         subject=f"shipment:{payload['shipment_id']}",
-        institution_id=payload["institution_id"],
-        details={
-            "order_reference": payload["order_reference"],
-            "celsius": payload["celsius"],
-            "measured_at": payload["measured_at"],
-        },
+        about_patient=False,
+        order_reference=payload["order_reference"],
+        celsius=payload["celsius"],
+        measured_at=payload["measured_at"],
     )
 
 
@@ -91,26 +115,22 @@ async def accepted_late(
 ) -> None:
     """R13.3: accepted more than ``max_wait_minutes`` after the consultation began waiting (a
     video consultation booked for later: after its booked time)."""
-    accepted = datetime.fromisoformat(payload["at"])
     since = datetime.fromisoformat(payload["waiting_since"])
     if payload.get("scheduled_at"):
         since = max(since, datetime.fromisoformat(payload["scheduled_at"]))
-    limit = (await _thresholds(session, "R13.3", payload["institution_id"]))["max_wait_minutes"]
-    waited = int((accepted - since).total_seconds() // 60)
+    waited = int((datetime.fromisoformat(payload["at"]) - since).total_seconds() // 60)
+    limit = await _threshold(session, "R13.3", payload, "max_wait_minutes")
     if waited <= limit:
         return
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="R13.3",
         subject=f"consultation:{payload['consultation_id']}",
-        institution_id=payload["institution_id"],
-        patient_id=payload["patient_id"],
-        details={
-            "practitioner_id": payload["practitioner_id"],
-            "waited_minutes": waited,
-            "max_wait_minutes": limit,
-        },
+        practitioner_id=payload["practitioner_id"],
+        waited_minutes=waited,
+        max_wait_minutes=limit,
     )
 
 
@@ -121,14 +141,14 @@ async def not_accepted(
     """R13.4: cancelled by the acceptance deadline (no doctor accepted in time)."""
     if payload.get("reason") != "not_accepted":
         return
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="R13.4",
         subject=f"consultation:{payload['consultation_id']}",
-        institution_id=payload["institution_id"],
-        patient_id=payload["patient_id"],
-        details={"practitioner_id": payload["practitioner_id"], "cancelled_at": payload["at"]},
+        practitioner_id=payload["practitioner_id"],
+        cancelled_at=payload["at"],
     )
 
 
@@ -140,8 +160,7 @@ async def arm_record_check(
     health consultation has no record)."""
     if not payload["diagnostic"]:
         return
-    hours = (await _thresholds(session, "R13.5", payload["institution_id"]))["hours"]
-    due = datetime.fromisoformat(payload["at"]) + timedelta(hours=hours)
+    hours = await _threshold(session, "R13.5", payload, "hours")
     await emit(
         session,
         actor,
@@ -154,7 +173,7 @@ async def arm_record_check(
             "closed_at": payload["at"],
             "hours": hours,
         },
-        available_at=due,
+        available_at=datetime.fromisoformat(payload["at"]) + timedelta(hours=hours),
         dedupe_key=f"{RECORD_CHECK}:{payload['consultation_id']}",
     )
 
@@ -166,18 +185,15 @@ async def check_record(
     """R13.5: the limit after closing has passed; alert when no record is signed yet."""
     if await latest_record(session, payload["consultation_id"]) is not None:
         return
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="R13.5",
         subject=f"consultation:{payload['consultation_id']}",
-        institution_id=payload["institution_id"],
-        patient_id=payload["patient_id"],
-        details={
-            "practitioner_id": payload["practitioner_id"],
-            "closed_at": payload["closed_at"],
-            "hours": payload["hours"],
-        },
+        practitioner_id=payload["practitioner_id"],
+        closed_at=payload["closed_at"],
+        hours=payload["hours"],
     )
 
 
@@ -186,19 +202,17 @@ async def scalper_flag(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """P01: a scalper flag whose count reached the region's ``min_count``."""
-    minimum = (await _thresholds(session, "P01", payload["institution_id"]))["min_count"]
-    if payload["count"] < minimum:
+    if payload["count"] < await _threshold(session, "P01", payload, "min_count"):
         return
-    await raise_alert(
+    await _alert(
         session,
         actor,
+        payload,
         rule_id="P01",
         subject=f"booking_flag:{payload['flag_id']}",
-        institution_id=payload["institution_id"],
-        details={
-            "reason": payload["reason"],
-            "flagged": payload["subject"],
-            "count": payload["count"],
-            "day": payload["day"],
-        },
+        about_patient=False,
+        reason=payload["reason"],
+        flagged=payload["subject"],
+        count=payload["count"],
+        day=payload["day"],
     )
