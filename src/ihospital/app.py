@@ -95,6 +95,8 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.supervision import api as supervision_api
+    from ihospital.supervision import pages as supervision_pages
     from ihospital.triage import api as triage_api
     from ihospital.triage import pages as triage_pages
     from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
@@ -135,6 +137,7 @@ def _routers() -> list[Any]:
         pharmacy_api.router,
         catalogue_api.router,
         triage_api.router,
+        supervision_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -177,6 +180,7 @@ def _routers() -> list[Any]:
         prescreening_pages.router,
         prescreening_admin_pages.router,
         triage_pages.router,
+        supervision_pages.router,
     ]
 
 

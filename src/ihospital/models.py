@@ -22,6 +22,7 @@ from ihospital.pharmacy import shipment_models
 from ihospital.prescribing import allergy_models as prescribing_allergy_models
 from ihospital.prescribing import models as prescribing_models
 from ihospital.security import models as security_models
+from ihospital.supervision import models as supervision_models
 from ihospital.triage.prescreening import models as prescreening_models
 
 ALL_MODEL_MODULES = (
@@ -50,4 +51,5 @@ ALL_MODEL_MODULES = (
     reviews_models,
     security_models,
     prescreening_models,
+    supervision_models,
 )

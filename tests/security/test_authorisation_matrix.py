@@ -645,6 +645,35 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/inbox"): Call(P.ACCOUNT_SELF),
     ("POST", "/inbox/read-all"): Call(P.ACCOUNT_SELF, form={}),
     ("POST", "/inbox/{message_id}/read"): Call(P.ACCOUNT_SELF, form={}),
+    # supervision: alerts, the rule catalogue, an institution's switches, a region's thresholds
+    ("GET", "/api/supervision/alerts"): Call(P.SUPERVISION_ALERTS),
+    ("GET", "/api/supervision/alerts/{alert_id}"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/api/supervision/alerts/{alert_id}/acknowledge"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/api/supervision/alerts/{alert_id}/resolve"): Call(
+        P.SUPERVISION_ALERTS, json={"note": "ok"}
+    ),
+    ("GET", "/api/institutions/{institution_id}/supervision/rules"): Call(P.INSTITUTION_MANAGE),
+    ("PUT", "/api/institutions/{institution_id}/supervision/rules/{rule_id}"): Call(
+        P.INSTITUTION_MANAGE, json={"enabled": True}
+    ),
+    ("GET", "/api/supervision/rules"): Call(P.REGION_SUPERVISE),
+    ("PUT", "/api/supervision/rules/{rule_id}/thresholds"): Call(
+        P.REGION_SUPERVISE, json={"values": {"max_wait_minutes": 30}}
+    ),
+    ("GET", "/supervision/alerts"): Call(P.SUPERVISION_ALERTS),
+    ("GET", "/supervision/alerts/{alert_id}"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/supervision/alerts/{alert_id}/acknowledge"): Call(P.SUPERVISION_ALERTS, form={}),
+    ("POST", "/supervision/alerts/{alert_id}/resolve"): Call(
+        P.SUPERVISION_ALERTS, form={"note": "ok"}
+    ),
+    ("GET", "/admin/supervision/rules"): Call(P.INSTITUTION_MANAGE),
+    ("POST", "/admin/supervision/rules/{rule_id}"): Call(
+        P.INSTITUTION_MANAGE, form={"enabled": "on"}
+    ),
+    ("GET", "/supervision/rules"): Call(P.REGION_SUPERVISE),
+    ("POST", "/supervision/rules/{rule_id}"): Call(
+        P.REGION_SUPERVISE, form={"max_wait_minutes": "30"}
+    ),
     # live updates
     ("WS", "/ws/notifications"): Call(P.ACCOUNT_SELF),
     ("WS", "/ws/consultations/{consultation_id}"): Call(P.CONSULTATIONS_OWN),
@@ -714,6 +743,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "entry_id": 1,
         "file_id": 1,
         "flag_id": 1,
+        "alert_id": 1,
+        "rule_id": "R13.3",
         "suspension_id": 1,
         "resource_id": world.resource_id,
         "slot_id": world.slot_id,
@@ -724,7 +755,6 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "path": "css/app.css",
         "submission_id": 1,
         "questionnaire_id": 999_999,
-        "alert_id": 1,
         "clinic_id": 1,
         "action": "close",
     }

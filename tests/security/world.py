@@ -62,6 +62,7 @@ async def build_world(session: AsyncSession, *, clock: Clock) -> World:
                 institution_id=institution.id if role in STAFF_ROLES else None,
                 clock=clock,
             )
+    accounts[Role.REGULATOR].region_code = institution.region_code  # regulators have a region
     patient = await make_patient(session, account=accounts[Role.PATIENT], clock=clock)
     await make_coverage(session, patient=patient, clock=clock)
     world = World(institution, doctor.id, patient, accounts)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.events import ORDER_CANCELLED, ORDER_EXPIRED, ORDER_PAID, subscribe
 from ihospital.booking.appointments import local_label
+from ihospital.booking.fairness.flags import PUBLICATIONS as FAIRNESS_PUBLICATIONS
 from ihospital.booking.payment import (
     HOLD_MINUTES,
     REFUND_TOPIC,
@@ -129,3 +130,6 @@ async def handle_refund(
         platform=worker_service("insurance_platform"),
         cipher=worker_service("cipher"),
     )
+
+
+FAIRNESS_PUBLICATIONS.register_handlers()  # scalper flags, to their subscribers (supervision)

@@ -157,7 +157,14 @@ async def accept_consultation(
     consultation.last_activity_at = max(now, consultation.scheduled_at or now)
     await accompany_if_paediatric(session, consultation)
     await arm_inactivity(session, actor, consultation)
-    await transition(session, actor, consultation, topic=ACCEPTED)
+    await transition(
+        session,
+        actor,
+        consultation,
+        topic=ACCEPTED,
+        waiting_since=consultation.waiting_since,
+        scheduled_at=consultation.scheduled_at,
+    )
     await post_notice(session, actor, consultation, notice="accepted")
     return consultation
 

@@ -52,6 +52,7 @@ TASK_MODULES = (
     "ihospital.prescribing.tasks",
     "ihospital.pharmacy.tasks",
     "ihospital.triage.prescreening.tasks",
+    "ihospital.supervision.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

@@ -1,8 +1,8 @@
 """Outbox handlers of the pharmacist's review: the patient's account is told when a prescription
 is approved (it can now buy the drugs), the doctor when one is rejected (to write a new version);
 the review sweep raises the overdue alerts and sets its next run; a signed or voided
-prescription and an overdue alert are published for supervision (R13), which nothing here
-reacts to."""
+prescription is published for supervision (R13), which nothing here reacts to, and an overdue
+alert goes to its subscribers (supervision)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ihospital.notifications.service import notify
 from ihospital.outbox.service import handles, worker_service
 from ihospital.prescribing.review import APPROVED, REJECTED
 from ihospital.prescribing.review_statistics import (
-    OVERDUE,
+    PUBLICATIONS,
     SWEEP,
     raise_overdue_alerts,
     schedule_sweep,
@@ -74,12 +74,11 @@ async def tell_doctor(
 
 @handles(SIGNED)
 @handles(VOIDED)
-@handles(OVERDUE)
 async def published(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
-    """A prescription signed, voided or waiting too long for review: published for supervision
-    (R13) and kept in the outbox; nothing here reacts to it."""
+    """A prescription signed or voided: published for supervision (R13) and kept in the
+    outbox; nothing here reacts to it."""
 
 
 @handles(SWEEP)
@@ -92,3 +91,6 @@ async def sweep(
         session, actor, limit_minutes=settings.prescription_review_limit_minutes
     )
     await schedule_sweep(session, actor, every_minutes=settings.prescription_review_sweep_minutes)
+
+
+PUBLICATIONS.register_handlers()  # the overdue alert, to its subscribers (supervision)

@@ -51,6 +51,8 @@ class Permission(StrEnum):
     PRESCREENING_OWN = "prescreening:own"  # answer the epidemic pre-screening for one's 就诊人
     PRESCREENING_MANAGE = "prescreening:manage"  # publish versions of the pre-screening questions
     EPIDEMIC_COMMAND = "epidemic:command"  # the command centre's board of a region's alerts
+    # the supervision alerts of one's institution (admins) or region (regulators)
+    SUPERVISION_ALERTS = "supervision:alerts"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -98,6 +100,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.BILLING_MANAGE,
             Permission.SCHEDULES_MANAGE,
             Permission.SERVICES_ATTEND,
+            Permission.SUPERVISION_ALERTS,
         }
     ),
     Role.REGULATOR: frozenset(
@@ -106,6 +109,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.REGION_SUPERVISE,
             Permission.EPIDEMIC_COMMAND,
+            Permission.SUPERVISION_ALERTS,
         }
     ),
     Role.PLATFORM_ADMIN: frozenset(
@@ -122,6 +126,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.DRUGS_MANAGE,
             Permission.PRESCREENING_MANAGE,
             Permission.EPIDEMIC_COMMAND,
+            Permission.SUPERVISION_ALERTS,
         }
     ),
 }

@@ -1,7 +1,8 @@
 """Scalper flags (号贩子嫌疑): raised after a booking when one account has booked one doctor for
 many 就诊人, or one device has booked many times in a day (its count brought up to date at each
 multiple of the threshold); institution admins list and review them. A flag never refuses a
-booking: the institution decides what to do."""
+booking: the institution decides what to do. A raised flag and each new count are published as
+``booking.flag_raised`` (supervision subscribes)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
 from ihospital.errors import NotFound
 from ihospital.identity.patient_cards import PatientCard, patient_cards
+from ihospital.outbox.publications import Publications
+from ihospital.outbox.service import emit
 
 if TYPE_CHECKING:
     from ihospital.booking.appointments import AppointmentView
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 PATIENTS_PER_DOCTOR = 3  # different 就诊人 booked with one doctor by one account ...
 PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
 BOOKINGS_PER_DEVICE_DAY = 10  # bookings from one device at one institution in one local day
+FLAG_RAISED = "booking.flag_raised"
+PUBLICATIONS = Publications("booking fairness", (FLAG_RAISED,))
 
 
 async def note_booking(
@@ -129,6 +134,7 @@ async def _raise(
                 subject_id=flag.id,
                 details={"reason": flag.reason, "subject": flag.subject, "count": flag.count},
             )
+            await _publish(session, actor, flag)
             return
     if existing is not None and update_count and existing.count < flag.count:
         existing.count = flag.count
@@ -142,6 +148,23 @@ async def _raise(
             subject_id=existing.id,
             details={"count": existing.count},
         )
+        await _publish(session, actor, existing)
+
+
+async def _publish(session: AsyncSession, actor: Actor, flag: BookingFlag) -> None:
+    await emit(
+        session,
+        actor,
+        topic=FLAG_RAISED,
+        payload={
+            "flag_id": flag.id,
+            "institution_id": flag.institution_id,
+            "reason": flag.reason,
+            "subject": flag.subject,
+            "count": flag.count,
+            "day": flag.day.isoformat(),
+        },
+    )
 
 
 async def _today(session: AsyncSession, flag: BookingFlag) -> BookingFlag | None:
