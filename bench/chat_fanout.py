@@ -602,23 +602,9 @@ async def seed(url: str, keys: dict[str, str], count: int) -> list[Pair]:
                 )
             )
         }
-        await session.execute(  # each doctor verified for their working session (R04)
-            insert(DoctorWorkSession),
-            [
-                {
-                    "practitioner_id": doctor.id,
-                    "account_id": doctor.account_id,
-                    "licence_number": doctor.licence_number,
-                    "method": "password",
-                    "verified_at": now,
-                    "expires_at": now + timedelta(hours=24),
-                }
-                for doctor in doctors.values()
-            ],
-        )
         doctor_tokens = {practitioner: new_token() for practitioner in practitioner_ids}
-        await session.execute(
-            insert(AuthSession),
+        signed_in = await session.execute(
+            insert(AuthSession).returning(AuthSession.account_id, AuthSession.id),
             [
                 {
                     "account_id": doctors[practitioner].account_id,
@@ -630,6 +616,22 @@ async def seed(url: str, keys: dict[str, str], count: int) -> list[Pair]:
                     "user_agent": "chat_fanout",
                 }
                 for practitioner, token in doctor_tokens.items()
+            ],
+        )
+        auth_sessions = dict(signed_in.tuples().all())
+        await session.execute(  # each doctor verified for their working session (R04)
+            insert(DoctorWorkSession),
+            [
+                {
+                    "practitioner_id": doctor.id,
+                    "account_id": doctor.account_id,
+                    "auth_session_id": auth_sessions[doctor.account_id],
+                    "licence_number": doctor.licence_number,
+                    "method": "password",
+                    "verified_at": now,
+                    "expires_at": now + timedelta(hours=24),
+                }
+                for doctor in doctors.values()
             ],
         )
         consultation_ids = (

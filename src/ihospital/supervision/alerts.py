@@ -24,13 +24,14 @@ from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution, may_manage
 from ihospital.directory.institutions import region_matches
+from ihospital.directory.regions import covers
 from ihospital.errors import Conflict, NotFound, Unprocessable
 from ihospital.identity.accounts import staff_account_ids
 from ihospital.notifications.service import notify
 from ihospital.security.permissions import Role
 from ihospital.supervision.catalogue import rules_by_id
 from ihospital.supervision.models import SupervisionAlert
-from ihospital.supervision.rule_settings import covers, regulator_region, rule_in_force
+from ihospital.supervision.rule_settings import regulator_region, rule_in_force
 
 NOTE_MAX_LENGTH = 2000
 ALERT_NOT_FOUND_MESSAGE = "Alert {alert_id} was not found."

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.directory.access import get_institution_row, managed_institution
+from ihospital.directory.regions import covering_regions
 from ihospital.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ihospital.supervision.catalogue import Rule, rules, rules_by_id
 from ihospital.supervision.models import RuleSwitch, RuleThreshold
@@ -47,16 +48,6 @@ def known_rule(rule_id: str) -> Rule:
     if rule is None:
         raise NotFound("supervision.rule_unknown", RULE_UNKNOWN_MESSAGE, rule_id=rule_id)
     return rule
-
-
-def covering_regions(region_code: str) -> tuple[str, ...]:
-    """The region and the city and province around it, closest first (GB/T 2260)."""
-    return tuple(dict.fromkeys((region_code, region_code[:4] + "00", region_code[:2] + "0000")))
-
-
-def covers(regulator_region: str | None, region_code: str) -> bool:
-    """Whether a regulator of ``regulator_region`` supervises ``region_code``."""
-    return regulator_region is not None and regulator_region in covering_regions(region_code)
 
 
 def regulator_region(actor: Actor) -> str:

@@ -5,17 +5,10 @@ starts with its significant digits; the platform admins' command centre covers e
 from __future__ import annotations
 
 from ihospital.core.context import Actor
+from ihospital.directory.regions import covers, significant
 from ihospital.security.permissions import Role
 
 ALL_REGIONS = "all"
-
-
-def significant(region_code: str) -> str:
-    """``420000`` → ``42``, ``420100`` → ``4201``, ``420102`` → ``420102``."""
-    for length in (2, 4):
-        if region_code[length:] == "0" * (6 - length):
-            return region_code[:length]
-    return region_code
 
 
 def scope_of(actor: Actor) -> str | None:
@@ -26,8 +19,7 @@ def scope_of(actor: Actor) -> str | None:
 
 
 def in_scope(actor: Actor, region_code: str) -> bool:
-    scope = scope_of(actor)
-    return scope == ALL_REGIONS or (scope is not None and region_code.startswith(scope))
+    return actor.role == Role.PLATFORM_ADMIN or covers(actor.region_code, region_code)
 
 
 def channels_of(region_code: str) -> list[str]:
