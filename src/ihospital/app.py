@@ -93,6 +93,8 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.reporting import api as reporting_api
+    from ihospital.reporting import pages as reporting_pages
     from ihospital.web import ops, pages
 
     return [
@@ -126,6 +128,7 @@ def _routers() -> list[Any]:
         verification_api.router,
         pharmacy_api.router,
         catalogue_api.router,
+        reporting_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -163,6 +166,7 @@ def _routers() -> list[Any]:
         pharmacy_stock_pages.router,
         delivery_pages.router,
         catalogue_pages.router,
+        reporting_pages.router,
     ]
 
 
@@ -206,6 +210,7 @@ def create_app(
     from ihospital.notifications.senders import make_sms_sender
     from ihospital.pharmacy.carriers import make_carriers
     from ihospital.prescribing.catalogue_api import import_body_limits
+    from ihospital.reporting.platform import make_provincial
 
     app.state.settings = settings
     app.state.engine = engine
@@ -223,6 +228,9 @@ def create_app(
     app.state.insurance_platform = make_insurance_platform(settings)
     app.state.carriers = make_carriers(settings, app.state.clock)
     app.state.object_store = make_object_store(settings, app.state.clock)
+    provincial = make_provincial(settings, app.state.clock)
+    app.state.provincial_platform = provincial.platform
+    app.state.provincial_sandbox = provincial.sandbox
     for name, service in (services or {}).items():
         setattr(app.state, name, service)
 

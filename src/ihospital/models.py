@@ -21,6 +21,7 @@ from ihospital.pharmacy import models as pharmacy_models
 from ihospital.pharmacy import shipment_models
 from ihospital.prescribing import allergy_models as prescribing_allergy_models
 from ihospital.prescribing import models as prescribing_models
+from ihospital.reporting import models as reporting_models
 from ihospital.security import models as security_models
 
 ALL_MODEL_MODULES = (
@@ -47,5 +48,6 @@ ALL_MODEL_MODULES = (
     shipment_models,
     records_models,
     reviews_models,
+    reporting_models,
     security_models,
 )

@@ -51,6 +51,7 @@ TASK_MODULES = (
     "ihospital.pharmacy.shipment_tasks",
     "ihospital.prescribing.tasks",
     "ihospital.pharmacy.tasks",
+    "ihospital.reporting.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     PHARMACY_DISPENSE = "pharmacy:dispense"  # a pharmacy's stock and the orders to dispense
     DRUGS_READ = "drugs:read"  # search the drug catalogue (not patients: R08)
     DRUGS_MANAGE = "drugs:manage"  # import the national drug catalogue, deactivate drugs
+    # the reporting feed to the provincial platform: its lag, failures and re-queueing
+    REPORTING_FEED = "reporting:feed"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -97,7 +99,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.REGULATOR: frozenset(
-        {Permission.ACCOUNT_SELF, Permission.AUDIT_READ, Permission.REGION_SUPERVISE}
+        {
+            Permission.ACCOUNT_SELF,
+            Permission.AUDIT_READ,
+            Permission.REGION_SUPERVISE,
+            Permission.REPORTING_FEED,
+        }
     ),
     Role.PLATFORM_ADMIN: frozenset(
         {
@@ -111,6 +118,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULES_MANAGE,
             Permission.DRUGS_READ,
             Permission.DRUGS_MANAGE,
+            Permission.REPORTING_FEED,
         }
     ),
 }
