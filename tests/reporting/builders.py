@@ -17,8 +17,8 @@ from ihospital.identity.models import Account
 from ihospital.identity.sessions import open_session
 from ihospital.outbox.service import BatchResult, drain, load_handlers
 from ihospital.reporting.documents import CONSULTATION, Standardised
-from ihospital.reporting.feed import PROMPT_SECONDS, append_record
-from ihospital.reporting.models import ReportRecord
+from ihospital.reporting.feed import FEED_STATE_ID, PROMPT_SECONDS, append_record
+from ihospital.reporting.models import FeedState, ReportRecord
 from ihospital.reporting.platform import Ack, Outgoing, PlatformUnavailable, Provincial
 from tests.identity.builders import make_account
 
@@ -64,8 +64,12 @@ async def run_worker(
 
 
 async def feed(session: AsyncSession) -> list[ReportRecord]:
-    session.expire_all()
-    return list(await session.scalars(select(ReportRecord).order_by(ReportRecord.sequence)))
+    query = select(ReportRecord).order_by(ReportRecord.sequence)
+    return list(await session.scalars(query.execution_options(populate_existing=True)))
+
+
+async def feed_state(session: AsyncSession) -> FeedState:
+    return await session.get(FeedState, FEED_STATE_ID, populate_existing=True)
 
 
 async def received_keys(provincial: Provincial) -> list[str]:

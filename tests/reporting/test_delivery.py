@@ -23,7 +23,6 @@ from ihospital.reporting.platform import (
     PlatformUnavailable,
     make_provincial,
 )
-from ihospital.reporting.pusher import feed_state
 from ihospital.reporting.sandbox import Behaviour
 from ihospital.reporting.tasks import TICK, start_reporting_tick
 from tests.directory.builders import make_institution
@@ -32,6 +31,7 @@ from tests.reporting.builders import (
     LostAnswers,
     add_records,
     feed,
+    feed_state,
     received_keys,
     run_worker,
 )
@@ -86,7 +86,9 @@ async def test_a_rejected_record_keeps_the_reason_and_goes_again_only_when_reque
 ):
     provincial = make_provincial(settings, clock)
     reason = "The institution is not filed with the platform."
-    await provincial.sandbox.behave(Behaviour(reject_code="institution_unfiled", reject_reason=reason))
+    await provincial.sandbox.behave(
+        Behaviour(reject_code="institution_unfiled", reject_reason=reason)
+    )
     institution = await make_institution(session, clock=clock)
     [record] = await add_records(session, clock, institution, 1)
 
@@ -114,10 +116,19 @@ async def test_a_rejected_record_keeps_the_reason_and_goes_again_only_when_reque
 
 
 async def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
-    session, session_factory, clock, settings
+    session, session_factory, clock, settings, monkeypatch
 ):
     provincial = make_provincial(settings, clock)
     await provincial.sandbox.behave(Behaviour(latency_seconds=3600))  # stores one, then stalls
+    answered = asyncio.Event()
+    answer_one = provincial.sandbox._one
+
+    async def noted(record, behaviour):
+        answer = await answer_one(record, behaviour)
+        answered.set()
+        return answer
+
+    monkeypatch.setattr(provincial.sandbox, "_one", noted)
     institution = await make_institution(session, clock=clock)
     keys = [r.idempotency_key for r in await add_records(session, clock, institution, 3)]
     load_handlers()
@@ -125,8 +136,7 @@ async def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     services = {"settings": settings, "provincial_platform": provincial.platform}
     worker = asyncio.create_task(drain(session_factory, clock, limit=10, services=services))
     async with asyncio.timeout(30):
-        while not await received_keys(provincial):
-            await asyncio.sleep(0.01)
+        await answered.wait()
     worker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
@@ -201,7 +211,9 @@ async def test_a_network_error_is_a_failure_to_retry(clock):
 async def test_the_sandbox_rejects_a_document_without_its_required_fields(clock, settings):
     provincial = make_provincial(settings, clock)
     document = '{"data": {"consultation_id": 1}}'
-    [ack] = await provincial.platform.send([Outgoing("consultation:1:v1", 1, "consultation", document)])
+    [ack] = await provincial.platform.send(
+        [Outgoing("consultation:1:v1", 1, "consultation", document)]
+    )
     assert (ack.outcome, ack.code) == ("rejected", "missing_fields")
     assert "practitioner" in ack.reason
 

@@ -20,9 +20,7 @@ class ReportRecord(IdMixin, Base):
 
     __tablename__ = "reporting_records"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending','delivered','rejected')", name="status_known"
-        ),
+        CheckConstraint("status IN ('pending','delivered','rejected')", name="status_known"),
         Index("ix_reporting_records_status_sequence", "status", "sequence"),
     )
 

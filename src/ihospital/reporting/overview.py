@@ -24,7 +24,9 @@ from ihospital.reporting.pusher import feed_state
 from ihospital.security.permissions import Role
 
 NOT_FOUND_MESSAGE = "Feed record {record_id} was not found."
-NOT_REJECTED_MESSAGE = "Feed record {record_id} was not rejected; only a rejected record can be re-queued."
+NOT_REJECTED_MESSAGE = (
+    "Feed record {record_id} was not rejected; only a rejected record can be re-queued."
+)
 
 
 def region_prefix(region_code: str) -> str:

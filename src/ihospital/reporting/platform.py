@@ -149,7 +149,9 @@ def make_provincial(settings: Settings, clock: Clock) -> Provincial:
     if settings.provincial_platform == "http":
         if not settings.provincial_platform_url:
             raise ValueError("IHOSPITAL_PROVINCIAL_PLATFORM_URL is needed for the http platform")
-        return Provincial(HttpProvincialPlatform(url=settings.provincial_platform_url, **common), None)
+        return Provincial(
+            HttpProvincialPlatform(url=settings.provincial_platform_url, **common), None
+        )
     sandbox = ProvincialSandbox(
         database_url=books_url(settings, PROVINCIAL_BOOKS_FILE),
         app_id=settings.provincial_app_id,
@@ -157,4 +159,6 @@ def make_provincial(settings: Settings, clock: Clock) -> Provincial:
         clock=clock,
     )
     transport = httpx.ASGITransport(app=sandbox.app)
-    return Provincial(HttpProvincialPlatform(url=SANDBOX_URL, transport=transport, **common), sandbox)
+    return Provincial(
+        HttpProvincialPlatform(url=SANDBOX_URL, transport=transport, **common), sandbox
+    )

@@ -155,8 +155,12 @@ class ProvincialSandbox:
             return JSONResponse({"code": "unavailable"}, status_code=503)
         try:
             records = json.loads(body)["records"]
-            if not all(isinstance(r, dict) and r.get("kind") in KINDS and isinstance(r.get("sequence"), int)
-                for r in records):
+            if not all(
+                isinstance(r, dict)
+                and r.get("kind") in KINDS
+                and isinstance(r.get("sequence"), int)
+                for r in records
+            ):
                 raise ValueError("a record of an unknown kind")
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"code": "malformed"}, status_code=400)
@@ -172,7 +176,12 @@ class ProvincialSandbox:
         answer = {"idempotency_key": key}
         if behaviour.reject_code and behaviour.reject_kind in (None, record["kind"]):
             reason = behaviour.reject_reason or ""
-            return {**answer, "outcome": "rejected", "code": behaviour.reject_code, "reason": reason}
+            return {
+                **answer,
+                "outcome": "rejected",
+                "code": behaviour.reject_code,
+                "reason": reason,
+            }
         if missing := _missing(record):
             reason = "missing: " + ", ".join(missing)
             return {**answer, "outcome": "rejected", "code": "missing_fields", "reason": reason}

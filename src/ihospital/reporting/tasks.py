@@ -112,7 +112,12 @@ async def schedule_tick(session: AsyncSession, actor: Actor, *, every_minutes: i
     """Set the next tick on the grid (once per grid moment, whoever sets it)."""
     at = grid_slot(actor.clock.now(), timedelta(minutes=every_minutes))
     await emit(
-        session, actor, topic=TICK, payload={}, available_at=at, dedupe_key=f"{TICK}:{at.isoformat()}"
+        session,
+        actor,
+        topic=TICK,
+        payload={},
+        available_at=at,
+        dedupe_key=f"{TICK}:{at.isoformat()}",
     )
 
 
