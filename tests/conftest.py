@@ -31,6 +31,7 @@ TEST_KEY = base64.b64encode(b"k" * 32).decode()
 TEST_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
 TEST_PAYMENT_KEY = base64.b64encode(b"p" * 32).decode()
 TEST_CARRIER_KEY = base64.b64encode(b"c" * 32).decode()
+TEST_PROVINCIAL_KEY = base64.b64encode(b"r" * 32).decode()
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
@@ -120,6 +121,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: object) -
         "blind_index_key": TEST_INDEX_KEY,
         "payment_sandbox_key": TEST_PAYMENT_KEY,
         "carrier_sandbox_key": TEST_CARRIER_KEY,
+        "provincial_app_secret": TEST_PROVINCIAL_KEY,
         "log_json": False,
         "sms_sender": "log",
     }

@@ -97,6 +97,8 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import review_pages as prescription_review_pages
     from ihospital.supervision import api as supervision_api
     from ihospital.supervision import pages as supervision_pages
+    from ihospital.supervision.reporting import api as reporting_api
+    from ihospital.supervision.reporting import pages as reporting_pages
     from ihospital.triage import api as triage_api
     from ihospital.triage import pages as triage_pages
     from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
@@ -138,6 +140,7 @@ def _routers() -> list[Any]:
         catalogue_api.router,
         triage_api.router,
         supervision_api.router,
+        reporting_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -181,6 +184,7 @@ def _routers() -> list[Any]:
         prescreening_admin_pages.router,
         triage_pages.router,
         supervision_pages.router,
+        reporting_pages.router,
     ]
 
 
@@ -225,6 +229,7 @@ def create_app(
     from ihospital.notifications.senders import make_sms_sender
     from ihospital.pharmacy.carriers import make_carriers
     from ihospital.prescribing.catalogue_api import import_body_limits
+    from ihospital.supervision.reporting.platform import make_provincial
 
     app.state.settings = settings
     app.state.engine = engine
@@ -242,6 +247,9 @@ def create_app(
     app.state.insurance_platform = make_insurance_platform(settings)
     app.state.carriers = make_carriers(settings, app.state.clock)
     app.state.object_store = make_object_store(settings, app.state.clock)
+    provincial = make_provincial(settings, app.state.clock)
+    app.state.provincial_platform = provincial.platform
+    app.state.provincial_sandbox = provincial.sandbox
     for name, service in (services or {}).items():
         setattr(app.state, name, service)
 

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     # a cold-chain reading at this temperature (°C) half-way, for demos of an excursion
     carrier_sandbox_excursion_celsius: Decimal | None = None
     sandbox_database_url: str = ""
+    # the provincial supervision platform (监管平台) that receives the reporting feed: the sandbox
+    # receiver in this process, or the platform's HTTP interface at the URL; requests name the
+    # app id and are signed with the app secret
+    provincial_platform: Literal["sandbox", "http"] = "sandbox"
+    provincial_platform_url: str = ""
+    provincial_app_id: str = "ihospital"
+    provincial_app_secret: str = ""
+    provincial_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # records per request to the platform, and how often the feed is pushed at the least
+    reporting_batch: int = Field(default=50, ge=1, le=500)
+    reporting_tick_minutes: int = Field(default=5, ge=1, le=60)
     environment: Literal["development", "production", "test"] = "development"
     cookie_secure: bool = True
     log_level: str = "INFO"
@@ -118,6 +129,7 @@ class Settings(BaseSettings):
             "blind_index_key",
             "payment_sandbox_key",
             "carrier_sandbox_key",
+            "provincial_app_secret",
         )
         if all(getattr(self, name) for name in names):
             return self

@@ -23,6 +23,7 @@ from ihospital.prescribing import allergy_models as prescribing_allergy_models
 from ihospital.prescribing import models as prescribing_models
 from ihospital.security import models as security_models
 from ihospital.supervision import models as supervision_models
+from ihospital.supervision.reporting import models as reporting_models
 from ihospital.triage.prescreening import models as prescreening_models
 
 ALL_MODEL_MODULES = (
@@ -49,6 +50,7 @@ ALL_MODEL_MODULES = (
     shipment_models,
     records_models,
     reviews_models,
+    reporting_models,
     security_models,
     prescreening_models,
     supervision_models,

@@ -134,6 +134,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/audit/entries"): Call(P.AUDIT_READ),
     ("GET", "/api/audit/verify"): Call(P.AUDIT_READ),
     ("GET", "/api/admin/outbox"): Call(P.OUTBOX_READ),
+    # reporting feed to the provincial supervision platform
+    ("GET", "/api/regulator/reporting-feed"): Call(P.REPORTING_FEED),
+    ("POST", "/api/regulator/reporting-feed/records/{record_id}/requeue"): Call(P.REPORTING_FEED),
+    ("GET", "/regulator/reporting-feed"): Call(P.REPORTING_FEED),
+    ("POST", "/regulator/reporting-feed/records/{record_id}/requeue"): Call(
+        P.REPORTING_FEED, form={}
+    ),
     # billing API
     ("POST", "/api/billing/orders"): Call(P.BILLING_MANAGE, json={}),
     ("GET", "/api/billing/orders"): Call(P.BILLS_OWN),

@@ -14,8 +14,8 @@ from ihospital.notifications.service import INBOX_TOPIC
 from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.shipment_events import COLD_CHAIN_EXCURSION, SHIPMENT_STATUS_CHANGED
 from ihospital.pharmacy.shipment_events import PUBLICATIONS as SHIPMENTS
+from ihospital.prescribing.events import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.prescribing.review_statistics import OVERDUE
-from ihospital.prescribing.review_statistics import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.supervision import tasks
 from ihospital.supervision.rule_settings import set_thresholds, switch_rule
 from tests.prescribing.review_builders import run_worker

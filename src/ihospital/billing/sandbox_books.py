@@ -1,5 +1,5 @@
-"""The books a sandbox keeps: the simulated payment provider's, insurance platform's and
-carriers' own database, apart from ours.
+"""The books a sandbox keeps: the simulated payment provider's, insurance platform's,
+carriers' and provincial supervision platform's own database, apart from ours.
 
 A sandbox plays an outside party, so its records must behave like one's: they survive our
 rollbacks (each call is a transaction of its own) and every process that opens the same
@@ -41,6 +41,7 @@ class SandboxBase(DeclarativeBase):
 PAYMENT_BOOKS_FILE = "payment-sandbox.db"
 INSURANCE_BOOKS_FILE = "insurance-sandbox.db"
 CARRIER_BOOKS_FILE = "carrier-sandbox.db"
+PROVINCIAL_BOOKS_FILE = "provincial-sandbox.db"
 
 
 def books_files(settings: Settings) -> list[Path]:
@@ -50,7 +51,12 @@ def books_files(settings: Settings) -> list[Path]:
         return []
     return [
         settings.data_dir / f"{name}{suffix}"
-        for name in (PAYMENT_BOOKS_FILE, INSURANCE_BOOKS_FILE, CARRIER_BOOKS_FILE)
+        for name in (
+            PAYMENT_BOOKS_FILE,
+            INSURANCE_BOOKS_FILE,
+            CARRIER_BOOKS_FILE,
+            PROVINCIAL_BOOKS_FILE,
+        )
         for suffix in ("", "-wal", "-shm")
     ]
 

@@ -144,5 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     upgrade_database(settings.effective_database_url())
     state = asyncio.run(load_demo(settings))
     app = create_app(settings, worker=True)
+    if app.state.provincial_sandbox is not None:  # the receiver of the reporting feed, to watch
+        app.mount("/sandbox/provincial", app.state.provincial_sandbox.app)
     serve(app, args.host, args.port, lambda: print_demo(settings, state))
     return 0

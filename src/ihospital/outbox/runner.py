@@ -24,6 +24,8 @@ from ihospital.pharmacy.carriers import make_carriers
 from ihospital.prescribing.review_statistics import start_review_sweep
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
+from ihospital.supervision.reporting.platform import make_provincial
+from ihospital.supervision.reporting.tasks import start_reporting_tick
 
 
 def worker_services(settings: Settings) -> dict[str, Any]:
@@ -36,6 +38,7 @@ def worker_services(settings: Settings) -> dict[str, Any]:
         "carriers": make_carriers(settings, Clock()),
         "cipher": FieldCipher(settings.field_key, settings.blind_index_key),
         "realtime_hub": make_hub(settings),
+        "provincial_platform": make_provincial(settings, Clock()).platform,
     }
 
 
@@ -49,6 +52,7 @@ def app_services(app: FastAPI) -> dict[str, Any]:
         "carriers": app.state.carriers,
         "cipher": app.state.cipher,
         "realtime_hub": app.state.realtime_hub,
+        "provincial_platform": app.state.provincial_platform,
     }
 
 
@@ -63,8 +67,9 @@ async def run_workers(
     metrics: Any | None = None,
 ) -> None:
     """``concurrency`` worker loops sharing the outbox until ``stop`` is set, and the audit
-    sealer beside them; the daily reconciliation of each payment channel and the sweep of
-    prescriptions overdue for review are set first if they are not yet. The sealer is a loop of
+    sealer beside them; the daily reconciliation of each payment channel, the sweep of
+    prescriptions overdue for review and the reporting feed's tick are set first if they are
+    not yet. The sealer is a loop of
     its own, not an outbox timer: it runs every few seconds, which as timers would leave a done
     event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
@@ -72,6 +77,7 @@ async def run_workers(
     await start_review_sweep(
         factory, clock, every_minutes=settings.prescription_review_sweep_minutes
     )
+    await start_reporting_tick(factory, clock, every_minutes=settings.reporting_tick_minutes)
     await asyncio.gather(
         *(
             run_worker(

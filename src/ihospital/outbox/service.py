@@ -53,6 +53,7 @@ TASK_MODULES = (
     "ihospital.pharmacy.tasks",
     "ihospital.triage.prescreening.tasks",
     "ihospital.supervision.tasks",
+    "ihospital.supervision.reporting.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0
 STATUSES = ("pending", "done", "dead")

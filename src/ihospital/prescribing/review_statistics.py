@@ -25,7 +25,6 @@ from ihospital.consultation.statistics import percentile, period_start
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
 from ihospital.directory.access import managed_institution
-from ihospital.outbox.publications import Publications
 from ihospital.outbox.service import KeyedEvent, emit, emit_keyed
 from ihospital.prescribing.models import Prescription
 from ihospital.prescribing.review import PENDING
@@ -34,7 +33,6 @@ OVERDUE = "prescribing.review_overdue"
 SWEEP = "prescribing.review_sweep"
 PERIOD_DAYS = (1, 7, 30, 90)
 OVERDUE_BATCH = 500
-PUBLICATIONS = Publications("prescription review", (OVERDUE,))  # supervision subscribes
 
 
 @dataclass(frozen=True)

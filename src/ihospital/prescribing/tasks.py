@@ -1,8 +1,7 @@
 """Outbox handlers of the pharmacist's review: the patient's account is told when a prescription
 is approved (it can now buy the drugs), the doctor when one is rejected (to write a new version);
-the review sweep raises the overdue alerts and sets its next run; a signed or voided
-prescription is published for supervision (R13), which nothing here reacts to, and an overdue
-alert goes to its subscribers (supervision)."""
+the review sweep raises the overdue alerts and sets its next run. Every prescribing event is
+handled by calling its subscribers (:mod:`ihospital.prescribing.events`)."""
 
 from __future__ import annotations
 
@@ -15,14 +14,9 @@ from ihospital.directory.access import practitioner_account_id
 from ihospital.identity.patients import account_of_patient
 from ihospital.notifications.service import notify
 from ihospital.outbox.service import handles, worker_service
+from ihospital.prescribing.events import PUBLICATIONS, subscribe
 from ihospital.prescribing.review import APPROVED, REJECTED
-from ihospital.prescribing.review_statistics import (
-    PUBLICATIONS,
-    SWEEP,
-    raise_overdue_alerts,
-    schedule_sweep,
-)
-from ihospital.prescribing.service import SIGNED, VOIDED
+from ihospital.prescribing.review_statistics import SWEEP, raise_overdue_alerts, schedule_sweep
 
 APPROVED_MESSAGES = {
     "title": "Your prescription is approved",
@@ -34,7 +28,7 @@ REJECTED_MESSAGES = {
 }
 
 
-@handles(APPROVED)
+@subscribe(APPROVED)
 async def tell_patient(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
@@ -54,7 +48,7 @@ async def tell_patient(
     )
 
 
-@handles(REJECTED)
+@subscribe(REJECTED)
 async def tell_doctor(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
@@ -72,15 +66,6 @@ async def tell_doctor(
     )
 
 
-@handles(SIGNED)
-@handles(VOIDED)
-async def published(
-    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
-) -> None:
-    """A prescription signed or voided: published for supervision (R13) and kept in the
-    outbox; nothing here reacts to it."""
-
-
 @handles(SWEEP)
 async def sweep(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
@@ -93,4 +78,4 @@ async def sweep(
     await schedule_sweep(session, actor, every_minutes=settings.prescription_review_sweep_minutes)
 
 
-PUBLICATIONS.register_handlers()  # the overdue alert, to its subscribers (supervision)
+PUBLICATIONS.register_handlers()

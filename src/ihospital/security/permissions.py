@@ -53,6 +53,8 @@ class Permission(StrEnum):
     EPIDEMIC_COMMAND = "epidemic:command"  # the command centre's board of a region's alerts
     # the supervision alerts of one's institution (admins) or region (regulators)
     SUPERVISION_ALERTS = "supervision:alerts"
+    # the reporting feed to the provincial platform: its lag, failures and re-queueing
+    REPORTING_FEED = "reporting:feed"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -110,6 +112,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REGION_SUPERVISE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.REPORTING_FEED,
         }
     ),
     Role.PLATFORM_ADMIN: frozenset(
@@ -127,6 +130,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PRESCREENING_MANAGE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.REPORTING_FEED,
         }
     ),
 }

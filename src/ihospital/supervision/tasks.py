@@ -31,8 +31,8 @@ from ihospital.core.context import Actor
 from ihospital.outbox.service import emit, handles
 from ihospital.pharmacy.shipment_events import COLD_CHAIN_EXCURSION
 from ihospital.pharmacy.shipment_events import subscribe as on_shipment
+from ihospital.prescribing.events import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.prescribing.review_statistics import OVERDUE
-from ihospital.prescribing.review_statistics import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.supervision.alerts import raise_alert
 from ihospital.supervision.rule_settings import rule_in_force
 
