@@ -17,6 +17,7 @@ from ihospital.core.i18n import gettext
 from ihospital.deps import DbSession, optional_actor
 from ihospital.prescribing.printing import UNIT_MESSAGES
 from ihospital.prescribing.verification import (
+    ENCOUNTER_MESSAGES,
     REASON_MESSAGES,
     STATUS_MESSAGES,
     VERIFY_PATH,
@@ -50,6 +51,7 @@ async def verification_page(
         "error": None,
         "reason_messages": REASON_MESSAGES,
         "status_messages": STATUS_MESSAGES,
+        "encounter_messages": ENCOUNTER_MESSAGES,
         "unit_messages": UNIT_MESSAGES,
     }
     if not number and not code:
