@@ -12,11 +12,15 @@ from sqlalchemy import func, select
 from ihospital.audit.models import AuditEntry
 from ihospital.booking.cancellation import cancel_appointment
 from ihospital.booking.dayof import mark_attendance
+from ihospital.core.context import Actor
 from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
+from ihospital.notifications.service import INBOX_TOPIC
+from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.orders import place_order
 from ihospital.prescribing.models import Prescription
-from ihospital.prescribing.review import decide_prescription
+from ihospital.prescribing.review import REJECTED, decide_prescription
+from ihospital.prescribing.tasks import tell_doctor
 from tests.booking.builders import make_resource, make_resource_session
 from tests.directory.builders import bearer
 from tests.identity.builders import make_account
@@ -222,6 +226,7 @@ async def test_special_drugs_stay_refused_in_person(client, session, clock):
 
 async def test_reviewed_then_bought_or_revised_after_rejection(client, session, clock):
     clinic, day, first, doctor = await _checked_in(session, clock)
+    account = await doctor_account(session, clinic)
     second = await book(session, clock, day.slots[1])
     await arrive(session, clock, second)
     drug = await make_drug(session, clock=clock)
@@ -256,6 +261,17 @@ async def test_reviewed_then_bought_or_revised_after_rejection(client, session, 
 
     await decide_prescription(
         session, reviewer, prescription_id=written[1], decision="reject", reasons=["I07"]
+    )
+    event = await session.scalar(select(OutboxEvent).where(OutboxEvent.topic == REJECTED))
+    await tell_doctor(session, Actor.system(clock), event.id, json.loads(event.payload))
+    inbox = await session.scalar(
+        select(OutboxEvent).where(OutboxEvent.topic == INBOX_TOPIC).order_by(OutboxEvent.id.desc())
+    )
+    told = json.loads(inbox.payload)
+    assert told["account_id"] == account.id
+    assert (
+        told["link"]
+        == f"/doctor/appointments/{second.appointment.id}/prescription?revise={written[1]}"
     )
     revised = await client.post(
         f"{WRITE}/{written[1]}/revisions",
