@@ -7,26 +7,16 @@ prescription and the verification page name the visit type (门诊)."""
 from io import BytesIO
 
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ihospital.prescribing.models import Prescription
 from ihospital.prescribing.review import decide_prescription
 from ihospital.prescribing.verification import verification_code
 from tests.identity.builders import csrf_token, make_account
 from tests.pharmacy.builders import pharmacist as pharmacist_actor
-from tests.prescribing.builders import MORPHINE, make_drug
+from tests.prescribing.builders import MORPHINE, form_row, make_drug, prescriptions_written
 from tests.prescribing.visit_builders import arrive, book, on_duty, visit_session
 from tests.web.builders import sign_in_as
-
-
-def _row(drug, **changes) -> dict[str, str]:
-    values = {"drug_id": str(drug.id), "dose": "5", "dose_unit": "mg", "frequency": "qd"}
-    values |= {"route": "oral", "days": "7"} | changes
-    return {f"items-1-{name}": value for name, value in values.items()}
-
-
-async def _count(session) -> int:
-    return await session.scalar(select(func.count()).select_from(Prescription))
 
 
 async def _signed_in(session, client, clock, clinic) -> dict[str, str]:
@@ -59,12 +49,12 @@ async def test_the_day_list_links_the_form_which_signs_for_the_visit(client, ses
     assert f'name="add_drug" value="{amlodipine.id}"' in form.text
 
     live = await client.post(
-        f"{_url(here)}/check", data={**token, "diagnoses": "I10", **_row(amlodipine, dose="20")}
+        f"{_url(here)}/check", data={**token, "diagnoses": "I10", **form_row(amlodipine, dose="20")}
     )
     assert live.status_code == 200 and 'data-finding="rx.dose_unusual"' in live.text
 
     signed = await client.post(
-        _url(here), data={**token, "diagnoses": "I10", **_row(amlodipine), "action": "sign"}
+        _url(here), data={**token, "diagnoses": "I10", **form_row(amlodipine), "action": "sign"}
     )
     assert signed.status_code == 303, signed.text
     assert signed.headers["location"] == "/doctor/day"
@@ -75,10 +65,10 @@ async def test_the_day_list_links_the_form_which_signs_for_the_visit(client, ses
     )
 
     refused = await client.post(
-        _url(waiting), data={**token, "diagnoses": "I10", **_row(amlodipine), "action": "sign"}
+        _url(waiting), data={**token, "diagnoses": "I10", **form_row(amlodipine), "action": "sign"}
     )
     assert refused.status_code == 409 and "尚未签到" in refused.text
-    assert await _count(session) == 1
+    assert await prescriptions_written(session) == 1
 
 
 async def test_a_refusal_keeps_the_form_and_writes_nothing(client, session, clock):
@@ -89,11 +79,11 @@ async def test_a_refusal_keeps_the_form_and_writes_nothing(client, session, cloc
     morphine = await make_drug(session, clock=clock, **MORPHINE)
     answer = await client.post(
         _url(here),
-        data={**token, "diagnoses": "I10", **_row(morphine, dose="10"), "action": "sign"},
+        data={**token, "diagnoses": "I10", **form_row(morphine, dose="10"), "action": "sign"},
     )
     assert answer.status_code == 422 and 'data-finding="rx.special_class"' in answer.text
     assert 'name="items-1-dose"' in answer.text and 'value="10"' in answer.text
-    assert await _count(session) == 0
+    assert await prescriptions_written(session) == 0
 
 
 async def test_another_doctor_and_a_visit_not_open_find_no_form(client, session, clock):
@@ -106,12 +96,12 @@ async def test_another_doctor_and_a_visit_not_open_find_no_form(client, session,
     amlodipine = await make_drug(session, clock=clock)
     assert (await client.get(_url(theirs))).status_code == 404
     answer = await client.post(
-        _url(theirs), data={**token, "diagnoses": "I10", **_row(amlodipine), "action": "sign"}
+        _url(theirs), data={**token, "diagnoses": "I10", **form_row(amlodipine), "action": "sign"}
     )
     assert answer.status_code == 404
     early = await client.get(_url(waiting), headers={"Accept": "text/html"})
     assert early.status_code == 409 and "尚未签到" in early.text
-    assert await _count(session) == 0
+    assert await prescriptions_written(session) == 0
 
 
 async def test_a_child_under_six_is_prescribed_for_with_the_guardian_present(
@@ -124,13 +114,13 @@ async def test_a_child_under_six_is_prescribed_for_with_the_guardian_present(
     drug = await make_drug(session, clock=clock)
     form = await client.get(_url(child))
     assert 'id="field-guardian_present"' in form.text and "监护人已陪同就诊" in form.text
-    sent = {**token, "diagnoses": "I10", **_row(drug, dose="2.5"), "action": "sign"}
+    sent = {**token, "diagnoses": "I10", **form_row(drug, dose="2.5"), "action": "sign"}
     refused = await client.post(_url(child), data=sent)
     assert refused.status_code == 422 and 'data-finding="rx.guardian_required"' in refused.text
-    assert await _count(session) == 0
+    assert await prescriptions_written(session) == 0
     signed = await client.post(_url(child), data={**sent, "guardian_present": "true"})
     assert signed.status_code == 303, signed.text
-    assert await _count(session) == 1
+    assert await prescriptions_written(session) == 1
 
 
 async def test_the_printed_and_verified_prescription_name_the_in_person_visit(
@@ -142,7 +132,7 @@ async def test_the_printed_and_verified_prescription_name_the_in_person_visit(
     token = await _signed_in(session, client, clock, clinic)
     drug = await make_drug(session, clock=clock)
     await client.post(
-        _url(here), data={**token, "diagnoses": "I10", **_row(drug), "action": "sign"}
+        _url(here), data={**token, "diagnoses": "I10", **form_row(drug), "action": "sign"}
     )
     prescription = await session.scalar(select(Prescription))
 
@@ -165,7 +155,7 @@ async def test_a_rejected_visit_prescription_is_revised_from_the_form(client, se
     await arrive(session, clock, here)
     token = await _signed_in(session, client, clock, clinic)
     drug = await make_drug(session, clock=clock)
-    sent = {**token, "diagnoses": "I10", **_row(drug), "action": "sign"}
+    sent = {**token, "diagnoses": "I10", **form_row(drug), "action": "sign"}
     await client.post(_url(here), data=sent)
     rejected = await session.scalar(select(Prescription))
     pharmacist = await make_account(
