@@ -206,7 +206,7 @@ async def test_a_child_under_six_needs_the_guardian_present_confirmed(client, se
         await session.scalar(
             select(AuditEntry.details).where(
                 AuditEntry.action == "prescribing.prescription_signed",
-                AuditEntry.subject_id == signed.json()["id"],
+                AuditEntry.subject_id == str(signed.json()["id"]),
             )
         )
     )
