@@ -95,6 +95,7 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import patient_pages as prescription_patient_pages
     from ihospital.prescribing import review_api as prescription_review_api
     from ihospital.prescribing import review_pages as prescription_review_pages
+    from ihospital.prescribing import visit_pages as prescription_visit_pages
     from ihospital.supervision import api as supervision_api
     from ihospital.supervision import pages as supervision_pages
     from ihospital.supervision.reporting import api as reporting_api
@@ -168,6 +169,7 @@ def _routers() -> list[Any]:
         chat_pages.router,
         record_pages.router,
         prescribing_pages.router,
+        prescription_visit_pages.router,
         duty_pages.router,
         department_pages.router,
         prescription_review_pages.router,

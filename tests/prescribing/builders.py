@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.models import Consultation
@@ -206,6 +207,17 @@ def body(consultation_id: int, *items: dict[str, Any], **changes: Any) -> dict[s
     """A prescription as the doctor sends it, for hypertension (I10) unless ``changes`` say."""
     data = {"consultation_id": consultation_id, "diagnoses": ["I10"], "items": list(items)}
     return data | changes
+
+
+def form_row(drug_row: Drug, **changes: str) -> dict[str, str]:
+    """The first row of the prescribing form as the doctor fills it: 5 mg once a day, 7 days."""
+    values = {"drug_id": str(drug_row.id), "dose": "5", "dose_unit": "mg", "frequency": "qd"}
+    values |= {"route": "oral", "days": "7"} | changes
+    return {f"items-1-{name}": value for name, value in values.items()}
+
+
+async def prescriptions_written(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Prescription)) or 0
 
 
 @dataclass(frozen=True)

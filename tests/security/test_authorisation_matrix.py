@@ -240,6 +240,13 @@ ROUTES: dict[tuple[str, str], Call] = {
         P.CONSULTATIONS_ATTEND, form={}
     ),
     ("GET", "/doctor/prescribing/drugs"): Call(P.CONSULTATIONS_ATTEND),
+    ("GET", "/doctor/appointments/{appointment_id}/prescription"): Call(P.CONSULTATIONS_ATTEND),
+    ("POST", "/doctor/appointments/{appointment_id}/prescription"): Call(
+        P.CONSULTATIONS_ATTEND, form={"action": "check"}
+    ),
+    ("POST", "/doctor/appointments/{appointment_id}/prescription/check"): Call(
+        P.CONSULTATIONS_ATTEND, form={}
+    ),
     # consultation reviews API
     ("POST", "/api/consultations/{consultation_id}/review"): Call(
         P.CONSULTATIONS_OWN, json={"stars": 5}

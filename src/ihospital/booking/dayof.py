@@ -129,6 +129,35 @@ async def _visit_of(session: AsyncSession, appointment: Appointment) -> Visit:
     return visit
 
 
+@dataclass(frozen=True)
+class DoctorVisit:
+    """One appointment of the signed-in doctor's sessions, its session and its day-of record
+    (none before check-in)."""
+
+    appointment: Appointment
+    schedule: ScheduleSession
+    visit: Visit | None
+
+
+async def doctor_visit(
+    session: AsyncSession, actor: Actor, *, appointment_id: int, for_update: bool = False
+) -> DoctorVisit:
+    """An appointment of the signed-in doctor's own sessions, whatever its status, for a domain
+    acting on the visit (a prescription written in person); another doctor's, or a
+    vaccination's or check-up's, is not found. ``for_update`` locks it after its session."""
+    practitioner = await own_practitioner(session, actor)
+    conditions = (Appointment.id == appointment_id, Appointment.practitioner_id == practitioner.id)
+    if for_update:
+        appointment = await _found_appointment(session, *conditions)
+    else:
+        appointment = await session.scalar(select(Appointment).where(*conditions))
+        if appointment is None:
+            raise _not_found()
+    schedule = await session.get_one(ScheduleSession, appointment.session_id)
+    visit = await session.scalar(select(Visit).where(Visit.appointment_id == appointment.id))
+    return DoctorVisit(appointment, schedule, visit)
+
+
 async def check_in(session: AsyncSession, actor: Actor, *, appointment_id: int) -> VisitView:
     """签到 for a confirmed appointment of one of the account's 就诊人, inside the check-in
     window (409 outside it); gives the next queue number of the session. Checking in again

@@ -2,7 +2,8 @@
 
 Doctors: the day list of their own sessions (today, or another day they pick) with each
 patient's name, sex, age, status and queue number, the next patient to call (叫号) highlighted,
-and attendance marked in place (htmx; a plain form without JavaScript). Patients: 签到 from
+attendance marked in place (htmx; a plain form without JavaScript), and a link to prescribe
+(开处方) for each in-person visit open for it. Patients: 签到 from
 "my appointments" inside the check-in window.
 """
 
@@ -24,6 +25,7 @@ from ihospital.deps import DbSession, check_csrf, require
 from ihospital.directory.pages_support import form_text
 from ihospital.errors import AppError, NotFound
 from ihospital.identity.forms import parse_form
+from ihospital.prescribing.visits import prescribable_appointments
 from ihospital.security.permissions import Permission
 from ihospital.web.flash import Notice, flash
 from ihospital.web.templating import render
@@ -48,6 +50,7 @@ async def _day_page(
 ) -> Response:
     sessions = await doctor_day(session, actor, day=day)
     context = {
+        "prescribable": prescribable_appointments(sessions, actor.clock.now()),
         "day": day,
         "today": actor.clock.today_local(),
         "sessions": sessions,

@@ -1,7 +1,8 @@
 """The doctor's JSON routes of prescribing: check a draft (changes nothing), write and sign,
 revise after the pharmacist's rejection, void before review, and the patient's recorded
-allergies. Every route is the doctor's own consultation or prescription; any other is not
-found."""
+allergies. A draft names its consultation (``consultation_id``) or in-person visit
+(``appointment_id``). Every route is the doctor's own consultation, visit or prescription; any
+other is not found."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ ObjectId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 @router.post("/prescriptions/check")
 async def check(body: PrescriptionCreate, session: DbSession, actor: Doctor) -> CheckRead:
-    """Every finding of the draft as it stands (R10, R11, R16–R18); nothing is written."""
+    """Every finding of the draft for a consultation or an in-person visit as it stands (R10,
+    R11, R16–R18); nothing is written."""
     checked = await check_prescription(session, actor, body=body)
     return CheckRead(
         findings=[finding_read(f, checked.drugs) for f in checked.findings],

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.consultation.models import Consultation
 from ihospital.core.context import Actor
+from ihospital.prescribing.encounters import Encounter
 from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.repository import prescription_items, prescription_not_found
 from ihospital.prescribing.review import audit_read
@@ -67,13 +68,16 @@ async def consultation_prescriptions(
 
 
 async def rejected_for_revision(
-    session: AsyncSession, actor: Actor, *, consultation: Consultation, prescription_id: int
+    session: AsyncSession, actor: Actor, *, encounter: Encounter, prescription_id: int
 ) -> tuple[Prescription, list[PrescriptionItem]]:
-    """A rejected prescription, not yet revised, of a consultation the doctor has read
-    (``read_assigned``), with its items, to start the revision from (audited). Any other is
-    not found."""
+    """A rejected prescription, not yet revised, of a consultation or visit the doctor has read
+    (``read_assigned``, ``visit_encounter``), with its items, to start the revision from
+    (audited). Any other is not found."""
     prescription = await session.get(Prescription, prescription_id)
-    if prescription is None or prescription.consultation_id != consultation.id:
+    if prescription is None or (prescription.consultation_id, prescription.appointment_id) != (
+        encounter.consultation_id,
+        encounter.appointment_id,
+    ):
         raise prescription_not_found(prescription_id)
     revised = await session.scalar(
         select(Prescription.id).where(Prescription.previous_version_id == prescription.id)

@@ -1,8 +1,8 @@
 """The printable prescription (处方笺) as a PDF, in the layout of 《处方管理办法》's prescription
-form: institution, the 处方 header with the number and date, the patient (name, sex, age) and
-department, the diagnoses, the Rp items with dose, frequency, route, days and quantity, the
-doctor's electronic signature with the key's fingerprint (R06), the pharmacist's review line,
-the validity (R16) and a QR code of the public verification page.
+form: institution, the 处方 header with the number and date, the patient (name, sex, age),
+department and visit type (门诊 or 线上复诊), the diagnoses, the Rp items with dose, frequency,
+route, days and quantity, the doctor's electronic signature with the key's fingerprint (R06),
+the pharmacist's review line, the validity (R16) and a QR code of the public verification page.
 
 Chinese is set in Noto Sans SC (SIL Open Font License, in ``fonts/`` with its licence, cut down
 to GB 2312 by ``scripts/subset-prescription-font``); each PDF embeds only the glyphs it uses.
@@ -30,6 +30,7 @@ from ihospital.identity.models import Account
 from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.terms import coded_label, frequency_label, route_label, unit_label
 from ihospital.prescribing.verification import (
+    ENCOUNTER_MESSAGES,
     STATUS_MESSAGES,
     Verification,
     readable_prescription,
@@ -98,7 +99,9 @@ def _patient(pdf: _Form, verification: Verification, details: PrintDetails) -> N
             age=prescription.patient_age,
         )
     )
-    pdf.text_line(gettext("Department: {department}", department=details.department))
+    department = gettext("Department: {department}", department=details.department)
+    encounter = gettext(ENCOUNTER_MESSAGES[verification.encounter])
+    pdf.text_line(f"{department}   {gettext('Visit type: {kind}', kind=encounter)}")
     diagnoses = "；".join(f"{d['name']} ({d['code']})" for d in prescription.diagnoses)
     pdf.text_line(gettext("Diagnosis: {diagnoses}", diagnoses=diagnoses))
     pdf.rule()

@@ -275,6 +275,7 @@ async def _published(session: AsyncSession, actor: Actor, prescription: Prescrip
         "patient_id": prescription.patient_id,
         "prescriber_id": prescription.prescriber_id,
         "consultation_id": prescription.consultation_id,
+        "appointment_id": prescription.appointment_id,
         "reviewed_by_account_id": prescription.reviewed_by_account_id,
         "at": actor.clock.now().isoformat(),
         **details,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ihospital.consultation.records.diagnoses import MAX_DIAGNOSES
 from ihospital.core.i18n import current_language, translate
@@ -18,6 +18,10 @@ from ihospital.prescribing.models import Drug, Prescription, PrescriptionItem
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Reason = Annotated[str, Field(max_length=500)]
+ONE_ENCOUNTER_MESSAGE = (
+    "Send exactly one of consultation_id (an online consultation) or appointment_id (an "
+    "in-person visit)."
+)
 MAX_ITEMS_SENT = 10  # more than the five allowed, so that a sixth drug gets its clear finding
 
 
@@ -37,7 +41,9 @@ class PrescriptionDraft(Schema):
     """What the doctor writes, with at least one diagnosis of the ICD-10 seed. Reasons answer
     the checks' warnings: ``supply_reason`` for more days (R17, R18), ``validity_reason`` for
     2–3 days of validity (R16), an item's ``override_reason`` for its dose, quantity,
-    duplicate or interaction warning. A revision of a rejected prescription sends this."""
+    duplicate or interaction warning. In an in-person visit the doctor confirms with
+    ``guardian_present`` that the guardian of a child under 6 is there (R11; a consultation
+    confirms it on the consultation). A revision of a rejected prescription sends this."""
 
     diagnoses: Annotated[list[Annotated[str, Field(max_length=8)]], Field(max_length=MAX_DIAGNOSES)]
     items: Annotated[list[ItemIn], Field(max_length=MAX_ITEMS_SENT)]
@@ -47,15 +53,29 @@ class PrescriptionDraft(Schema):
     supply_reason: Reason = ""
     validity_days: Annotated[int, Field(ge=1, le=30)] = 1
     validity_reason: Reason = ""
+    guardian_present: bool = False
 
-    def for_consultation(self, consultation_id: int) -> PrescriptionCreate:
-        return PrescriptionCreate(consultation_id=consultation_id, **self.model_dump())
+    def for_encounter_of(self, previous: Prescription) -> PrescriptionCreate:
+        """This draft for the consultation or visit of ``previous`` (the version it revises)."""
+        return PrescriptionCreate(
+            consultation_id=previous.consultation_id,
+            appointment_id=previous.appointment_id,
+            **self.model_dump(),
+        )
 
 
 class PrescriptionCreate(PrescriptionDraft):
-    """A prescription for a diagnostic consultation of the doctor's (R01)."""
+    """A prescription for the doctor's diagnostic consultation (``consultation_id``, R01) or
+    in-person visit (``appointment_id``): exactly one of them."""
 
-    consultation_id: Id
+    consultation_id: Id | None = None
+    appointment_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_encounter(self) -> PrescriptionCreate:
+        if (self.consultation_id is None) == (self.appointment_id is None):
+            raise ValueError(ONE_ENCOUNTER_MESSAGE)
+        return self
 
 
 class FindingRead(Schema):
@@ -150,6 +170,7 @@ class PrescriptionRead(Schema):
     previous_version_id: int | None
     status: str
     consultation_id: int | None
+    appointment_id: int | None
     patient_id: int
     prescriber_id: int
     diagnoses: list[dict[str, Any]]

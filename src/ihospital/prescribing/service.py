@@ -1,13 +1,14 @@
 """Writing, signing, revising and voiding prescriptions (电子处方) by the treating doctor.
 
-Only the doctor of a diagnostic follow-up consultation (R01), in their verified working session
-(R04), prescribes: while the consultation is in progress, or within :data:`FOLLOW_UP_HOURS` after
-it closed with a signed record. Every item is typed by the doctor (origin ``entered``, R07); the
-safety checks of :mod:`ihospital.prescribing.checks` run while writing and again on submit, where
-a blocking finding or a warning without its reason refuses the whole prescription and nothing is
-written. The doctor's Ed25519 signature covers :func:`~ihospital.prescribing.documents.
-signed_content` (R06); the prescription then waits for the pharmacist (``pending_review``). A
-rejected prescription is revised as a new version; one still waiting may be voided.
+Only the doctor of a diagnostic follow-up consultation (R01) or of an in-person visit prescribes,
+in their verified working session (R04), while the encounter is open for it
+(:mod:`ihospital.prescribing.encounters`, :mod:`ihospital.prescribing.visits`). Every item is
+typed by the doctor (origin ``entered``, R07); the safety checks of
+:mod:`ihospital.prescribing.checks` run while writing and again on submit, where a blocking
+finding or a warning without its reason refuses the whole prescription and nothing is written.
+The doctor's Ed25519 signature covers :func:`~ihospital.prescribing.documents.signed_content`
+(R06); the prescription then waits for the pharmacist (``pending_review``). A rejected
+prescription is revised as a new version; one still waiting may be voided.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.consultation.duty import require_work_session
-from ihospital.consultation.events import is_diagnostic
-from ihospital.consultation.models import Consultation
 from ihospital.consultation.records.diagnoses import Diagnosis, checked_diagnoses
-from ihospital.consultation.records.repository import latest_record
-from ihospital.consultation.workstation import assigned_consultation
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner
-from ihospital.errors import Conflict, RuleViolation, Unprocessable
+from ihospital.errors import Conflict, Unprocessable
 from ihospital.identity.patients import birth_date_of
 from ihospital.outbox.service import emit
 from ihospital.prescribing.ages import prescription_age
@@ -46,24 +43,23 @@ from ihospital.prescribing.checks import (
     quantity_of,
 )
 from ihospital.prescribing.documents import signed_content
+from ihospital.prescribing.encounters import (
+    CONSULTATION,
+    VISIT,
+    Encounter,
+    consultation_encounter,
+)
 from ihospital.prescribing.models import Drug, DrugInteraction, Prescription, PrescriptionItem
 from ihospital.prescribing.repository import prescription_not_found
 from ihospital.prescribing.schemas import PrescriptionCreate, PrescriptionDraft
+from ihospital.prescribing.visits import visit_encounter
 from ihospital.security.crypto import FieldCipher
 from ihospital.security.signing import canonical_json, sha256_hex, sign
 
-FOLLOW_UP_HOURS = 24
 SIGNED = "prescribing.prescription_signed"
+SUBJECT_TYPES = {CONSULTATION: "consultation", VISIT: "appointment"}
 VOIDED = "prescribing.prescription_voided"
 NUMBER_ATTEMPTS = 5
-HEALTH_MESSAGE = (
-    "A health consultation (no confirmed earlier diagnosis) gives advice only: no prescription "
-    "can be written for it."
-)
-CLOSED_MESSAGE = (
-    "A prescription is written while the consultation is in progress, or within {hours} hours "
-    "after it closed with a signed record."
-)
 DRUG_UNKNOWN_MESSAGE = "Drug {drug_id} is not in the catalogue."
 
 
@@ -71,7 +67,7 @@ DRUG_UNKNOWN_MESSAGE = "Drug {drug_id} is not in the catalogue."
 class Checked:
     """A draft with its drugs and every finding of the checks."""
 
-    consultation: Consultation
+    encounter: Encounter
     draft: Draft
     drugs: Mapping[int, Drug]
     findings: list[Finding]
@@ -81,21 +77,17 @@ class Checked:
         return any(finding.refuses for finding in self.findings)
 
 
-async def _encounter(session: AsyncSession, actor: Actor, consultation_id: int) -> Consultation:
-    """The doctor's own diagnostic consultation open for prescribing (R01, R04)."""
-    consultation = await assigned_consultation(session, actor, consultation_id)
-    if not is_diagnostic(consultation):
-        raise RuleViolation("R01", HEALTH_MESSAGE, consultation_id=consultation.id)
-    if consultation.status == "in_progress":
-        return consultation
-    recent = (
-        consultation.status == "closed"
-        and consultation.ended_at is not None
-        and actor.clock.now() - consultation.ended_at <= timedelta(hours=FOLLOW_UP_HOURS)
-    )
-    if not recent or await latest_record(session, consultation.id) is None:
-        raise Conflict("prescribing.encounter_closed", CLOSED_MESSAGE, hours=FOLLOW_UP_HOURS)
-    return consultation
+async def encounter_of(session: AsyncSession, actor: Actor, body: PrescriptionCreate) -> Encounter:
+    """The consultation or in-person visit ``body`` names, open for the doctor to prescribe."""
+    if body.appointment_id is not None:
+        return await visit_encounter(
+            session,
+            actor,
+            appointment_id=body.appointment_id,
+            guardian_present=body.guardian_present,
+        )
+    assert body.consultation_id is not None  # exactly one of them (PrescriptionCreate)
+    return await consultation_encounter(session, actor, body.consultation_id)
 
 
 async def _drugs(session: AsyncSession, body: PrescriptionCreate) -> dict[int, Drug]:
@@ -130,7 +122,7 @@ async def _interactions(session: AsyncSession, drugs: Sequence[Drug]) -> Sequenc
 
 
 async def checked_draft(
-    session: AsyncSession, actor: Actor, consultation: Consultation, body: PrescriptionCreate
+    session: AsyncSession, actor: Actor, encounter: Encounter, body: PrescriptionCreate
 ) -> Checked:
     drugs = await _drugs(session, body)
     draft = Draft(
@@ -154,16 +146,16 @@ async def checked_draft(
         validity_days=body.validity_days,
         validity_reason=body.validity_reason,
     )
-    allergies = await patient_allergies(session, consultation.patient_id)
+    allergies = await patient_allergies(session, encounter.patient_id)
     patient = Patient(
-        age=consultation.patient_age,
-        guardian_required=consultation.guardian_required,
-        guardian_confirmed=consultation.guardian_confirmed_at is not None,
+        age=encounter.patient_age,
+        guardian_required=encounter.guardian_required,
+        guardian_confirmed=encounter.guardian_confirmed,
         allergies=allergies.recorded,
         allergy_text=allergies.record_text,
     )
     interactions = await _interactions(session, list(drugs.values()))
-    return Checked(consultation, draft, drugs, check(draft, patient, interactions))
+    return Checked(encounter, draft, drugs, check(draft, patient, interactions))
 
 
 async def check_prescription(
@@ -171,15 +163,15 @@ async def check_prescription(
 ) -> Checked:
     """Every finding of the draft as the doctor writes it; nothing is written but the audit of
     reading the patient's allergies (R10, R11, R16–R18)."""
-    consultation = await _encounter(session, actor, body.consultation_id)
-    checked = await checked_draft(session, actor, consultation, body)
+    encounter = await encounter_of(session, actor, body)
+    checked = await checked_draft(session, actor, encounter, body)
     await record(
         session,
         actor,
         action="prescribing.checked",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        patient_id=consultation.patient_id,
+        subject_type=SUBJECT_TYPES[encounter.kind],
+        subject_id=encounter.id,
+        patient_id=encounter.patient_id,
         details={"codes": [finding.code for finding in checked.findings]},
     )
     return checked
@@ -240,22 +232,22 @@ async def _sign_and_store(
     cipher: FieldCipher,
     previous: Prescription | None,
 ) -> tuple[Prescription, list[PrescriptionItem]]:
-    consultation = checked.consultation
+    encounter = checked.encounter
     now = actor.clock.now()
-    birth_date = await birth_date_of(session, patient_id=consultation.patient_id)
+    birth_date = await birth_date_of(session, patient_id=encounter.patient_id)
     for attempt in range(NUMBER_ATTEMPTS):
         prescription = Prescription(
             number=await _next_number(session, actor),
             version=1 if previous is None else previous.version + 1,
             previous_version_id=None if previous is None else previous.id,
-            institution_id=consultation.institution_id,
-            patient_id=consultation.patient_id,
-            consultation_id=consultation.id,
-            appointment_id=None,
-            prescriber_id=consultation.practitioner_id,
+            institution_id=encounter.institution_id,
+            patient_id=encounter.patient_id,
+            consultation_id=encounter.consultation_id,
+            appointment_id=encounter.appointment_id,
+            prescriber_id=encounter.practitioner_id,
             status="pending_review",
-            patient_name=consultation.patient_name,
-            patient_sex=consultation.patient_sex,
+            patient_name=encounter.patient_name,
+            patient_sex=encounter.patient_sex,
             patient_age=prescription_age(birth_date, to_local(now).date()),
             diagnoses=[{"code": d.code, "name": d.name} for d in diagnoses],
             emergency=body.emergency,
@@ -297,14 +289,14 @@ async def _sign_and_store(
 async def _write(
     session: AsyncSession,
     actor: Actor,
-    consultation: Consultation,
+    encounter: Encounter,
     body: PrescriptionCreate,
     *,
     cipher: FieldCipher,
     previous: Prescription | None = None,
 ) -> tuple[Prescription, list[PrescriptionItem]]:
     diagnoses = await checked_diagnoses(session, body.diagnoses)
-    checked = await checked_draft(session, actor, consultation, body)
+    checked = await checked_draft(session, actor, encounter, body)
     if checked.refused:
         raise ChecksFailed(checked.findings, checked.drugs)
     prescription, items = await _sign_and_store(
@@ -314,12 +306,15 @@ async def _write(
         "number": prescription.number,
         "version": prescription.version,
         "previous_version_id": prescription.previous_version_id,
-        "consultation_id": consultation.id,
+        "consultation_id": encounter.consultation_id,
+        "appointment_id": encounter.appointment_id,
         "drug_codes": [item.drug_code for item in items],
         "chronic": body.chronic,
         "warnings": [f.code for f in checked.findings if f.severity != "block"],
         "content_sha256": prescription.content_sha256,
     }
+    if encounter.kind == VISIT and encounter.guardian_required:
+        details["guardian_present"] = encounter.guardian_confirmed  # R11, confirmed in person
     await record(
         session,
         actor,
@@ -345,10 +340,11 @@ async def _write(
 async def write_prescription(
     session: AsyncSession, actor: Actor, *, body: PrescriptionCreate, cipher: FieldCipher
 ) -> tuple[Prescription, list[PrescriptionItem]]:
-    """Check, sign and store the doctor's prescription for their diagnostic consultation; it
-    waits for the pharmacist's review (R01, R04, R06, R07, R10, R11, R16–R18)."""
-    consultation = await _encounter(session, actor, body.consultation_id)
-    return await _write(session, actor, consultation, body, cipher=cipher)
+    """Check, sign and store the doctor's prescription for their diagnostic consultation or
+    in-person visit; it waits for the pharmacist's review (R01, R04, R06, R07, R10, R11,
+    R16–R18)."""
+    encounter = await encounter_of(session, actor, body)
+    return await _write(session, actor, encounter, body, cipher=cipher)
 
 
 async def _own_prescription(
@@ -372,9 +368,10 @@ async def revise_prescription(
     cipher: FieldCipher,
 ) -> tuple[Prescription, list[PrescriptionItem]]:
     """Write the next version of a prescription the pharmacist rejected: checked and signed
-    again, pointing at the version it replaces (R06, R20)."""
+    again, pointing at the version it replaces, while its consultation or visit is still open
+    for prescribing (R06, R20)."""
     previous = await _own_prescription(session, actor, prescription_id)
-    if previous.status != "rejected" or previous.consultation_id is None:
+    if previous.status != "rejected":
         raise Conflict(
             "prescribing.not_rejected",
             "Only a rejected prescription can be revised.",
@@ -389,9 +386,9 @@ async def revise_prescription(
             "This prescription was already revised as prescription {revision_id}.",
             revision_id=successor,
         )
-    consultation = await _encounter(session, actor, previous.consultation_id)
-    draft = body.for_consultation(consultation.id)
-    return await _write(session, actor, consultation, draft, cipher=cipher, previous=previous)
+    draft = body.for_encounter_of(previous)
+    encounter = await encounter_of(session, actor, draft)
+    return await _write(session, actor, encounter, draft, cipher=cipher, previous=previous)
 
 
 async def void_prescription(

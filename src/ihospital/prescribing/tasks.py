@@ -52,8 +52,13 @@ async def tell_patient(
 async def tell_doctor(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
-    """A 站内信 to the doctor who wrote the prescription, with the reasons' codes."""
-    consultation_id = payload.get("consultation_id")
+    """A 站内信 to the doctor who wrote the prescription, with the reasons' codes, linking to
+    its consultation, or to its revision for an in-person visit."""
+    if payload.get("consultation_id"):
+        link = f"/doctor/consultations/{payload['consultation_id']}"
+    else:
+        appointment, prescription = payload["appointment_id"], payload["prescription_id"]
+        link = f"/doctor/appointments/{appointment}/prescription?revise={prescription}"
     await notify(
         session,
         actor,
@@ -61,7 +66,7 @@ async def tell_doctor(
         kind="prescription",
         title=REJECTED_MESSAGES["title"],
         body=REJECTED_MESSAGES["body"],
-        link=f"/doctor/consultations/{consultation_id}" if consultation_id else "",
+        link=link,
         fields={"number": payload["number"], "reasons": ", ".join(payload["reasons"])},
     )
 

@@ -50,6 +50,8 @@ REASON_MESSAGES = {
     "content_changed": "The prescription was changed after the doctor signed it.",
     "signature_invalid": "The signature does not hold with the doctor's public key: it is forged.",
 }
+# the encounter a prescription was written in: 门诊 / 线上复诊
+ENCOUNTER_MESSAGES = {"in_person": "In-person visit", "online": "Online follow-up"}
 STATUS_MESSAGES = {
     "pending_review": "Waiting for pharmacist review",
     "approved": "Approved",
@@ -135,6 +137,12 @@ class Verification:
     check: SignatureCheck
     status: str
     code: str
+
+    @property
+    def encounter(self) -> str:
+        """``in_person`` for a visit's prescription, ``online`` for a consultation's (a key of
+        :data:`ENCOUNTER_MESSAGES`)."""
+        return "online" if self.prescription.appointment_id is None else "in_person"
 
     @property
     def masked_patient_name(self) -> str:

@@ -72,7 +72,8 @@ class VerifiedItemRead(Schema):
 
 class PublicVerificationRead(Schema):
     """``valid`` when the prescription is what its doctor signed; else ``reason`` says why.
-    ``status`` is its state with R16 applied (``expired`` after ``valid_until``). The patient's
+    ``status`` is its state with R16 applied (``expired`` after ``valid_until``); ``encounter``
+    the visit it was written in (门诊 ``in_person`` or 线上复诊 ``online``). The patient's
     name is masked; nothing else about the patient is shown."""
 
     number: str
@@ -83,6 +84,7 @@ class PublicVerificationRead(Schema):
     status_text: str
     institution_name: str
     doctor_name: str
+    encounter: Literal["in_person", "online"]
     patient_name: str
     issued_on: date
     valid_until: date
@@ -100,6 +102,7 @@ class PublicVerificationRead(Schema):
             "status_text": gettext(STATUS_MESSAGES[verification.status]),
             "institution_name": verification.institution_name,
             "doctor_name": verification.doctor_name,
+            "encounter": verification.encounter,
             "patient_name": patient_name,
             "issued_on": to_local(prescription.issued_at).date(),
             "valid_until": prescription.valid_until,

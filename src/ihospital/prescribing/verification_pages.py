@@ -16,6 +16,7 @@ from ihospital.core.context import Actor
 from ihospital.core.i18n import gettext
 from ihospital.deps import DbSession, optional_actor
 from ihospital.prescribing.verification import (
+    ENCOUNTER_MESSAGES,
     REASON_MESSAGES,
     STATUS_MESSAGES,
     VERIFY_PATH,
@@ -49,6 +50,7 @@ async def verification_page(
         "error": None,
         "reason_messages": REASON_MESSAGES,
         "status_messages": STATUS_MESSAGES,
+        "encounter_messages": ENCOUNTER_MESSAGES,
     }
     if not number and not code:
         return render(request, "prescribing/verify.html", context)
