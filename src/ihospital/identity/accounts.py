@@ -183,3 +183,14 @@ async def get_account(session: AsyncSession, actor: Actor, *, account_id: int) -
 async def count_accounts(session: AsyncSession) -> int:
     """How many accounts exist (the demo loads its data into a database that has none)."""
     return await session.scalar(select(func.count()).select_from(Account)) or 0
+
+
+async def staff_account_ids(session: AsyncSession, *, institution_id: int, role: str) -> list[int]:
+    """The active accounts of ``role`` in an institution (the pharmacists told of a delivery
+    that needs their decision), in the order they were created."""
+    rows = await session.scalars(
+        select(Account.id)
+        .where(Account.institution_id == institution_id, Account.role == role, Account.is_active)
+        .order_by(Account.id)
+    )
+    return list(rows.all())

@@ -1,7 +1,7 @@
 """Pharmacists' delivery pages (issue 6, items 6–7): one order of the institution with its
 carrier tracking and temperature readings, shipping it with the carrier (again after a failed
-delivery), refunding a failed delivery and deciding on a cold-chain excursion. Plain forms; no
-script needed.
+delivery), refunding a failed delivery, deciding on a cold-chain excursion, and a parcel that
+came back (its arrival, then restock or destroy). Plain forms; no script needed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from ihospital.pharmacy.delivery import (
     tracking,
 )
 from ihospital.pharmacy.pages import act
+from ihospital.pharmacy.return_schemas import ReturnDecision
+from ihospital.pharmacy.returns import comes_back, decide_return, receive_return, return_of
 from ihospital.pharmacy.service import get_order
 from ihospital.pharmacy.shipment_schemas import ExcursionDecision
 from ihospital.security.permissions import Permission
@@ -35,6 +37,7 @@ CSRF = [Depends(check_csrf)]
 Pharmacist = Annotated[Actor, Depends(require(Permission.PHARMACY_DISPENSE))]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DECISIONS = {"accept": True, "reject": False}
+DECIDED = {"restock": "The drugs are back in stock.", "destroy": "The drugs are written off."}
 
 
 async def _order_page(
@@ -51,6 +54,8 @@ async def _order_page(
         "order": view.order,
         "delivering": Delivering(view.order, await current_shipment(session, view.order)),
         "tracking": await tracking(session, view.order),
+        "comes_back": comes_back(view.order),
+        "returned": await return_of(session, view.order.id),
         "yuan": format_yuan,
         "values": values,
         **state.context(),
@@ -101,4 +106,32 @@ async def excursion_submit(
         session, actor, order_id=order_id, accept=parsed.accept, note=parsed.note
     )
     done = "The decision on the temperature excursion is recorded."
+    return await act(request, f"/pharmacy/orders/{order_id}", action, done)
+
+
+@router.post("/pharmacy/orders/{order_id}/return", dependencies=CSRF)
+async def return_submit(
+    order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
+) -> Response:
+    """Record that the parcel of a refunded or rejected delivery came back."""
+    action = receive_return(session, actor, order_id=order_id)
+    done = "The returned parcel is recorded; decide what becomes of its drugs."
+    return await act(request, f"/pharmacy/orders/{order_id}", action, done)
+
+
+@router.post("/pharmacy/orders/{order_id}/return/decision", dependencies=CSRF)
+async def return_decision_submit(
+    order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
+) -> Response:
+    """Restock the returned drugs, or destroy them with a reason."""
+    form = await request.form()
+    values = {"reason": str(form.get("reason", "")).strip()}
+    decision = str(form.get("decision", ""))
+    parsed, state = parse_form(ReturnDecision, {"decision": decision, **values})
+    if parsed is None:
+        return await _order_page(request, session, actor, order_id, values, state)
+    action = decide_return(
+        session, actor, order_id=order_id, decision=parsed.decision, reason=parsed.reason
+    )
+    done = DECIDED[parsed.decision]
     return await act(request, f"/pharmacy/orders/{order_id}", action, done)
