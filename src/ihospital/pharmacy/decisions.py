@@ -24,28 +24,27 @@ from ihospital.pharmacy.shipment_models import Shipment
 from ihospital.security.permissions import Role
 
 DECISION_TOPIC = "pharmacy.decision_needed"
-MESSAGES = {
-    "failed": {
-        "title": "A delivery failed",
-        "body": (
-            "The carrier could not deliver order {number}. Decide whether to ship it again or to "
-            "cancel and refund it."
-        ),
-    },
-    "temperature_excursion": {
-        "title": "A cold-chain parcel is held",
-        "body": (
-            "A temperature outside 2–8 °C was recorded for order {number}. Decide whether to "
-            "accept the parcel or to reject it (it is returned and refunded)."
-        ),
-    },
+FAILED_MESSAGES = {
+    "title": "A delivery failed",
+    "body": (
+        "The carrier could not deliver order {number}. Decide whether to ship it again or to "
+        "cancel and refund it."
+    ),
 }
+EXCURSION_MESSAGES = {
+    "title": "A cold-chain parcel is held",
+    "body": (
+        "A temperature outside 2–8 °C was recorded for order {number}. Decide whether to accept "
+        "the parcel or to reject it (it is returned and refunded)."
+    ),
+}
+ASKED = {"failed": FAILED_MESSAGES, "temperature_excursion": EXCURSION_MESSAGES}
 
 
 async def ask_for_decision(
     session: AsyncSession, actor: Actor, order: PharmacyOrder, shipment: Shipment, occasion: str
 ) -> None:
-    """Ask the pharmacists once about ``shipment`` (its status is one of :data:`MESSAGES`);
+    """Ask the pharmacists once about ``shipment`` (its status is one of :data:`ASKED`);
     ``occasion`` names the event, so the same event never asks twice."""
     await emit(
         session,
@@ -65,7 +64,7 @@ async def ask_for_decision(
 
 async def tell_pharmacists(session: AsyncSession, actor: Actor, payload: dict[str, Any]) -> None:
     """A 站内信 to each active pharmacist of the order's institution, linking to the order."""
-    messages = MESSAGES[payload["status"]]
+    messages = ASKED[payload["status"]]
     for account_id in await staff_account_ids(
         session, institution_id=payload["institution_id"], role=Role.PHARMACIST
     ):

@@ -37,7 +37,7 @@ CSRF = [Depends(check_csrf)]
 Pharmacist = Annotated[Actor, Depends(require(Permission.PHARMACY_DISPENSE))]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DECISIONS = {"accept": True, "reject": False}
-DECIDED = {"restock": "The drugs are back in stock.", "destroy": "The drugs are written off."}
+DECIDED_MESSAGES = {"restock": "The drugs are back in stock.", "destroy": "The drugs are written off."}
 
 
 async def _order_page(
@@ -133,5 +133,5 @@ async def return_decision_submit(
     action = decide_return(
         session, actor, order_id=order_id, decision=parsed.decision, reason=parsed.reason
     )
-    done = DECIDED[parsed.decision]
+    done = DECIDED_MESSAGES[parsed.decision]
     return await act(request, f"/pharmacy/orders/{order_id}", action, done)

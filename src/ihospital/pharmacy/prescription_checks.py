@@ -20,7 +20,7 @@ from ihospital.prescribing.models import Prescription, PrescriptionItem
 from ihospital.prescribing.repository import prescription_items
 from ihospital.prescribing.verification import check_signature
 
-REFUSALS = {
+REFUSAL_MESSAGES = {
     "unknown_key": (
         "Prescription {number} cannot be filled: the key it was signed with is not a known key "
         "of its doctor."
@@ -55,7 +55,7 @@ async def check_usable(
     if check.reason is not None:
         raise Conflict(
             "pharmacy.prescription_not_authentic",
-            REFUSALS[check.reason],
+            REFUSAL_MESSAGES[check.reason],
             number=prescription.number,
             reason=check.reason,
         )
