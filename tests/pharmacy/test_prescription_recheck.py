@@ -13,22 +13,16 @@ import pytest
 from sqlalchemy import func, select, update
 
 from ihospital.billing.models import Order
-from ihospital.errors import PROBLEM_JSON, AppError
-from ihospital.identity.models import Account
+from ihospital.errors import AppError
 from ihospital.outbox.models import OutboxEvent
 from ihospital.pharmacy.models import PharmacyOrder, PharmacyStock
 from ihospital.pharmacy.orders import place_order
 from ihospital.prescribing.models import Prescription, PrescriptionItem
 from tests.billing.builders import reloaded
-from tests.identity.builders import auth_headers
 from tests.pharmacy.delivery_builders import paid_order
-from tests.pharmacy.order_builders import make_shop
+from tests.pharmacy.order_builders import headers_of, make_shop, problem_of
 
 EN = {"Accept-Language": "en"}
-
-
-async def _headers(session, clock, account_id: int) -> dict[str, str]:
-    return await auth_headers(session, account=await session.get(Account, account_id), clock=clock)
 
 
 async def _written(session) -> dict[str, int]:
@@ -50,17 +44,9 @@ async def _change_the_dose(session, prescription: Prescription) -> None:
     )
 
 
-def _problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["code"] == code
-    return body
-
-
 async def test_a_prescription_changed_after_signing_cannot_be_ordered(client, session, clock):
     shop = await make_shop(session, clock=clock)
-    patient = await _headers(session, clock, shop.patient.account_id)
+    patient = await headers_of(session, clock, shop.patient.account_id)
     await _change_the_dose(session, shop.prescription)
     before = await _written(session)
     body = {
@@ -74,13 +60,13 @@ async def test_a_prescription_changed_after_signing_cannot_be_ordered(client, se
         ({**patient, **EN}, "changed after"),
     ):
         refused = await client.post("/api/pharmacy-orders", json=body, headers=headers)
-        problem = _problem(refused, 409, "pharmacy.prescription_not_authentic")
+        problem = problem_of(refused, 409, "pharmacy.prescription_not_authentic")
         assert problem["reason"] == "content_changed" and words in problem["detail"]
         assert shop.prescription.number in problem["detail"]
     listed = await client.get(
         f"/api/prescriptions/{shop.prescription.id}/pharmacies", headers=patient
     )
-    _problem(listed, 409, "pharmacy.prescription_not_authentic")
+    problem_of(listed, 409, "pharmacy.prescription_not_authentic")
     assert await _written(session) == before
 
 
@@ -103,11 +89,11 @@ async def test_a_forged_signature_cannot_be_ordered(session, clock):
 async def test_a_prescription_changed_after_ordering_cannot_be_dispensed(client, session, clock):
     shop = await make_shop(session, clock=clock)
     order = await paid_order(session, clock, shop)
-    staff = await _headers(session, clock, shop.pharmacist.id)
+    staff = await headers_of(session, clock, shop.pharmacist.id)
     await _change_the_dose(session, shop.prescription)
     before = await _written(session)
     refused = await client.post(f"/api/pharmacy/orders/{order.id}/dispense", headers=staff)
-    problem = _problem(refused, 409, "pharmacy.prescription_not_authentic")
+    problem = problem_of(refused, 409, "pharmacy.prescription_not_authentic")
     assert problem["reason"] == "content_changed"
     assert (await reloaded(session, PharmacyOrder, order.id)).status == "paid"
     assert (await reloaded(session, Prescription, shop.prescription.id)).status == "approved"
@@ -118,12 +104,12 @@ async def test_an_expired_prescription_cannot_be_dispensed(client, session, cloc
     shop = await make_shop(session, clock=clock)
     order = await paid_order(session, clock, shop)
     clock.advance(timedelta(days=5))
-    staff = await _headers(session, clock, shop.pharmacist.id)
+    staff = await headers_of(session, clock, shop.pharmacist.id)
     before = await _written(session)
     refused = await client.post(
         f"/api/pharmacy/orders/{order.id}/dispense", headers={**staff, **EN}
     )
-    problem = _problem(refused, 422, "rule.R16")
+    problem = problem_of(refused, 422, "rule.R16")
     assert "expired" in problem["detail"]
     assert (await reloaded(session, PharmacyOrder, order.id)).status == "paid"
     assert await _written(session) == before

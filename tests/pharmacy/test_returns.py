@@ -27,20 +27,14 @@ from ihospital.pharmacy.service import orders_to_handle, waiting_for_decision
 from ihospital.pharmacy.shipment_models import Shipment
 from ihospital.pharmacy.shipment_tracking import apply_update
 from ihospital.pharmacy.states import confirm_paid
-from tests.billing.builders import reloaded, sandbox
+from tests.billing.builders import reloaded
 from tests.identity.builders import make_account, make_patient
 from tests.pharmacy.delivery_builders import (
-    Outside,
     dispensed_delivery,
     run_worker,
     shipped_delivery,
 )
 from tests.pharmacy.order_builders import approved_prescription, make_shop
-
-
-@pytest.fixture
-def outside(carriers, clock) -> Outside:  # noqa: ANN001
-    return Outside(carriers, sandbox(clock))
 
 
 async def _inbox(session, account_id: int) -> list[InboxMessage]:

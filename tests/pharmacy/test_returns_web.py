@@ -12,31 +12,20 @@ from sqlalchemy import select
 from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
 from ihospital.pharmacy.models import PharmacyOrder, PharmacyStock
-from tests.billing.builders import reloaded, sandbox
-from tests.identity.builders import auth_headers, csrf_token
+from tests.billing.builders import reloaded
+from tests.identity.builders import csrf_token
 from tests.pharmacy.delivery_builders import Outside, run_worker, shipped_delivery
-from tests.pharmacy.order_builders import make_shop
+from tests.pharmacy.order_builders import headers_of, make_shop, problem_of
 from tests.web.builders import sign_in_as
 
 EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
-def outside(app, carriers, clock) -> Outside:  # noqa: ANN001
-    app.state.carriers = carriers
-    return Outside(carriers, sandbox(clock))
-
-
-async def _headers(session, clock, account_id: int) -> dict[str, str]:
-    return await auth_headers(session, account=await session.get(Account, account_id), clock=clock)
-
-
-def _problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["code"] == code
-    return body
+def outside(app, outside) -> Outside:  # noqa: ANN001
+    """The conftest's, with the app booking its carriers."""
+    app.state.carriers = outside.carriers
+    return outside
 
 
 async def _failed_delivery(session, session_factory, clock, outside):
@@ -49,7 +38,7 @@ async def test_a_returned_parcel_is_received_and_restocked_once_through_the_api(
     client, session, session_factory, clock, outside
 ):
     shop, order = await _failed_delivery(session, session_factory, clock, outside)
-    staff = await _headers(session, clock, shop.pharmacist.id)
+    staff = await headers_of(session, clock, shop.pharmacist.id)
     refunded = await client.post(f"/api/pharmacy/orders/{order.id}/refund", headers=staff)
     assert refunded.status_code == 200, refunded.text
     [due] = (await client.get("/api/pharmacy/returns", headers=staff)).json()
@@ -57,7 +46,7 @@ async def test_a_returned_parcel_is_received_and_restocked_once_through_the_api(
 
     url = f"/api/pharmacy/orders/{order.id}/return"
     early = await client.post(f"{url}/decision", json={"decision": "restock"}, headers=staff)
-    _problem(early, 409, "pharmacy.return_not_received")
+    problem_of(early, 409, "pharmacy.return_not_received")
     received = await client.post(url, headers=staff)
     assert received.status_code == 200, received.text
     again = await client.post(url, headers=staff)
@@ -68,7 +57,7 @@ async def test_a_returned_parcel_is_received_and_restocked_once_through_the_api(
     unexplained = await client.post(
         f"{url}/decision", json={"decision": "destroy"}, headers={**staff, **EN}
     )
-    body = _problem(unexplained, 422, "pharmacy.return_reason_invalid")
+    body = problem_of(unexplained, 422, "pharmacy.return_reason_invalid")
     assert body["field"] == "reason" and "why the drugs are destroyed" in body["detail"]
 
     stock = await session.scalar(
@@ -81,7 +70,7 @@ async def test_a_returned_parcel_is_received_and_restocked_once_through_the_api(
     assert (await reloaded(session, PharmacyStock, stock.id)).on_hand == on_hand + 2
     for headers, words in ((staff, "已重新入库"), ({**staff, **EN}, "already put back into stock")):
         twice = await client.post(f"{url}/decision", json={"decision": "restock"}, headers=headers)
-        assert words in _problem(twice, 409, "pharmacy.return_decided")["detail"]
+        assert words in problem_of(twice, 409, "pharmacy.return_decided")["detail"]
     assert (await reloaded(session, PharmacyStock, stock.id)).on_hand == on_hand + 2
     assert (await client.get("/api/pharmacy/returns", headers=staff)).json() == []
 
@@ -90,15 +79,15 @@ async def test_other_institutions_find_no_return_and_patients_are_refused(
     client, session, session_factory, clock, outside
 ):
     shop, order = await _failed_delivery(session, session_factory, clock, outside)
-    staff = await _headers(session, clock, shop.pharmacist.id)
+    staff = await headers_of(session, clock, shop.pharmacist.id)
     await client.post(f"/api/pharmacy/orders/{order.id}/refund", headers=staff)
     other = await make_shop(session, clock=clock)
-    stranger = await _headers(session, clock, other.pharmacist.id)
-    patient = await _headers(session, clock, shop.patient.account_id)
+    stranger = await headers_of(session, clock, other.pharmacist.id)
+    patient = await headers_of(session, clock, shop.patient.account_id)
     url = f"/api/pharmacy/orders/{order.id}/return"
     decision = {"decision": "destroy", "reason": "破损"}
-    _problem(await client.post(url, headers=stranger), 404, "pharmacy.order_not_found")
-    _problem(
+    problem_of(await client.post(url, headers=stranger), 404, "pharmacy.order_not_found")
+    problem_of(
         await client.post(f"{url}/decision", json=decision, headers=stranger),
         404,
         "pharmacy.order_not_found",

@@ -6,13 +6,15 @@ came back (its arrival, then restock or destroy). Plain forms; no script needed.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from ihospital.core.context import Actor
 from ihospital.core.money import format_yuan
+from ihospital.core.schemas import Schema
 from ihospital.deps import DbSession, check_csrf, require
 from ihospital.identity.forms import FormState, parse_form
 from ihospital.pharmacy.delivery import (
@@ -37,7 +39,11 @@ CSRF = [Depends(check_csrf)]
 Pharmacist = Annotated[Actor, Depends(require(Permission.PHARMACY_DISPENSE))]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DECISIONS = {"accept": True, "reject": False}
-DECIDED_MESSAGES = {"restock": "The drugs are back in stock.", "destroy": "The drugs are written off."}
+S = TypeVar("S", bound=Schema)
+DECIDED_MESSAGES = {
+    "restock": "The drugs are back in stock.",
+    "destroy": "The drugs are written off.",
+}
 
 
 async def _order_page(
@@ -61,6 +67,26 @@ async def _order_page(
         **state.context(),
     }
     return render(request, "pharmacy/staff_order.html", context, status_code=state.status_code)
+
+
+async def _decision(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    order_id: int,
+    schema: type[S],
+    choice: tuple[str, Callable[[str], object]],
+    text: str,
+) -> tuple[S, None] | tuple[None, Response]:
+    """A decision form: the button pressed (``decision``) read into the schema's ``choice``
+    field, and its ``text`` field; invalid, the order page again with the messages."""
+    form = await request.form()
+    values = {text: str(form.get(text, "")).strip()}
+    field, read = choice
+    parsed, state = parse_form(schema, {field: read(str(form.get("decision", ""))), **values})
+    if parsed is None:
+        return None, await _order_page(request, session, actor, order_id, values, state)
+    return parsed, None
 
 
 @router.get("/pharmacy/orders/{order_id}")
@@ -96,12 +122,11 @@ async def excursion_submit(
     order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
 ) -> Response:
     """Accept the parcel after a cold-chain excursion, or reject it (returned and refunded)."""
-    form = await request.form()
-    values = {"note": str(form.get("note", "")).strip()}
-    accept = DECISIONS.get(str(form.get("decision", "")))
-    parsed, state = parse_form(ExcursionDecision, {"accept": accept, **values})
+    parsed, page = await _decision(
+        request, session, actor, order_id, ExcursionDecision, ("accept", DECISIONS.get), "note"
+    )
     if parsed is None:
-        return await _order_page(request, session, actor, order_id, values, state)
+        return page
     action = decide_order_excursion(
         session, actor, order_id=order_id, accept=parsed.accept, note=parsed.note
     )
@@ -124,12 +149,11 @@ async def return_decision_submit(
     order_id: RecordId, request: Request, session: DbSession, actor: Pharmacist
 ) -> Response:
     """Restock the returned drugs, or destroy them with a reason."""
-    form = await request.form()
-    values = {"reason": str(form.get("reason", "")).strip()}
-    decision = str(form.get("decision", ""))
-    parsed, state = parse_form(ReturnDecision, {"decision": decision, **values})
+    parsed, page = await _decision(
+        request, session, actor, order_id, ReturnDecision, ("decision", str), "reason"
+    )
     if parsed is None:
-        return await _order_page(request, session, actor, order_id, values, state)
+        return page
     action = decide_return(
         session, actor, order_id=order_id, decision=parsed.decision, reason=parsed.reason
     )
