@@ -80,7 +80,7 @@ def _routers() -> list[Any]:
     from ihospital.outbox import api as outbox_api
     from ihospital.pharmacy import admin_pages as pharmacy_admin_pages
     from ihospital.pharmacy import api as pharmacy_api
-    from ihospital.pharmacy import delivery_pages, shipment_api
+    from ihospital.pharmacy import delivery_pages, returns_api, shipment_api
     from ihospital.pharmacy import pages as pharmacy_pages
     from ihospital.pharmacy import stock_pages as pharmacy_stock_pages
     from ihospital.prescribing import api as prescribing_api
@@ -138,6 +138,7 @@ def _routers() -> list[Any]:
         prescription_patient_api.router,
         verification_api.router,
         pharmacy_api.router,
+        returns_api.router,
         catalogue_api.router,
         triage_api.router,
         supervision_api.router,

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from httpx import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.core.clock import Clock
 from ihospital.core.context import Actor
+from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account, Patient
 from ihospital.pharmacy.models import Pharmacy, PharmacyStock
 from ihospital.pharmacy.orders import Delivery
 from ihospital.prescribing.models import Drug, Prescription
 from tests.consultation.builders import PRIOR, Practice, in_progress, make_practice
-from tests.identity.builders import make_account, make_patient
+from tests.identity.builders import auth_headers, make_account, make_patient
 from tests.prescribing.builders import Line, make_drug, make_prescription
 
 HOME = Delivery("王小明", "13800138000", "湖北省武汉市洪山区珞喻路1037号")
@@ -140,3 +142,17 @@ async def make_shop(
         session, clock=clock, practice=practice, drug=drug, patient=patient
     )
     return Shop(practice, pharmacist, pharmacy, patient, drug, prescription)
+
+
+async def headers_of(session: AsyncSession, clock: Clock, account_id: int) -> dict[str, str]:
+    """The bearer headers of an account."""
+    return await auth_headers(session, account=await session.get(Account, account_id), clock=clock)
+
+
+def problem_of(response: Response, status: int, code: str) -> dict:
+    """The problem+json body of a refusal, checked for its status and code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["code"] == code
+    return body

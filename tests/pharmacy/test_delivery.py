@@ -23,10 +23,9 @@ from ihospital.pharmacy.delivery import (
 from ihospital.pharmacy.models import PharmacyOrder
 from ihospital.pharmacy.shipment_models import Shipment
 from ihospital.pharmacy.states import REFUND_TOPIC
-from tests.billing.builders import reloaded, sandbox
+from tests.billing.builders import reloaded
 from tests.pharmacy.builders import sandbox_of
 from tests.pharmacy.delivery_builders import (
-    Outside,
     dispensed_delivery,
     order_topics,
     paid_order,
@@ -34,11 +33,6 @@ from tests.pharmacy.delivery_builders import (
     shipped_delivery,
 )
 from tests.pharmacy.order_builders import make_shop
-
-
-@pytest.fixture
-def outside(carriers, clock) -> Outside:  # noqa: ANN001
-    return Outside(carriers, sandbox(clock))
 
 
 async def _order(session, order_id: int) -> PharmacyOrder:

@@ -15,7 +15,7 @@ from ihospital.errors import PROBLEM_JSON
 from ihospital.identity.models import Account
 from ihospital.pharmacy.models import PharmacyOrder
 from ihospital.pharmacy.shipment_models import Shipment, TrackingEventRecord
-from tests.billing.builders import reloaded, sandbox
+from tests.billing.builders import reloaded
 from tests.directory.builders import make_institution
 from tests.identity.builders import auth_headers, csrf_token, make_account
 from tests.pharmacy.builders import sandbox_of
@@ -31,9 +31,10 @@ EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
-def outside(app, carriers, clock) -> Outside:  # noqa: ANN001
-    app.state.carriers = carriers
-    return Outside(carriers, sandbox(clock))
+def outside(app, outside) -> Outside:  # noqa: ANN001
+    """The conftest's, with the app booking its carriers."""
+    app.state.carriers = outside.carriers
+    return outside
 
 
 async def _headers(session, clock, account_id: int) -> dict[str, str]:

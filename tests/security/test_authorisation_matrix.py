@@ -621,6 +621,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/pharmacy/orders/{order_id}/refund"): Call(P.PHARMACY_DISPENSE),
     ("POST", "/api/pharmacy/orders/{order_id}/hand-over"): Call(P.PHARMACY_DISPENSE, json={}),
     ("POST", "/api/pharmacy/orders/{order_id}/cancel"): Call(P.PHARMACY_DISPENSE, json={}),
+    # returned parcels API
+    ("GET", "/api/pharmacy/returns"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/return"): Call(P.PHARMACY_DISPENSE),
+    ("POST", "/api/pharmacy/orders/{order_id}/return/decision"): Call(
+        P.PHARMACY_DISPENSE, json={"decision": "destroy", "reason": "破损"}
+    ),
     # pharmacy order pages
     ("GET", "/prescriptions/{prescription_id}/buy"): Call(P.PHARMACY_ORDERS_OWN),
     ("POST", "/prescriptions/{prescription_id}/buy"): Call(
@@ -639,6 +645,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/pharmacy/orders/{order_id}/hand-over"): Call(
         P.PHARMACY_DISPENSE, form={"code": "123456"}
+    ),
+    ("POST", "/pharmacy/orders/{order_id}/return"): Call(P.PHARMACY_DISPENSE, form={}),
+    ("POST", "/pharmacy/orders/{order_id}/return/decision"): Call(
+        P.PHARMACY_DISPENSE, form={"decision": "destroy", "reason": "破损"}
     ),
     # pharmacy admin and stock pages
     ("GET", "/admin/pharmacies"): Call(P.INSTITUTION_MANAGE),

@@ -9,9 +9,10 @@ The shipment's events then move the order (:func:`follow_shipment`, a subscriber
 ``pharmacy.shipment_status_changed``): delivered makes the order delivered through
 :func:`~ihospital.pharmacy.service.deliver_order`; a failed delivery waits for the pharmacist,
 who ships it again under a new shipment or refunds it; a parcel returned after a rejected
-cold-chain excursion cancels the order and refunds it. The handler reads the shipment as it
-is now, so duplicated, late and out-of-order events change nothing more (R13: every change is
-audited and published by the transitions it makes).
+cold-chain excursion cancels the order and refunds it. A failed delivery and an excursion ask
+the pharmacists for their decision (:mod:`ihospital.pharmacy.decisions`). The handler reads the
+shipment as it is now, so duplicated, late and out-of-order events change nothing more (R13:
+every change is audited and published by the transitions it makes).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ihospital.core.context import Actor
 from ihospital.errors import Conflict
 from ihospital.pharmacy.carriers import Carriers
 from ihospital.pharmacy.carriers.base import Address, Parcel
+from ihospital.pharmacy.decisions import ask_for_decision
 from ihospital.pharmacy.models import Pharmacy, PharmacyOrder
 from ihospital.pharmacy.service import deliver_order, staffed_order
 from ihospital.pharmacy.shipment_models import Shipment
@@ -171,3 +173,10 @@ async def follow_shipment(session: AsyncSession, actor: Actor, payload: dict[str
         await deliver_order(session, actor, order_id=order.id)
     elif shipment.status == "returned":
         await _cancel_shipped(session, actor, order, reason="returned")
+    elif shipment.status == "failed":
+        await ask_for_decision(session, actor, order, shipment, "failed")
+    elif shipment.status == "temperature_excursion" and payload["status"] == shipment.status:
+        # each excursion is announced with the reading that caused it
+        await ask_for_decision(
+            session, actor, order, shipment, f"excursion:{payload.get('reading_id')}"
+        )

@@ -161,3 +161,33 @@ class PharmacyOrderItem(IdMixin, Base):
     insurance_class: Mapped[str] = mapped_column(String(1))
     quantity: Mapped[int]
     unit_price_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+RETURN_DECISIONS = ("restock", "destroy")
+
+
+class OrderReturn(IdMixin, Base):
+    """退回药品: the parcel of a dispensed delivery order that came back to ``pharmacy_id`` (a
+    failed delivery that was refunded, or a parcel rejected after a cold-chain excursion),
+    received once, then put back into stock (``restock``) or destroyed with a written reason
+    (``destroy``, 报损), once."""
+
+    __tablename__ = "pharmacy_order_returns"
+    __table_args__ = (
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('restock','destroy')", name="decision_known"
+        ),
+        CheckConstraint("decision IS NULL OR decided_at IS NOT NULL", name="decision_dated"),
+        CheckConstraint(
+            "decision IS NULL OR decision <> 'destroy' OR reason <> ''", name="reasoned"
+        ),
+    )
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("pharmacy_orders.id"), unique=True)
+    pharmacy_id: Mapped[int] = mapped_column(BigId, ForeignKey("pharmacies.id"), index=True)
+    received_at: Mapped[datetime]
+    received_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    decided_at: Mapped[datetime | None]
+    decided_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))

@@ -31,6 +31,7 @@ from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound, RuleViolation, Unprocessable
 from ihospital.identity.patients import account_of_patient, lock_patient_for_action
 from ihospital.pharmacy.models import Pharmacy, PharmacyOrder, PharmacyOrderItem, PharmacyStock
+from ihospital.pharmacy.prescription_checks import check_usable
 from ihospital.pharmacy.states import transition
 from ihospital.pharmacy.stock import out_of_stock, pharmacy_not_found, reserve
 from ihospital.prescribing.models import Drug, Prescription, PrescriptionItem
@@ -85,7 +86,8 @@ async def fillable_prescription(
     session: AsyncSession, actor: Actor, *, prescription_id: int, for_update: bool = False
 ) -> tuple[Prescription, list[Wanted]]:
     """One of the account's prescriptions that may still be bought: approved by a pharmacist
-    (R06, R08), not filled (R19) and within its validity (R16); another account's is not found.
+    (R06, R08), not filled (R19), within its validity (R16) and still what its doctor signed
+    (R06, :mod:`~ihospital.pharmacy.prescription_checks`); another account's is not found.
     ``for_update`` locks it, so orders of the same prescription are taken one after another."""
     statement = select(Prescription).where(Prescription.id == prescription_id)
     prescription = await session.scalar(statement.with_for_update() if for_update else statement)
@@ -103,19 +105,15 @@ async def fillable_prescription(
             "Only a prescription approved by a pharmacist can be filled.",
             prescription_status=prescription.status,
         )
-    if actor.clock.today_local() > prescription.valid_until:
-        raise RuleViolation(
-            "R16",
-            "This prescription expired on {valid_until}; ask the doctor for a new one.",
-            valid_until=prescription.valid_until.isoformat(),
-        )
     rows = await session.execute(
         select(PrescriptionItem, Drug)
         .join(Drug, Drug.id == PrescriptionItem.drug_id)
         .where(PrescriptionItem.prescription_id == prescription.id)
         .order_by(PrescriptionItem.position)
     )
-    return prescription, [Wanted(item, drug) for item, drug in rows.all()]
+    wanted = [Wanted(item, drug) for item, drug in rows.all()]
+    await check_usable(session, actor, prescription, [line.item for line in wanted])
+    return prescription, wanted
 
 
 def needs_cold_chain(wanted: list[Wanted]) -> bool:

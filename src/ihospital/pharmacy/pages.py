@@ -20,6 +20,7 @@ from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.pharmacy.api import delivery_of
 from ihospital.pharmacy.delivery import tracking
 from ihospital.pharmacy.orders import candidate_pharmacies, place_order
+from ihospital.pharmacy.returns import returns_to_handle
 from ihospital.pharmacy.schemas import HandOverCreate, PharmacyOrderCreate
 from ihospital.pharmacy.service import (
     dispense_order,
@@ -27,6 +28,7 @@ from ihospital.pharmacy.service import (
     hand_over,
     my_orders,
     orders_to_handle,
+    waiting_for_decision,
 )
 from ihospital.pharmacy.states import cancel_order
 from ihospital.security.permissions import Permission
@@ -169,9 +171,15 @@ async def act(request: Request, back: str, action: Any, done: str) -> Response:
 
 @router.get("/pharmacy/orders")
 async def queue_page(request: Request, session: DbSession, actor: Pharmacist) -> Response:
-    """The institution's orders to dispense, ship, deliver or hand over."""
+    """The institution's orders to dispense, ship, deliver or hand over: first the deliveries
+    that need a decision, and the parcels that came back."""
     orders = await orders_to_handle(session, actor)
-    return render(request, "pharmacy/queue.html", {"orders": orders})
+    context = {
+        "orders": orders,
+        "decisions": await waiting_for_decision(session, orders),
+        "returns": await returns_to_handle(session, actor),
+    }
+    return render(request, "pharmacy/queue.html", context)
 
 
 @router.post("/pharmacy/orders/{order_id}/dispense", dependencies=CSRF)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.errors import Locked, RuleViolation, Unprocessable
 from ihospital.pharmacy.models import PharmacyOrder, PharmacyOrderItem
+from ihospital.pharmacy.prescription_checks import check_usable
+from ihospital.pharmacy.shipment_models import Shipment
 from ihospital.pharmacy.states import (
     order_items,
     order_not_found,
@@ -33,6 +35,7 @@ from ihospital.prescribing.models import Prescription
 
 MAX_PICKUP_ATTEMPTS = 5
 STAFF_QUEUE = ("paid", "dispensed", "shipped")
+NEEDS_DECISION = ("failed", "temperature_excursion")  # a shipped order's shipment waits for us
 PAGE_SIZE = 50
 
 
@@ -78,23 +81,42 @@ async def my_orders(session: AsyncSession, actor: Actor) -> list[PharmacyOrder]:
 
 
 async def orders_to_handle(session: AsyncSession, actor: Actor) -> list[PharmacyOrder]:
-    """The institution's orders a pharmacist still acts on (paid, dispensed, shipped), oldest
-    first (audited)."""
+    """The institution's orders a pharmacist still acts on (paid, dispensed, shipped): first the
+    deliveries that need a decision (failed, or held by a cold-chain excursion), then the others,
+    oldest first (audited)."""
+    waiting = and_(PharmacyOrder.status == "shipped", Shipment.status.in_(NEEDS_DECISION))
     orders = list(
         (
             await session.scalars(
                 select(PharmacyOrder)
+                .outerjoin(Shipment, Shipment.id == PharmacyOrder.shipment_id)
                 .where(
                     PharmacyOrder.institution_id == actor.institution_id,
                     PharmacyOrder.status.in_(STAFF_QUEUE),
                 )
-                .order_by(PharmacyOrder.paid_at, PharmacyOrder.id)
+                .order_by(case((waiting, 0), else_=1), PharmacyOrder.paid_at, PharmacyOrder.id)
                 .limit(PAGE_SIZE)
             )
         ).all()
     )
     await _audit_read(session, actor, orders)
     return orders
+
+
+async def waiting_for_decision(
+    session: AsyncSession, orders: list[PharmacyOrder]
+) -> dict[int, str]:
+    """Of ``orders``, those shipped whose shipment waits for the pharmacist (failed, or held by
+    a cold-chain excursion), with that shipment's status, by order id."""
+    shipped = {o.shipment_id: o.id for o in orders if o.status == "shipped" and o.shipment_id}
+    if not shipped:
+        return {}
+    rows = await session.execute(
+        select(Shipment.id, Shipment.status).where(
+            Shipment.id.in_(shipped), Shipment.status.in_(NEEDS_DECISION)
+        )
+    )
+    return {shipped[shipment_id]: status for shipment_id, status in rows.all()}
 
 
 async def staffed_order(session: AsyncSession, actor: Actor, order_id: int) -> PharmacyOrder:
@@ -105,10 +127,14 @@ async def staffed_order(session: AsyncSession, actor: Actor, order_id: int) -> P
 
 
 async def dispense_order(session: AsyncSession, actor: Actor, *, order_id: int) -> PharmacyOrder:
-    """发药: a paid order's drugs leave the stock and its prescription is filled, once (R19)."""
+    """发药: a paid order's drugs leave the stock and its prescription is filled, once (R19),
+    only while it is valid (R16) and still what its doctor signed (R06)."""
     order = await staffed_order(session, actor, order_id)
     if order.status != "paid":
         raise wrong_state(order)
+    prescription = await session.get(Prescription, order.prescription_id, populate_existing=True)
+    assert prescription is not None  # a foreign key
+    await check_usable(session, actor, prescription)
     items = await order_items(session, order.id)
     now = actor.clock.now()
     filled = await session.execute(

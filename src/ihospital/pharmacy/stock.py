@@ -2,9 +2,10 @@
 and partner retail pharmacies (合作零售药店) with what they offer; the institution's pharmacists
 keep the stock (set a count and price, receive a delivery, adjust with a reason).
 
-Stock moves for orders through :func:`reserve`, :func:`release` and :func:`consume`: each is one
-conditional UPDATE per drug, so concurrent orders never take more than ``on_hand - reserved``
-(the database also keeps ``0 <= reserved <= on_hand``). Every change is audited (R13).
+Stock moves for orders through :func:`reserve`, :func:`release`, :func:`consume` and
+:func:`put_back` (a returned parcel restocked): each is one conditional UPDATE per drug, so
+concurrent orders never take more than ``on_hand - reserved`` (the database also keeps
+``0 <= reserved <= on_hand``). Every change is audited (R13).
 """
 
 from __future__ import annotations
@@ -304,3 +305,29 @@ async def _move(
         if result.rowcount != 1:  # type: ignore[attr-defined]
             # the reservation is the order's own: missing, it was never made (a bug, not input)
             raise RuntimeError(f"no reservation of drug {drug_id} at pharmacy {pharmacy_id}")
+
+
+async def put_back(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    pharmacy_id: int,
+    quantities: Mapping[int, int],
+    order_id: int,
+) -> None:
+    """Packages of a dispensed order that came back unopened and fit for use go back on hand,
+    each drug audited as a stock change with the reason ``returned`` and the order."""
+    now = actor.clock.now()
+    for drug_id, quantity in sorted(quantities.items()):
+        result = await session.execute(
+            _matching(pharmacy_id, drug_id)
+            .values(on_hand=PharmacyStock.on_hand + quantity, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # the order was dispensed from this row: missing, it never was (a bug, not input)
+            raise RuntimeError(f"no stock of drug {drug_id} at pharmacy {pharmacy_id}")
+        await _audit(
+            session, actor, "pharmacy.stock.change", pharmacy_id, drug_id=drug_id,
+            change=quantity, reason="returned", order_id=order_id,
+        )  # fmt: skip

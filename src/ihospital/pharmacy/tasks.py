@@ -1,6 +1,7 @@
 """Outbox handlers of pharmacy orders: billing's events about their bills (paid, expired,
 cancelled), cancelling an unpaid bill and refunding a paid one after an order is cancelled, the
-``pharmacy.order_*`` events' subscribers, and following the order's shipment."""
+``pharmacy.order_*`` events' subscribers, following the order's shipment, and telling the
+pharmacists of a delivery that needs their decision."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ihospital.billing.refunds import refund_the_rest
 from ihospital.consultation.payment import void_fee
 from ihospital.core.context import Actor
 from ihospital.outbox.service import handles, worker_service
+from ihospital.pharmacy.decisions import DECISION_TOPIC, tell_pharmacists
 from ihospital.pharmacy.delivery import follow_shipment
 from ihospital.pharmacy.orders import SUBJECT_TYPE
 from ihospital.pharmacy.shipment_events import SHIPMENT_STATUS_CHANGED
@@ -104,3 +106,11 @@ async def follow_shipments(
 ) -> None:
     """A shipment moved: its order is delivered, or cancelled and refunded when returned."""
     await follow_shipment(session, actor, payload)
+
+
+@handles(DECISION_TOPIC)
+async def handle_decision_needed(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """A delivery waits for the pharmacists: each is sent a 站内信."""
+    await tell_pharmacists(session, actor, payload)

@@ -1,7 +1,7 @@
 """supervision rules alerts
 
-Revision ID: 0036
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 Create Date: 2026-12-01 12:00:00
 
 Supervision (issue 7): regional thresholds of the rules, institutions' switches of non-mandatory
@@ -16,8 +16,8 @@ from alembic import op
 
 import ihospital.db
 
-revision: str = "0036"
-down_revision: str | None = "0033"
+revision: str = "0035"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """reporting feed
 
-Revision ID: 0037
-Revises: 0036
+Revision ID: 0036
+Revises: 0035
 Create Date: 2026-12-01 13:00:00
 
 The reporting feed (数据上报) to the provincial supervision platform (issue 7, item 6): one row
@@ -16,8 +16,8 @@ from alembic import op
 
 import ihospital.db
 
-revision: str = "0037"
-down_revision: str | None = "0036"
+revision: str = "0036"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

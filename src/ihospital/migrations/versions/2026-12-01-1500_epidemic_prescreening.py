@@ -1,7 +1,7 @@
 """epidemic pre-screening: questionnaire versions, fever clinics, submissions, command-centre alerts
 
-Revision ID: 0039
-Revises: 0037
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-01 15:00:00
 
 Issue 8 item 5. Version 1 of the default questionnaire (triage/data/prescreening_default.json),
@@ -17,8 +17,8 @@ from alembic import op
 import ihospital.db
 from ihospital.triage.prescreening.questionnaires import default_definition, default_row
 
-revision: str = "0039"
-down_revision: str | None = "0037"
+revision: str = "0037"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,8 +15,8 @@ from ihospital.security.permissions import Permission
 from ihospital.triage.prescreening import alerts, clinics, questionnaires, screening
 from ihospital.triage.prescreening.models import ALERT_STATUSES
 from ihospital.triage.prescreening.schemas import (
-    AlertHandle,
-    AlertRead,
+    EpidemicAlertHandle,
+    EpidemicAlertRead,
     FeverClinicRead,
     FeverClinicWrite,
     OutcomeRead,
@@ -99,16 +99,20 @@ async def board(
     actor: Command,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(ALERT_STATUSES) + ")$")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{2,6}$")] = None,
-) -> list[AlertRead]:
+) -> list[EpidemicAlertRead]:
     """The alerts of the command centre's regions, open ones first (audited)."""
     views = await alerts.board(session, actor, status=status, region=region)
-    return [AlertRead.of(view) for view in views]
+    return [EpidemicAlertRead.of(view) for view in views]
 
 
 @router.post("/command-centre/alerts/{alert_id}")
 async def handle_alert(
-    alert_id: ObjectId, body: AlertHandle, request: Request, session: DbSession, actor: Command
-) -> AlertRead:
+    alert_id: ObjectId,
+    body: EpidemicAlertHandle,
+    request: Request,
+    session: DbSession,
+    actor: Command,
+) -> EpidemicAlertRead:
     """Mark an alert contacted, or closed with what was done."""
     view = await alerts.handle_alert(
         session,
@@ -118,7 +122,7 @@ async def handle_alert(
         note=body.note,
         hub=request.app.state.realtime_hub,
     )
-    return AlertRead.of(view)
+    return EpidemicAlertRead.of(view)
 
 
 @router.get("/institutions/{institution_id}/fever-clinics")

@@ -25,7 +25,7 @@ from ihospital.security.permissions import Permission
 from ihospital.triage.prescreening import alerts, questionnaires, screening
 from ihospital.triage.prescreening.definition import Definition, Level
 from ihospital.triage.prescreening.models import ALERT_STATUSES
-from ihospital.triage.prescreening.schemas import AlertHandle, SubmissionCreate
+from ihospital.triage.prescreening.schemas import EpidemicAlertHandle, SubmissionCreate
 from ihospital.web.flash import flash
 from ihospital.web.templating import render
 
@@ -180,7 +180,7 @@ async def handle_submit(
 ) -> Response:
     """Mark an alert contacted, or closed with what was done; the board shows the outcome."""
     response = RedirectResponse("/command-centre", status_code=303)
-    parsed, state = parse_form(AlertHandle, await form_text(request, ("status", "note")))
+    parsed, state = parse_form(EpidemicAlertHandle, await form_text(request, ("status", "note")))
     if parsed is None:
         for message in state.errors.values():
             flash(request, response, message, kind="error")

@@ -112,7 +112,7 @@ class OutcomeRead(Schema):
         )
 
 
-class AlertRead(Schema):
+class EpidemicAlertRead(Schema):
     id: int
     submission_id: int
     status: str
@@ -126,7 +126,7 @@ class AlertRead(Schema):
     handled_at: datetime | None
 
     @classmethod
-    def of(cls, view: AlertView) -> AlertRead:
+    def of(cls, view: AlertView) -> EpidemicAlertRead:
         alert = view.alert
         return cls(
             id=alert.id,
@@ -143,7 +143,7 @@ class AlertRead(Schema):
         )
 
 
-class AlertHandle(Schema):
+class EpidemicAlertHandle(Schema):
     status: Literal["contacted", "closed"]
     note: Annotated[str, Field(max_length=500), AfterValidator(plain_text)] = ""
 
