@@ -6,11 +6,10 @@
   "use strict";
   var board = document.querySelector("[data-live-board]");
   var live = document.getElementById("board-live");
-  if (!board || !live || !("WebSocket" in window)) {
+  if (!board || !live || !("WebSocket" in window) || !window.liveFeed) {
     return;
   }
   var after = Number(board.getAttribute("data-after")) || 0;
-  var retryMs = 1000;
   var reload = null;
 
   function changed(alert) {
@@ -23,29 +22,7 @@
     }
   }
 
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + location.host + board.getAttribute("data-live-board") +
-      "?after=" + after);
-    socket.onmessage = function (event) {
-      var frame = JSON.parse(event.data);
-      if (frame.type === "ping") {
-        socket.send(JSON.stringify({ type: "pong" }));
-      } else if (frame.type === "ready") {
-        retryMs = 1000;
-      } else if (frame.type === "alert") {
-        after = Math.max(after, frame.id);
-        changed(frame.alert);
-      }
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4401 || event.code === 4403) {
-        return;
-      }
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 30000);
-    };
-  }
-
-  connect();
+  window.liveFeed(board.getAttribute("data-live-board"), after, "alert", function (frame) {
+    changed(frame.alert);
+  });
 })();

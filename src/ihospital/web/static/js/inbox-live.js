@@ -5,12 +5,11 @@
   "use strict";
   var list = document.querySelector("[data-live-inbox]");
   var template = document.getElementById("inbox-item");
-  if (!list || !template || !("WebSocket" in window)) {
+  if (!list || !template || !("WebSocket" in window) || !window.liveFeed) {
     return;
   }
   var after = Number(list.getAttribute("data-after")) || 0;
   var unread = Number(list.getAttribute("data-unread")) || 0;
-  var retryMs = 1000;
 
   function showUnread() {
     var summary = document.getElementById("inbox-summary");
@@ -55,29 +54,7 @@
     }
   }
 
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + location.host + list.getAttribute("data-live-inbox") +
-      "?after=" + after);
-    socket.onmessage = function (event) {
-      var frame = JSON.parse(event.data);
-      if (frame.type === "ping") {
-        socket.send(JSON.stringify({ type: "pong" }));
-      } else if (frame.type === "ready") {
-        retryMs = 1000;
-      } else if (frame.type === "notification") {
-        after = Math.max(after, frame.id);
-        show(frame.message);
-      }
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4401 || event.code === 4403) {
-        return; // signed out or not allowed: the page itself says so on reload
-      }
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 30000);
-    };
-  }
-
-  connect();
+  window.liveFeed(list.getAttribute("data-live-inbox"), after, "notification", function (frame) {
+    show(frame.message);
+  });
 })();
