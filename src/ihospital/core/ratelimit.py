@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from ihospital.config import Settings
 from ihospital.core.clock import Clock
+from ihospital.errors import TooManyRequests
 
 log = logging.getLogger("ihospital.ratelimit")
 SWEEP_EVERY = timedelta(seconds=1)
@@ -39,6 +40,16 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> Verdict: ...
 
     async def close(self) -> None: ...
+
+
+async def admit(
+    limiter: RateLimiter, key: str, *, limit: int, window_seconds: int, code: str, message: str
+) -> None:
+    """Count a hit of ``key``; past ``limit`` in the window, refuse with a 429 problem
+    ``code`` whose ``message`` may name ``{retry_after}`` (seconds)."""
+    verdict = await limiter.hit(key, limit=limit, window_seconds=window_seconds)
+    if not verdict.allowed:
+        raise TooManyRequests(code, message, retry_after=verdict.retry_after)
 
 
 class InProcessRateLimiter:

@@ -17,8 +17,9 @@ from starlette.datastructures import UploadFile
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.core.middleware import BodyLimit
+from ihospital.core.ratelimit import admit
 from ihospital.deps import DbSession, require
-from ihospital.errors import TooManyRequests, Unprocessable
+from ihospital.errors import Unprocessable
 from ihospital.files.audio import AUDIO_EXTENSIONS
 from ihospital.files.inspection import PDF, too_large
 from ihospital.files.schemas import StoredFileRead
@@ -28,6 +29,7 @@ from ihospital.security.permissions import Permission
 UPLOAD_PATH = "/api/files"
 MULTIPART_ALLOWANCE = 64 * 1024  # boundaries, part headers and the small fields beside the file
 router = APIRouter(prefix=UPLOAD_PATH, tags=["files"])
+TOO_MANY_UPLOADS_MESSAGE = "Too many uploads. Try again in {retry_after} seconds."
 
 Uploader = Annotated[Actor, Depends(require(Permission.FILES_UPLOAD))]
 Reader = Annotated[Actor, Depends(require(Permission.ACCOUNT_SELF))]
@@ -78,17 +80,14 @@ def upload_body_limit(settings: Settings) -> BodyLimit:
 async def admit_upload(request: Request, actor: Actor) -> None:
     """Refuse an upload past the account's upload rate (pages that take a file use it too)."""
     settings = request.app.state.settings
-    verdict = await request.app.state.rate_limiter.hit(
+    await admit(
+        request.app.state.rate_limiter,
         f"files:account:{actor.account_id}",
         limit=settings.files_rate_per_account,
         window_seconds=settings.files_rate_window_seconds,
+        code="files.too_many_uploads",
+        message=TOO_MANY_UPLOADS_MESSAGE,
     )
-    if not verdict.allowed:
-        raise TooManyRequests(
-            "files.too_many_uploads",
-            "Too many uploads. Try again in {retry_after} seconds.",
-            retry_after=verdict.retry_after,
-        )
 
 
 def _patient_id(value: object) -> int | None:

@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from ihospital.core.clock import to_local
 from ihospital.core.context import Actor
 from ihospital.core.i18n import gettext
+from ihospital.core.ratelimit import admit
 from ihospital.core.schemas import Schema
 from ihospital.deps import DbSession, client_ip, optional_actor, require
-from ihospital.errors import TooManyRequests
 from ihospital.prescribing.printing import print_prescription
 from ihospital.prescribing.verification import (
     REASON_MESSAGES,
@@ -33,6 +33,7 @@ from ihospital.prescribing.verification import (
 from ihospital.security.permissions import Permission
 
 router = APIRouter(prefix="/api", tags=["prescription verification"])
+TOO_MANY_CHECKS_MESSAGE = "Too many prescription checks. Try again in {retry_after} seconds."
 
 Reader = Annotated[Actor, Depends(require(Permission.ACCOUNT_SELF))]
 PrescriptionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -46,17 +47,14 @@ async def admit_verification(request: Request) -> None:
     """Refuse a public check past the client IP's rate (numbers and codes are not to be
     guessed by brute force)."""
     settings = request.app.state.settings
-    verdict = await request.app.state.rate_limiter.hit(
+    await admit(
+        request.app.state.rate_limiter,
         f"prescription-verification:ip:{client_ip(request)}",
         limit=settings.prescription_verification_rate_per_ip,
         window_seconds=settings.prescription_verification_rate_window_seconds,
+        code="prescribing.too_many_verifications",
+        message=TOO_MANY_CHECKS_MESSAGE,
     )
-    if not verdict.allowed:
-        raise TooManyRequests(
-            "prescribing.too_many_verifications",
-            "Too many prescription checks. Try again in {retry_after} seconds.",
-            retry_after=verdict.retry_after,
-        )
 
 
 def verify_base_url(request: Request) -> str:

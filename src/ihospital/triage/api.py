@@ -12,15 +12,16 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ihospital.core.context import Actor
 from ihospital.core.i18n import current_language
+from ihospital.core.ratelimit import admit
 from ihospital.core.schemas import Schema
 from ihospital.deps import DbSession, client_ip, optional_actor
-from ihospital.errors import TooManyRequests
 from ihospital.triage import service
 from ihospital.triage.knowledge import load_knowledge
 from ihospital.triage.schemas import TriageAsk, TriageRead
 from ihospital.triage.suggestions import suggest
 
 router = APIRouter(prefix="/api/v1/triage", tags=["triage"])
+TOO_MANY_TRIAGES_MESSAGE = "Too many triage requests. Try again in {retry_after} seconds."
 
 Typed = Annotated[str, Query(min_length=1, max_length=20)]
 
@@ -28,18 +29,14 @@ Typed = Annotated[str, Query(min_length=1, max_length=20)]
 async def admit_triage(request: Request, *, purpose: str, limit: int) -> None:
     """Refuse past the client IP's rate for ``purpose`` (the engine is cheap, but a public
     endpoint must not be an open CPU for anyone's scripts)."""
-    settings = request.app.state.settings
-    verdict = await request.app.state.rate_limiter.hit(
+    await admit(
+        request.app.state.rate_limiter,
         f"triage:{purpose}:ip:{client_ip(request)}",
         limit=limit,
-        window_seconds=settings.triage_rate_window_seconds,
+        window_seconds=request.app.state.settings.triage_rate_window_seconds,
+        code="triage.too_many_requests",
+        message=TOO_MANY_TRIAGES_MESSAGE,
     )
-    if not verdict.allowed:
-        raise TooManyRequests(
-            "triage.too_many_requests",
-            "Too many triage requests. Try again in {retry_after} seconds.",
-            retry_after=verdict.retry_after,
-        )
 
 
 class TriageSuggestionRead(Schema):
