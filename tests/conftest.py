@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -26,6 +27,7 @@ from ihospital.config import Settings
 from ihospital.core.clock import FrozenClock
 from ihospital.db import async_driver_url, make_engine
 from ihospital.migrate import upgrade
+from ihospital.security import passwords
 
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
 TEST_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
@@ -34,6 +36,12 @@ TEST_CARRIER_KEY = base64.b64encode(b"c" * 32).decode()
 TEST_PROVINCIAL_KEY = base64.b64encode(b"r" * 32).decode()
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
+
+# Argon2id at its lowest cost in tests: the suite creates thousands of accounts, and the
+# production cost (64 MiB, 3 passes each) would spend a large part of the run hashing. The
+# algorithm and every code path stay the same.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 PG_URL = async_driver_url(os.environ.get("IHOSPITAL_TEST_DATABASE_URL", ""))
 BACKEND = "postgresql" if PG_URL else "sqlite"
