@@ -6,6 +6,7 @@ reading the board is audited like any read of health data."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,16 +58,19 @@ def alert_event(view: AlertView, event_id: int) -> Event:
     }
 
 
+async def _views(session: AsyncSession, alerts: Sequence[EpidemicAlert]) -> list[AlertView]:
+    """The alerts with the name and phone of their 就诊人, read in one query."""
+    rows = await session.execute(
+        select(Patient.id, Patient.name, Patient.mobile, Account.mobile)
+        .join(Account, Account.id == Patient.account_id)
+        .where(Patient.id.in_({alert.patient_id for alert in alerts}))
+    )
+    contacts = {pid: (name, own or account) for pid, name, own, account in rows}
+    return [AlertView(alert, *contacts[alert.patient_id]) for alert in alerts]
+
+
 async def _view(session: AsyncSession, alert: EpidemicAlert) -> AlertView:
-    row = (
-        await session.execute(
-            select(Patient.name, Patient.mobile, Account.mobile)
-            .join(Account, Account.id == Patient.account_id)
-            .where(Patient.id == alert.patient_id)
-        )
-    ).one()
-    name, own_mobile, account_mobile = row
-    return AlertView(alert, name, own_mobile or account_mobile)
+    return (await _views(session, [alert]))[0]
 
 
 def _publish(session: AsyncSession, hub: Hub | None, view: AlertView, event_id: int) -> None:
@@ -136,7 +140,7 @@ async def board(
             BOARD_LIMIT
         )
     )
-    views = [await _view(session, alert) for alert in rows]
+    views = await _views(session, list(rows))
     await record(
         session,
         actor,
@@ -206,7 +210,8 @@ async def changes_after(
             .limit(limit)
         )
     ).all()
-    return [alert_event(await _view(session, alert), entry_id) for entry_id, alert in rows]
+    views = await _views(session, [alert for _, alert in rows])
+    return [alert_event(view, entry_id) for (entry_id, _), view in zip(rows, views, strict=True)]
 
 
 async def last_change(session: AsyncSession) -> int:
