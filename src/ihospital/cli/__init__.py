@@ -168,8 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--reset", action="store_true", help=_("delete the demo database first"))
-    demo.add_argument("--host", default="127.0.0.1", help=_("address (default: 127.0.0.1)"))
-    demo.add_argument("--port", type=PORT, default=8000, help=_("port (default: 8000)"))
+    demo.add_argument("--host", help=_("address to listen on (default: IHOSPITAL_HOST)"))
+    demo.add_argument("--port", type=PORT, help=_("port to listen on (default: IHOSPITAL_PORT)"))
     return parser
 
 

@@ -128,16 +128,18 @@ def print_demo(settings: Settings, state: DemoState) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo speaks plain HTTP on this machine, so its cookies cannot be "Secure".
-    settings = get_settings().model_copy(
+    configured = get_settings()
+    host, port = args.host or configured.host, args.port or configured.port
+    settings = configured.model_copy(
         update={
-            "host": args.host,
-            "port": args.port,
+            "host": host,
+            "port": port,
             "cookie_secure": False,
-            "base_url": f"http://{args.host}:{args.port}",
+            "base_url": f"http://{host}:{port}",
         }
     )
     configure_logs(settings, json_logs=False)
-    check_port(args.host, args.port)
+    check_port(host, port)
     if args.reset:
         reset_demo(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -146,5 +148,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     app = create_app(settings, worker=True)
     if app.state.provincial_sandbox is not None:  # the receiver of the reporting feed, to watch
         app.mount("/sandbox/provincial", app.state.provincial_sandbox.app)
-    serve(app, args.host, args.port, lambda: print_demo(settings, state))
+    serve(app, host, port, lambda: print_demo(settings, state))
     return 0
