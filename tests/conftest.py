@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
+import hypothesis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,6 +36,13 @@ TEST_PAYMENT_KEY = base64.b64encode(b"p" * 32).decode()
 TEST_CARRIER_KEY = base64.b64encode(b"c" * 32).decode()
 TEST_PROVINCIAL_KEY = base64.b64encode(b"r" * 32).decode()
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+
+# Property tests check behaviour, never speed: on a loaded machine (several test processes at
+# a time) Hypothesis's own timing checks would fail tests whose code is correct.
+hypothesis.settings.register_profile(
+    "ihospital", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("ihospital")
 
 
 # Argon2id at its lowest cost in tests: the suite creates thousands of accounts, and the
