@@ -125,6 +125,7 @@ async def test_a_tampered_trail_is_stated_naming_the_entry(databases, clock):
         finally:
             current_language.reset(token)
         assert "审计链校验未通过" in text
+        assert "审计记录内容被改动（被编辑）" in text
         assert f"审计记录 {entry_id}" in text
         assert f"本病例中与链节不再一致的审计记录：{entry_id}" in text
     finally:

@@ -143,6 +143,14 @@ async def test_another_regions_case_is_not_found_like_a_missing_one(client, sess
         problem = response.json()
         assert problem["code"] == "supervision.case_not_found"
         assert problem["detail"] == f"Case {case_id} (Prescription) was not found."
+    gone = await _get(
+        client,
+        session,
+        clock,
+        traced.regulator,
+        "/api/regulator/cases/consultation/999999999/case-file.pdf",
+    )
+    assert (gone.status_code, gone.json()["code"]) == (404, "supervision.case_not_found")
     for export in ("case-file.pdf", "case-file.json"):
         refused = await _get(
             client,

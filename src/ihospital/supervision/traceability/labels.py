@@ -54,9 +54,23 @@ CASE_EVENT_MESSAGES = {
     "supervision.case_exported": "Case file exported",
 }
 CASE_SOURCE_MESSAGES = {"record": "Domain record", "audit": "Audit entry"}
+# what :func:`ihospital.audit.chain.verify_chain` says of a broken link
+CHAIN_REASON_MESSAGES = {
+    "missing link (seal deleted)": "a link is missing (its seal was deleted)",
+    "chain broken (reordered or replaced)": "the chain is broken (links reordered or replaced)",
+    "missing entry (deleted)": "the entry is missing (deleted)",
+    "content changed (edited)": "the entry's content was changed (edited)",
+}
 
 
 def event_label(event: CaseEvent) -> str:
     """The event's name in the reader's language, or its code when it has none."""
     message = CASE_EVENT_MESSAGES.get(event.action)
     return gettext(message) if message else event.action
+
+
+def chain_reason(reason: str) -> str:
+    """Why the chain does not verify, in the reader's language (as the chain says it when the
+    reason has no name)."""
+    message = CHAIN_REASON_MESSAGES.get(reason)
+    return gettext(message) if message else reason

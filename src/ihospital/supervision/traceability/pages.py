@@ -13,7 +13,7 @@ from ihospital.deps import DbSession, require
 from ihospital.errors import NotFound
 from ihospital.security.permissions import Permission
 from ihospital.supervision.traceability.kinds import KINDS
-from ihospital.supervision.traceability.labels import CASE_SOURCE_MESSAGES
+from ihospital.supervision.traceability.labels import CASE_SOURCE_MESSAGES, chain_reason
 from ihospital.supervision.traceability.schemas import CaseFileRead
 from ihospital.supervision.traceability.service import find_case, open_case
 from ihospital.web.templating import render
@@ -62,5 +62,9 @@ async def case_page(
     case = CaseFileRead.of(
         await open_case(session, actor, kind=kind, case_id=case_id, delivered_as="page")
     )
-    context = {"case": case, "sources": CASE_SOURCE_MESSAGES}
+    context = {
+        "case": case,
+        "sources": CASE_SOURCE_MESSAGES,
+        "reason": chain_reason(case.audit_chain.reason),
+    }
     return render(request, "supervision/case.html", context)

@@ -12,7 +12,7 @@ from fpdf import FPDF
 from ihospital.core.clock import to_local
 from ihospital.core.i18n import gettext
 from ihospital.prescribing.printing import FAMILY, FONT
-from ihospital.supervision.traceability.labels import CASE_SOURCE_MESSAGES
+from ihospital.supervision.traceability.labels import CASE_SOURCE_MESSAGES, chain_reason
 from ihospital.supervision.traceability.schemas import CaseFileRead
 
 WIDTH = 190  # mm of text on an A4 page with 10 mm margins
@@ -59,7 +59,7 @@ def _chain(pdf: _CaseFile, case: CaseFileRead) -> None:
                 "The audit chain does NOT verify: link {seq}, entry {entry_id}: {reason}",
                 seq=chain.first_bad_seq or "-",
                 entry_id=chain.first_bad_entry_id or "-",
-                reason=chain.reason,
+                reason=chain_reason(chain.reason),
             )
         )
     if chain.tampered_case_entries:
