@@ -2,13 +2,18 @@
 decisions, the record's amendment) in time order, from the audit trail and the domain records;
 only in the reader's region or institution; every reading audited."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from ihospital.audit.models import AuditEntry
 from ihospital.errors import PROBLEM_JSON
+from ihospital.pharmacy.service import dispense_order
 from tests.directory.builders import bearer, make_institution
 from tests.identity.builders import make_account
-from tests.supervision.traceability.builders import traced_case
+from tests.pharmacy.delivery_builders import paid_order
+from tests.pharmacy.order_builders import make_shop
+from tests.supervision.traceability.builders import BEIJING, regulator_of, traced_case
 
 EN = {"Accept-Language": "en"}
 
@@ -193,3 +198,31 @@ async def test_an_institution_admin_reads_only_their_own_institutions_cases(clie
     assert refused.status_code == 404
     doctor = await _get(client, session, clock, traced.pharmacy.pharmacist, path)
     assert doctor.status_code == 403
+
+
+async def test_a_prescription_case_follows_the_drugs_through_the_pharmacy(client, session, clock):
+    shop = await make_shop(session, clock=clock)
+    clock.advance(timedelta(minutes=1))
+    order = await paid_order(session, clock, shop)
+    clock.advance(timedelta(minutes=1))
+    await dispense_order(session, shop.dispenser(clock), order_id=order.id)
+    regulator = await regulator_of(session, clock, BEIJING)
+    response = await _get(
+        client,
+        session,
+        clock,
+        regulator,
+        f"/api/regulator/cases/prescription/{shop.prescription.id}",
+    )
+    assert response.status_code == 200, response.text
+    case = response.json()
+    records = _actions(case, "record")
+    steps = ["pharmacy.order_created", "pharmacy.order_paid", "pharmacy.order_dispensed"]
+    assert [action for action in records if action in steps] == steps
+    assert "billing.order_created" in records
+    [dispensed] = [e for e in case["events"] if e["action"] == "pharmacy.order_dispensed"]
+    assert dispensed["actor_account_id"] == shop.pharmacist.id
+    assert dispensed["actor_name"] == shop.pharmacist.display_name
+    assert dispensed["details"]["number"] == order.number
+    audited = [e for e in case["events"] if e["source"] == "audit"]
+    assert f"pharmacy_order:{order.id}" in {e["subject"] for e in audited}
