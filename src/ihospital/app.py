@@ -100,6 +100,8 @@ def _routers() -> list[Any]:
     from ihospital.supervision import pages as supervision_pages
     from ihospital.supervision.reporting import api as reporting_api
     from ihospital.supervision.reporting import pages as reporting_pages
+    from ihospital.supervision.traceability import api as traceability_api
+    from ihospital.supervision.traceability import pages as traceability_pages
     from ihospital.triage import api as triage_api
     from ihospital.triage import pages as triage_pages
     from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
@@ -143,6 +145,7 @@ def _routers() -> list[Any]:
         triage_api.router,
         supervision_api.router,
         reporting_api.router,
+        traceability_api.router,
         pages.router,
         identity_pages.router,
         directory_pages.router,
@@ -188,6 +191,7 @@ def _routers() -> list[Any]:
         triage_pages.router,
         supervision_pages.router,
         reporting_pages.router,
+        traceability_pages.router,
     ]
 
 

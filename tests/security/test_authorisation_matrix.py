@@ -138,6 +138,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/regulator/reporting-feed"): Call(P.REPORTING_FEED),
     ("POST", "/api/regulator/reporting-feed/records/{record_id}/requeue"): Call(P.REPORTING_FEED),
     ("GET", "/regulator/reporting-feed"): Call(P.REPORTING_FEED),
+    # case timelines and case files (traceability)
+    ("GET", "/api/regulator/cases/{kind}/{case_id}"): Call(P.CASES_TRACE),
+    ("GET", "/api/regulator/cases/{kind}/{case_id}/case-file.json"): Call(P.CASES_TRACE),
+    ("GET", "/api/regulator/cases/{kind}/{case_id}/case-file.pdf"): Call(P.CASES_TRACE),
+    ("GET", "/regulator/cases"): Call(P.CASES_TRACE),
+    ("GET", "/regulator/cases/{kind}/{case_id}"): Call(P.CASES_TRACE),
     ("POST", "/regulator/reporting-feed/records/{record_id}/requeue"): Call(
         P.REPORTING_FEED, form={}
     ),
@@ -781,6 +787,8 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "questionnaire_id": 999_999,
         "clinic_id": 1,
         "action": "close",
+        "kind": "consultation",
+        "case_id": 1,
     }
 
 

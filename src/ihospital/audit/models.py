@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, event
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from ihospital.db import Base, BigId, IdMixin
@@ -14,6 +14,7 @@ class AuditEntry(IdMixin, Base):
     deletion visible is kept apart, in :class:`AuditSeal`."""
 
     __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_type", "subject_id"),)
 
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     actor_account_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,3 +198,14 @@ async def staff_account_ids(session: AsyncSession, *, institution_id: int, role:
         .order_by(Account.id)
     )
     return list(rows)
+
+
+async def account_names(session: AsyncSession, account_ids: Collection[int]) -> dict[int, str]:
+    """Public: the display names of the given accounts by id, in one query, for the records of
+    other domains that show who did something (supervision's case timelines)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(Account.id, Account.display_name).where(Account.id.in_(set(account_ids)))
+    )
+    return {account_id: name for account_id, name in rows.all()}

@@ -55,6 +55,9 @@ class Permission(StrEnum):
     SUPERVISION_ALERTS = "supervision:alerts"
     # the reporting feed to the provincial platform: its lag, failures and re-queueing
     REPORTING_FEED = "reporting:feed"
+    # the timeline and case file of a consultation or prescription (regulators of its region,
+    # admins of its institution)
+    CASES_TRACE = "cases:trace"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -103,6 +106,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULES_MANAGE,
             Permission.SERVICES_ATTEND,
             Permission.SUPERVISION_ALERTS,
+            Permission.CASES_TRACE,
         }
     ),
     Role.REGULATOR: frozenset(
@@ -113,6 +117,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
             Permission.REPORTING_FEED,
+            Permission.CASES_TRACE,
         }
     ),
     Role.PLATFORM_ADMIN: frozenset(
@@ -131,6 +136,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
             Permission.REPORTING_FEED,
+            Permission.CASES_TRACE,
         }
     ),
 }

@@ -146,6 +146,21 @@ async def _may_read(session: AsyncSession, actor: Actor, medical_record: Medical
     return doctor.id in (consultation.practitioner_id, medical_record.signed_by)
 
 
+async def check_record(session: AsyncSession, medical_record: MedicalRecord) -> Verification:
+    """Recompute a record version's signed content and check its hash and signature (for the
+    caller that has already checked the reader's access and audits the read)."""
+    rows = (await diagnoses_of(session, [medical_record]))[medical_record.id]
+    message = canonical_json(signed_content(medical_record, _diagnoses(rows)))
+    key = await signing_key(session, key_id=medical_record.signing_key_id)
+    return Verification(
+        record_id=medical_record.id,
+        algorithm=ALGORITHM,
+        public_key=key.public_key,
+        content_intact=sha256_hex(message) == medical_record.content_sha256,
+        signature_valid=verify(key.public_key, message=message, signature=medical_record.signature),
+    )
+
+
 async def verify_record(session: AsyncSession, actor: Actor, *, record_id: int) -> Verification:
     """Check a record version's signature for its patient's account or its doctor (the check is
     audited); anyone else finds no such record."""
@@ -154,16 +169,7 @@ async def verify_record(session: AsyncSession, actor: Actor, *, record_id: int) 
         raise NotFound(
             "record.not_found", "Medical record {record_id} was not found.", record_id=record_id
         )
-    rows = (await diagnoses_of(session, [medical_record]))[medical_record.id]
-    message = canonical_json(signed_content(medical_record, _diagnoses(rows)))
-    key = await signing_key(session, key_id=medical_record.signing_key_id)
-    verification = Verification(
-        record_id=medical_record.id,
-        algorithm=ALGORITHM,
-        public_key=key.public_key,
-        content_intact=sha256_hex(message) == medical_record.content_sha256,
-        signature_valid=verify(key.public_key, message=message, signature=medical_record.signature),
-    )
+    verification = await check_record(session, medical_record)
     await record(
         session,
         actor,

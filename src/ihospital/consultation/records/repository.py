@@ -74,3 +74,14 @@ async def successors_of(session: AsyncSession, records: Sequence[MedicalRecord])
         )
     )
     return {previous: successor for previous, successor in rows}
+
+
+async def record_versions(session: AsyncSession, consultation_id: int) -> list[MedicalRecord]:
+    """Every signed version of a consultation's record, oldest first (amendments included)."""
+    return list(
+        await session.scalars(
+            select(MedicalRecord)
+            .where(MedicalRecord.consultation_id == consultation_id)
+            .order_by(MedicalRecord.version)
+        )
+    )
