@@ -326,8 +326,13 @@ def check(document: DraftDocument) -> tuple[Definition | None, dict[str, str]]:
         definition = Definition.model_validate(_source(document))
     except ValidationError as error:
         for item in error.errors():
+            place = _place(tuple(item.get("loc", ())))
+            if any(known.startswith(place + ".") for known in errors) or (
+                place == "document" and errors
+            ):
+                continue  # a whole-question or whole-definition rule already named precisely
             message, fields = message_for(dict(item))
-            errors.setdefault(_place(tuple(item.get("loc", ()))), translate(message, **fields))
+            errors.setdefault(place, translate(message, **fields))
         return None, errors
     return (None, errors) if errors else (definition, errors)
 
