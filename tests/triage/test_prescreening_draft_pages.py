@@ -199,3 +199,28 @@ async def test_an_imported_definition_becomes_a_draft_and_a_blank_draft_can_be_d
     )
     assert discarded.status_code == 303
     assert (await client.get(blank)).status_code == 404
+
+
+async def test_levels_are_removed_and_added_back_and_an_unreadable_form_saves_nothing(
+    session, client, clock
+):
+    await _signed_in_admin(session, client, clock)
+    path = await _start(client)
+    await _press(client, path, "remove_level:1")
+    fields = editor_fields((await client.get(path)).text)
+    assert [fields.get(f"levels.{i}.level") for i in range(3)] == ["low", "high", None]
+    added = await _press(client, path, "add_level")
+    assert added.headers["location"].endswith("#levels")
+    fields = editor_fields((await client.get(path)).text)
+    assert fields["levels.2.level"] == "medium"
+    checked = await client.post(path, data={**fields, "action": "check"})
+    assert checked.status_code == 422
+    assert 'id="error-levels.2.level">每个等级只能出现一次' in checked.text
+
+    fields = editor_fields(checked.text)  # checking saved the draft too
+    revision = fields["revision"]
+    unreadable = await client.post(path, data={**fields, "questions.0.kind": "essay"})
+    assert unreadable.status_code == 422 and "无法读取表单，未保存任何内容" in unreadable.text
+    draft = await session.scalar(select(ScreeningQuestionnaireDraft))
+    await session.refresh(draft)
+    assert str(draft.revision) == revision
