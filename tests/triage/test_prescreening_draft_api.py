@@ -7,21 +7,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
-from ihospital.errors import PROBLEM_JSON
 from ihospital.triage.prescreening.models import ScreeningQuestionnaire
 from tests.identity.builders import auth_headers, make_account
 from tests.triage.prescreening_builders import make_screener
+from tests.triage.test_prescreening_api import _problem
 
 DRAFTS = "/api/admin/prescreening/drafts"
 EN = {"Accept-Language": "en"}
-
-
-def _problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 async def _admin(session, clock) -> dict[str, str]:
