@@ -107,6 +107,7 @@ def _routers() -> list[Any]:
     from ihospital.triage.prescreening import admin_pages as prescreening_admin_pages
     from ihospital.triage.prescreening import api as prescreening_api
     from ihospital.triage.prescreening import board_socket
+    from ihospital.triage.prescreening import draft_pages as prescreening_draft_pages
     from ihospital.triage.prescreening import pages as prescreening_pages
     from ihospital.web import ops, pages
 
@@ -188,6 +189,7 @@ def _routers() -> list[Any]:
         board_socket.router,
         prescreening_pages.router,
         prescreening_admin_pages.router,
+        prescreening_draft_pages.router,
         triage_pages.router,
         supervision_pages.router,
         reporting_pages.router,

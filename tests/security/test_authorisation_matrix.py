@@ -719,6 +719,14 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/admin/prescreening/questionnaires/{questionnaire_id}/retire"): Call(
         P.PRESCREENING_MANAGE
     ),
+    ("GET", "/api/admin/prescreening/drafts"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/api/admin/prescreening/drafts"): Call(P.PRESCREENING_MANAGE, json={}),
+    ("GET", "/api/admin/prescreening/drafts/{draft_id}"): Call(P.PRESCREENING_MANAGE),
+    ("PUT", "/api/admin/prescreening/drafts/{draft_id}"): Call(P.PRESCREENING_MANAGE, json={}),
+    ("DELETE", "/api/admin/prescreening/drafts/{draft_id}"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/api/admin/prescreening/drafts/{draft_id}/publish"): Call(
+        P.PRESCREENING_MANAGE, json={}
+    ),
     ("GET", "/api/command-centre/alerts"): Call(P.EPIDEMIC_COMMAND),
     ("POST", "/api/command-centre/alerts/{alert_id}"): Call(
         P.EPIDEMIC_COMMAND, json={"status": "contacted"}
@@ -738,6 +746,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/admin/prescreening"): Call(P.PRESCREENING_MANAGE),
     ("POST", "/admin/prescreening"): Call(P.PRESCREENING_MANAGE, form={}),
     ("POST", "/admin/prescreening/{questionnaire_id}/retire"): Call(P.PRESCREENING_MANAGE, form={}),
+    ("POST", "/admin/prescreening/drafts"): Call(P.PRESCREENING_MANAGE, form={}),
+    ("GET", "/admin/prescreening/drafts/{draft_id}"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/admin/prescreening/drafts/{draft_id}"): Call(P.PRESCREENING_MANAGE, form={}),
+    ("GET", "/admin/prescreening/drafts/{draft_id}/preview"): Call(P.PRESCREENING_MANAGE),
+    ("POST", "/admin/prescreening/drafts/{draft_id}/discard"): Call(P.PRESCREENING_MANAGE, form={}),
     ("GET", "/admin/fever-clinics"): Call(P.INSTITUTION_MANAGE),
     ("POST", "/admin/fever-clinics"): Call(P.INSTITUTION_MANAGE, form={}),
     ("POST", "/admin/fever-clinics/{clinic_id}/{action}"): Call(P.INSTITUTION_MANAGE, form={}),
@@ -785,6 +798,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "path": "css/app.css",
         "submission_id": 1,
         "questionnaire_id": 999_999,
+        "draft_id": 999_999,
         "clinic_id": 1,
         "action": "close",
         "kind": "consultation",

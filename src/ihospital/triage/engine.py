@@ -9,6 +9,7 @@ department first. Every department carries the symptoms and rules that put it th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,18 +135,24 @@ class _Scores:
         return departments[:MAX_DEPARTMENTS]
 
 
+def _duration_at_least(value: Any, when: dict[str, Any], facts: dict[str, Any], _: _Scores) -> bool:
+    return (facts["symptoms"].get(when.get("symptom")) or 0) >= value
+
+
+# One check per condition a context rule may state: (value, the rule's conditions, facts, scores).
+_CHECKS: dict[str, Callable[[Any, dict[str, Any], dict[str, Any], _Scores], bool]] = {
+    "age_months_below": lambda v, _, f, __: f["age_months"] is not None and f["age_months"] < v,
+    "age_months_at_least": lambda v, _, f, __: f["age_months"] is not None and f["age_months"] >= v,
+    "sex": lambda v, _, f, __: f["sex"] == v,
+    "pregnant": lambda v, _, f, __: f["pregnant"] == v,
+    "has_department_prefix": lambda v, _, __, s: any(_matches(c, v) for c in s.departments),
+    "symptom": lambda v, _, f, __: v in f["symptoms"],
+    "duration_days_at_least": _duration_at_least,
+}
+
+
 def _holds(when: dict[str, Any], facts: dict[str, Any], scores: _Scores) -> bool:
-    age = facts["age_months"]
-    checks = {
-        "age_months_below": lambda v: age is not None and age < v,
-        "age_months_at_least": lambda v: age is not None and age >= v,
-        "sex": lambda v: facts["sex"] == v,
-        "pregnant": lambda v: facts["pregnant"] == v,
-        "has_department_prefix": lambda v: any(_matches(c, v) for c in scores.departments),
-        "symptom": lambda v: v in facts["symptoms"],
-        "duration_days_at_least": lambda v: (facts["symptoms"].get(when.get("symptom")) or 0) >= v,
-    }
-    return all(checks[name](value) for name, value in when.items())
+    return all(_CHECKS[name](value, when, facts, scores) for name, value in when.items())
 
 
 def _apply_context(
@@ -172,7 +179,7 @@ def _apply_context(
 def _red_flags(knowledge: Knowledge, described: set[str], age: int | None) -> list[RedFlag]:
     flags = []
     for rule in knowledge.red_flags:
-        if not set(rule["all"]) <= described:
+        if not described.issuperset(rule["all"]):
             continue
         hits = [symptom for symptom in rule["any"] if symptom in described]
         if rule["any"] and not hits:

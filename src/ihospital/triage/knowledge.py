@@ -70,6 +70,7 @@ class Knowledge:
     red_flags: tuple[dict[str, Any], ...]
     common_complaints: tuple[tuple[str, str], ...]
     tokenizer: jieba.Tokenizer
+    longest_word: int = 1  # characters of the lexicon's longest word (bounds the look-ups)
 
     def department_name(self, code: str, language: str) -> str:
         department = self.departments[code]
@@ -178,4 +179,5 @@ def load_knowledge() -> Knowledge:
         red_flags=tuple(_json("red_flags.json")["rules"]),
         common_complaints=tuple((row["zh"], row["en"]) for row in _rows("common_complaints.csv")),
         tokenizer=_tokenizer(list(words)),
+        longest_word=max((len(word) for word in words), default=1),
     )

@@ -173,7 +173,8 @@ def _inside(token: str, knowledge: Knowledge) -> list[_Item]:
     items: list[_Item] = []
     start = 0
     while start < len(token):
-        for end in range(len(token), start + 1, -1):
+        # no lexicon word is longer than the longest one: longer slices cannot match
+        for end in range(min(len(token), start + knowledge.longest_word), start + 1, -1):
             word = words.get(token[start:end])
             if word is not None and word.kind in ("symptom", "site"):
                 items.append(_Item(word.kind, word.value, token[start:end]))

@@ -1,6 +1,7 @@
-"""Admin pages of pre-screening: the platform admins' questionnaire versions (/admin/prescreening:
-publish a new version from its definition, retire one) and an institution's fever clinics
-(/admin/fever-clinics: add one, close or reopen one). Plain forms."""
+"""Admin pages of pre-screening: the platform admins' questionnaire versions and drafts
+(/admin/prescreening: start a draft in the editor of :mod:`.draft_pages` from the version in
+use, from nothing, or from an imported JSON definition; retire a version) and an institution's
+fever clinics (/admin/fever-clinics: add one, close or reopen one). Plain forms."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ihospital.directory.pages_support import form_text, scope_query
 from ihospital.errors import AppError
 from ihospital.identity.forms import FormState, parse_form, refused
 from ihospital.security.permissions import Permission
-from ihospital.triage.prescreening import clinics, questionnaires
+from ihospital.triage.prescreening import clinics, drafts, questionnaires
 from ihospital.triage.prescreening.definition import Definition
 from ihospital.triage.prescreening.schemas import FeverClinicWrite
 from ihospital.web.flash import flash
@@ -35,6 +36,7 @@ Manager = Annotated[Actor, Depends(require(Permission.PRESCREENING_MANAGE))]
 InstitutionAdmin = Annotated[Actor, Depends(require(Permission.INSTITUTION_MANAGE))]
 InstitutionScope = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 VERSION_PUBLISHED_MESSAGE = "Version {version} is published; new answers use it."
+DRAFT_IMPORTED_MESSAGE = "The definition is imported into a new draft: check it, then publish it."
 VERSION_RETIRED_MESSAGE = "Version {version} is retired."
 CLINIC_ADDED_MESSAGE = "{name} is added."
 CLINIC_FIELDS = ("name", "address", "hours", "phone")
@@ -53,7 +55,12 @@ async def _versions_page(
             else questionnaires.stored(questionnaires.default_definition())
         )
         text = json.dumps(json.loads(source), ensure_ascii=False, indent=2)
-    context = {"versions": rows, "text": text, **state.context()}
+    context = {
+        "versions": rows,
+        "drafts": await drafts.drafts(session),
+        "text": text,
+        **state.context(),
+    }
     return render(
         request, "triage/admin_questionnaires.html", context, status_code=state.status_code
     )
@@ -61,7 +68,8 @@ async def _versions_page(
 
 @router.get("/prescreening")
 async def versions_page(request: Request, session: DbSession, actor: Manager) -> Response:
-    """Every version, newest first, and the current definition to start the next one from."""
+    """Every version, newest first, the drafts of the next one, and the current definition as
+    JSON for the advanced import."""
     return await _versions_page(request, session, None, FormState())
 
 
@@ -80,16 +88,17 @@ def _definition_errors(error: ValidationError) -> FormState:
 
 
 @router.post("/prescreening", dependencies=CSRF)
-async def publish_submit(request: Request, session: DbSession, actor: Manager) -> Response:
-    """Publish the posted definition as the next version; its problems are listed by place."""
+async def import_submit(request: Request, session: DbSession, actor: Manager) -> Response:
+    """Import a JSON definition into a new draft (the editor then checks and publishes it); its
+    problems are listed by place."""
     text = str((await request.form()).get("definition") or "")
     try:
         definition = Definition.model_validate_json(text)
     except ValidationError as error:
         return await _versions_page(request, session, text, _definition_errors(error))
-    published = await questionnaires.publish(session, actor, definition)
-    response = RedirectResponse("/admin/prescreening", status_code=303)
-    flash(request, response, VERSION_PUBLISHED_MESSAGE, version=published.version)
+    draft = await drafts.start_draft(session, actor, source="import", definition=definition)
+    response = RedirectResponse(f"/admin/prescreening/drafts/{draft.id}", status_code=303)
+    flash(request, response, DRAFT_IMPORTED_MESSAGE)
     return response
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.security.permissions import Permission
-from ihospital.triage.prescreening import alerts, clinics, questionnaires, screening
+from ihospital.triage.prescreening import alerts, clinics, drafts, questionnaires, screening
 from ihospital.triage.prescreening.models import ALERT_STATUSES
 from ihospital.triage.prescreening.schemas import (
     EpidemicAlertHandle,
@@ -20,6 +20,10 @@ from ihospital.triage.prescreening.schemas import (
     FeverClinicRead,
     FeverClinicWrite,
     OutcomeRead,
+    QuestionnaireDraftPublish,
+    QuestionnaireDraftRead,
+    QuestionnaireDraftStart,
+    QuestionnaireDraftUpdate,
     QuestionnairePublish,
     QuestionnaireRead,
     SubmissionCreate,
@@ -91,6 +95,62 @@ async def retire_questionnaire(
 ) -> QuestionnaireRead:
     retired = await questionnaires.retire(session, actor, questionnaire_id=questionnaire_id)
     return QuestionnaireRead.of(retired)
+
+
+@router.get("/admin/prescreening/drafts")
+async def questionnaire_drafts(session: DbSession, actor: Manager) -> list[QuestionnaireDraftRead]:
+    return [QuestionnaireDraftRead.of(draft) for draft in await drafts.drafts(session)]
+
+
+@router.post("/admin/prescreening/drafts", status_code=201)
+async def start_questionnaire_draft(
+    body: QuestionnaireDraftStart, session: DbSession, actor: Manager
+) -> QuestionnaireDraftRead:
+    """A draft of the next version, from the version in use, blank, or an imported definition."""
+    if body.source == "import" and body.definition is None:
+        raise drafts.definition_required()
+    draft = await drafts.start_draft(session, actor, source=body.source, definition=body.definition)
+    return QuestionnaireDraftRead.of(draft)
+
+
+@router.get("/admin/prescreening/drafts/{draft_id}")
+async def read_questionnaire_draft(
+    draft_id: ObjectId, session: DbSession, actor: Manager
+) -> QuestionnaireDraftRead:
+    return QuestionnaireDraftRead.of(await drafts.get_draft(session, draft_id=draft_id))
+
+
+@router.put("/admin/prescreening/drafts/{draft_id}")
+async def update_questionnaire_draft(
+    draft_id: ObjectId, body: QuestionnaireDraftUpdate, session: DbSession, actor: Manager
+) -> QuestionnaireDraftRead:
+    """Save the whole document (incomplete is fine) over ``revision``; a stale revision is a
+    409 conflict."""
+    draft = await drafts.save_draft(
+        session, actor, draft_id=draft_id, revision=body.revision, content=body.document
+    )
+    return QuestionnaireDraftRead.of(draft)
+
+
+@router.post("/admin/prescreening/drafts/{draft_id}/publish", status_code=201)
+async def publish_questionnaire_draft(
+    draft_id: ObjectId, body: QuestionnaireDraftPublish, session: DbSession, actor: Manager
+) -> QuestionnaireRead:
+    """Publish the draft as the next version, or a 422 problem listing each field to correct."""
+    published = await drafts.publish_draft(
+        session, actor, draft_id=draft_id, revision=body.revision
+    )
+    return QuestionnaireRead.of(published)
+
+
+@router.delete("/admin/prescreening/drafts/{draft_id}", status_code=204)
+async def discard_questionnaire_draft(
+    draft_id: ObjectId,
+    session: DbSession,
+    actor: Manager,
+    revision: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> None:
+    await drafts.discard_draft(session, actor, draft_id=draft_id, revision=revision)
 
 
 @router.get("/command-centre/alerts")

@@ -1,11 +1,12 @@
 """What a pre-screening questionnaire says, as data the admins write (no code): its questions with
 their answer kinds and points, and the risk levels the total score leads to.
 
-Question kinds: ``yes_no`` (``points_yes`` when the answer is yes), ``single`` and ``multiple``
-(each option has its points; a multiple answer adds them up), and ``number`` (a measurement such
-as a temperature between ``minimum`` and ``maximum``; each band gives its points when
-``from <= value < to``). Levels are ordered by ``min_score``, the first at 0; a submission is at the
-highest level its score reaches, and a level with ``alert`` raises an alert for the command centre.
+A definition has a title, optionally an introduction, and its questions. Question kinds:
+``yes_no`` (``points_yes`` when the answer is yes), ``single`` and ``multiple`` (each option has its
+points; a multiple answer adds them up), and ``number`` (a measurement such as a temperature
+between ``minimum`` and ``maximum``; each band gives its points when ``from <= value < to``).
+Levels are ordered by ``min_score``, the first at 0; a submission is at the highest level its
+score reaches, and a level with ``alert`` raises an alert for the command centre.
 :func:`score_answers` checks the answers against the questions and scores them.
 """
 
@@ -111,6 +112,7 @@ class Level(Schema):
 
 class Definition(Schema):
     title: Words
+    intro: Words | None = None  # shown to the patient above the questions
     questions: list[Question] = Field(min_length=1, max_length=30)
     levels: list[Level] = Field(min_length=1, max_length=3)
 

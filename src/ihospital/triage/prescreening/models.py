@@ -52,6 +52,29 @@ class ScreeningQuestionnaire(IdMixin, Base):
     retired_at: Mapped[datetime | None]
 
 
+class ScreeningQuestionnaireDraft(IdMixin, Base):
+    """The next version of a questionnaire while an admin builds it, over as many requests as
+    needed: its ``document`` (the editor's fields as JSON, possibly incomplete, see
+    :mod:`ihospital.triage.prescreening.drafting`) and a ``revision`` counted up by each save, so
+    two editors cannot overwrite each other unseen. Publishing turns it into a version and
+    removes it."""
+
+    __tablename__ = "screening_questionnaire_drafts"
+    __table_args__ = (CheckConstraint("revision > 0", name="revision_positive"),)
+
+    key: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    document: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int]
+    based_on_questionnaire_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("screening_questionnaires.id")
+    )
+    created_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    updated_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class FeverClinic(IdMixin, Base):
     """发热门诊 of an institution, where a patient at risk is sent: address and opening hours."""
 

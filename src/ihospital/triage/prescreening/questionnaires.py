@@ -15,6 +15,7 @@ from ihospital.audit.service import record
 from ihospital.core.context import Actor
 from ihospital.errors import Conflict, NotFound
 from ihospital.triage.prescreening.definition import Definition
+from ihospital.triage.prescreening.drafting import sound
 from ihospital.triage.prescreening.models import ScreeningQuestionnaire
 
 DEFAULT_KEY = "epidemic"
@@ -92,7 +93,9 @@ async def versions(session: AsyncSession, key: str = DEFAULT_KEY) -> list[Screen
 async def publish(
     session: AsyncSession, actor: Actor, definition: Definition, *, key: str = DEFAULT_KEY
 ) -> ScreeningQuestionnaire:
-    """A new version of ``key`` with ``definition``; the version it replaces retires."""
+    """A new version of ``key`` with ``definition``, once it is sound for patients (see
+    :mod:`~ihospital.triage.prescreening.drafting`); the version it replaces retires."""
+    sound(definition)
     now = actor.clock.now()
     try:
         async with session.begin_nested():

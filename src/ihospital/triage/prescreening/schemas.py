@@ -13,9 +13,11 @@ from ihospital.directory.schemas import RegionCode
 from ihospital.directory.validation import phone, plain_text
 from ihospital.triage.prescreening.alerts import AlertView
 from ihospital.triage.prescreening.definition import Definition, Level
+from ihospital.triage.prescreening.drafting import DraftDocument, check
 from ihospital.triage.prescreening.models import (
     FeverClinic,
     ScreeningQuestionnaire,
+    ScreeningQuestionnaireDraft,
     ScreeningSubmission,
 )
 from ihospital.triage.prescreening.questionnaires import definition_of
@@ -51,6 +53,60 @@ class QuestionnaireRead(Schema):
 
 class QuestionnairePublish(Schema):
     definition: Definition
+
+
+class QuestionnaireDraftStart(Schema):
+    """Start from the version in use, from nothing, or from a definition to import."""
+
+    source: Literal["current", "blank", "import"] = "current"
+    definition: Definition | None = None
+
+
+class QuestionnaireDraftUpdate(Schema):
+    revision: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    document: DraftDocument
+
+
+class QuestionnaireDraftPublish(Schema):
+    revision: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class DraftProblemRead(Schema):
+    field: str
+    message: str
+
+
+class QuestionnaireDraftRead(Schema):
+    """A draft with what still stands between it and publishing (``problems``, by field)."""
+
+    id: int
+    key: str
+    revision: int
+    title: str
+    based_on_questionnaire_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    document: DraftDocument
+    problems: list[DraftProblemRead]
+
+    @classmethod
+    def of(cls, draft: ScreeningQuestionnaireDraft) -> QuestionnaireDraftRead:
+        document = DraftDocument.model_validate_json(draft.document)
+        _, problems = check(document)
+        return cls(
+            id=draft.id,
+            key=draft.key,
+            revision=draft.revision,
+            title=draft.title,
+            based_on_questionnaire_id=draft.based_on_questionnaire_id,
+            created_at=draft.created_at,
+            updated_at=draft.updated_at,
+            document=document,
+            problems=[
+                DraftProblemRead(field=f"document.{field}", message=message)
+                for field, message in problems.items()
+            ],
+        )
 
 
 class SubmissionCreate(Schema):
