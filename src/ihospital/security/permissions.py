@@ -55,6 +55,9 @@ class Permission(StrEnum):
     SUPERVISION_ALERTS = "supervision:alerts"
     # the reporting feed to the provincial platform: its lag, failures and re-queueing
     REPORTING_FEED = "reporting:feed"
+    # the supervision dashboard's figures and the cases behind them: of one's institution
+    # (admins) or region (regulators)
+    SUPERVISION_METRICS = "supervision:metrics"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -103,6 +106,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SCHEDULES_MANAGE,
             Permission.SERVICES_ATTEND,
             Permission.SUPERVISION_ALERTS,
+            Permission.SUPERVISION_METRICS,
         }
     ),
     Role.REGULATOR: frozenset(
@@ -112,6 +116,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REGION_SUPERVISE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.SUPERVISION_METRICS,
             Permission.REPORTING_FEED,
         }
     ),
@@ -130,6 +135,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PRESCREENING_MANAGE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.SUPERVISION_METRICS,
             Permission.REPORTING_FEED,
         }
     ),
