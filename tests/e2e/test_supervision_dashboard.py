@@ -53,6 +53,9 @@ def test_the_dashboard_draws_its_charts_without_script_errors(
     )
     expect(browser_page.get_by_role("heading", name="监管驾驶舱", exact=True)).to_be_visible()
     for chart in ("volumes", "times", "rates", "alerts"):
-        expect(browser_page.locator(f'[data-chart="{chart}"] canvas')).to_have_count(1)
+        canvas = browser_page.locator(f'[data-chart="{chart}"] canvas')
+        expect(canvas).to_have_count(1)
+        box = canvas.bounding_box()
+        assert box is not None and box["height"] >= 300 and box["width"] > 0, chart
     expect(browser_page.locator("table.dashboard-institutions")).to_contain_text("%")
     assert errors == []

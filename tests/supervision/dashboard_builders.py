@@ -56,7 +56,7 @@ class DashboardWorld:
     wuhan_regulator: Account
 
 
-async def _site(session: AsyncSession, clock: Clock, region: str, name: str) -> Site:
+async def make_site(session: AsyncSession, clock: Clock, region: str, name: str) -> Site:
     institution = await make_institution(
         session,
         clock=clock,
@@ -309,9 +309,9 @@ async def make_dashboard_world(session: AsyncSession, clock: Clock) -> Dashboard
       (2, 6, 10).
     - Wuhan: 1 text consultation accepted after 1 minute, 1 alert (never in Beijing's figures).
     """
-    chaoyang = await _site(session, clock, "110105", "北京市朝阳区")
-    haidian = await _site(session, clock, "110108", "北京市海淀区")
-    wuhan = await _site(session, clock, "420102", "武汉市江岸区")
+    chaoyang = await make_site(session, clock, "110105", "北京市朝阳区")
+    haidian = await make_site(session, clock, "110108", "北京市海淀区")
+    wuhan = await make_site(session, clock, "420102", "武汉市江岸区")
     patient = await make_patient(session, clock=clock)
     drug = await make_drug(session, clock=clock)
 
