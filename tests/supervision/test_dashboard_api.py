@@ -72,8 +72,15 @@ async def test_a_regulator_reads_the_known_figures_of_their_region(client, sessi
     assert haidian["response_median_seconds"] == 1800
     assert haidian["no_show_rate"] == 0 and haidian["complaint_rate"] == 1
 
+    assert [(row["region_code"], row["name"]) for row in body["regions"]] == [
+        ("110105", "北京市朝阳区"),
+        ("110108", "北京市海淀区"),
+    ]
+    assert body["regions"][0]["counts"] == counts
+    assert body["regions"][1]["response_median_seconds"] == 1800
+
     total = body["total"]
-    assert total["institution_id"] is None
+    assert total["institution_id"] is None and total["region_code"] is None
     assert total["counts"]["consultations"] == 6 and total["counts"]["alerts"] == 4
     assert total["response_median_seconds"] == 1200  # 5, 10, 20, 30, 40 minutes
     assert total["review_median_seconds"] == 360  # 2, 6, 10 minutes
@@ -96,6 +103,12 @@ async def test_every_figure_lists_exactly_the_cases_it_counts(client, session, c
                 client, headers, metric=metric, institution_id=row["institution_id"], **PERIOD
             )
             assert len(mine) == len(narrowed) == row["counts"][metric], (metric, row)
+
+        for row in body["regions"]:
+            narrowed = await _all_cases(
+                client, headers, metric=metric, region_code=row["region_code"], **PERIOD
+            )
+            assert len(narrowed) == row["counts"][metric], (metric, row)
 
     accepted = await _all_cases(
         client,
@@ -184,6 +197,18 @@ async def test_another_regions_institution_is_not_found(client, session, clock):
             assert answer.status_code == 404, answer.text
             assert answer.headers["content-type"].startswith(PROBLEM_JSON)
             assert answer.json()["code"] == "supervision.metrics_institution_not_found"
+    headers = await bearer(session, clock=clock, account=world.regulator)
+    for region_code, status in (("420102", 404), ("420000", 404), ("11010", 422)):
+        answer = await client.get(URL, params={"region_code": region_code}, headers=headers)
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"].startswith(PROBLEM_JSON)
+    refused = await client.get(
+        f"{URL}/cases", params={"metric": "alerts", "region_code": "420102"}, headers=headers
+    )
+    assert refused.json()["code"] == "supervision.metrics_region_not_found"
+    haidian = await client.get(URL, params={"region_code": "110108", **PERIOD}, headers=headers)
+    assert [row["name"] for row in haidian.json()["regions"]] == ["北京市海淀区"]
+
     headers = await bearer(session, clock=clock, account=world.wuhan_regulator)
     body = (await client.get(URL, params=PERIOD, headers=headers)).json()
     assert [row["institution_id"] for row in body["institutions"]] == [wuhan]

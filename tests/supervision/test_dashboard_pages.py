@@ -34,6 +34,8 @@ async def test_a_regulator_reads_the_dashboard_and_follows_a_number_to_its_cases
     )
     assert link in page.text
     assert "33.3%" in page.text  # 朝阳's no-show rate, 1 of 3
+    assert 'id="region-110105"' in page.text and "按地区" in page.text
+    assert "metric=alerts&amp;from=2026-11-01&amp;to=2026-11-23&amp;region_code=110108" in page.text
     assert "10 分钟" in page.text  # 朝阳's median response time
 
     data = re.search(

@@ -26,6 +26,7 @@ from ihospital.booking.models import Appointment
 from ihospital.consultation.models import TYPES, Consultation
 from ihospital.core.context import Actor
 from ihospital.directory.institutions import institution_names
+from ihospital.directory.models import Institution
 from ihospital.directory.views import PageResult
 from ihospital.errors import Unprocessable
 from ihospital.pharmacy.models import PharmacyOrder
@@ -52,10 +53,12 @@ SEVERITY_ORDER = ("high", "medium", "low")
 
 @dataclass
 class Figures:
-    """The figures of one institution (or of the whole scope: ``institution_id`` None)."""
+    """The figures of one institution, of one region (``institution_id`` None, ``name`` the
+    region's) or of the whole scope (both None and empty)."""
 
     institution_id: int | None
     name: str
+    region_code: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CASE_SETS, 0))
     consultations_by_type: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TYPES, 0))
     alerts: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) → count
@@ -92,7 +95,9 @@ class Figures:
 class Dashboard:
     period: Period
     institution_id: int | None  # the one institution asked for
-    rows: list[Figures]
+    region_code: str | None  # the area asked for
+    rows: list[Figures]  # by institution
+    regions: list[Figures]  # by the regions (GB/T 2260 codes) the institutions are in
     total: Figures
 
 
@@ -100,39 +105,56 @@ def _period(actor: Actor, start: date | None, end: date | None) -> Period:
     return period_of(actor.clock.today_local(), start, end, names=PERIOD_NAMES)
 
 
-async def _medians(
-    session: AsyncSession, case_set: CaseSet, scope: Scope
-) -> tuple[dict[int, int], int | None]:
-    """The lower median of ``case_set``'s durations per institution and over all of it."""
+@dataclass(frozen=True)
+class Medians:
+    by_institution: dict[int, int]
+    by_region: dict[str, int]
+    overall: int | None
+
+
+async def _medians(session: AsyncSession, case_set: CaseSet, scope: Scope) -> Medians:
+    """The lower median of ``case_set``'s durations per institution, per region and over all of
+    it, in one query."""
     seconds, institution = case_set.seconds, case_set.institution
+    region = Institution.region_code
+
+    def ranked_within(*partition: Any) -> tuple[Any, Any]:
+        rank = func.row_number().over(partition_by=partition or None, order_by=seconds)
+        return rank, func.count().over(partition_by=partition or None)
+
+    columns = {"institution": (institution,), "region": (region,), "overall": ()}
+    ranks = {}
+    for name, partition in columns.items():
+        rank, size = ranked_within(*partition)
+        ranks[name] = (rank.label(f"{name}_rank"), size.label(f"{name}_size"))
     ranked = (
         select(
             institution.label("institution_id"),
+            region.label("region_code"),
             seconds.label("seconds"),
-            func.row_number().over(partition_by=institution, order_by=seconds).label("rank"),
-            func.count().over(partition_by=institution).label("size"),
-            func.row_number().over(order_by=seconds).label("overall_rank"),
-            func.count().over().label("overall_size"),
+            *(column for pair in ranks.values() for column in pair),
         )
         .select_from(case_set.source)
+        .join(Institution, Institution.id == institution)
         .where(*case_set.where(scope))
         .subquery()
     )
-    middle = ranked.c.rank == (ranked.c.size + 1) // 2
-    overall_middle = ranked.c.overall_rank == (ranked.c.overall_size + 1) // 2
+    middles = [ranked.c[f"{name}_rank"] == (ranked.c[f"{name}_size"] + 1) // 2 for name in columns]
     rows = await session.execute(
-        select(ranked.c.institution_id, ranked.c.seconds, middle, overall_middle).where(
-            or_(middle, overall_middle)
+        select(ranked.c.institution_id, ranked.c.region_code, ranked.c.seconds, *middles).where(
+            or_(*middles)
         )
     )
-    by_institution: dict[int, int] = {}
-    overall = None
-    for institution_id, value, is_middle, is_overall_middle in rows.all():
-        if is_middle:
-            by_institution[institution_id] = value
-        if is_overall_middle:
-            overall = value
-    return by_institution, overall
+    found = Medians({}, {}, None)
+    for institution_id, region_code, value, *is_middle in rows.all():
+        in_institution, in_region, overall = is_middle
+        if in_institution:
+            found.by_institution[institution_id] = value
+        if in_region:
+            found.by_region[region_code] = value
+        if overall:
+            found = Medians(found.by_institution, found.by_region, value)
+    return found
 
 
 async def _grouped(session: AsyncSession, case_set: CaseSet, scope: Scope, *by: Any) -> list[Any]:
@@ -155,16 +177,19 @@ async def dashboard(
     start: date | None = None,
     end: date | None = None,
     institution_id: int | None = None,
+    region_code: str | None = None,
 ) -> Dashboard:
-    """The figures of the period (default: the last 30 days) for each institution the reader
-    sees (or the one asked for: 404 outside the reader's scope) and in total; 422 naming
-    ``from``/``to`` for a period ending after today, reversed or longer than 366 days."""
+    """The figures of the period (default: the last 30 days) for each institution and region
+    the reader sees (or the area or institution asked for: 404 outside the reader's scope) and
+    in total; 422 naming ``from``/``to`` for a period ending after today, reversed or longer
+    than 366 days."""
     period = _period(actor, start, end)
-    scope = await reader_scope(session, actor, institution_id)
-    rows = {
-        found_id: Figures(found_id, name)
-        for found_id, name in (await session.execute(scope.institutions())).all()
-    }
+    scope = await reader_scope(session, actor, institution_id, region_code)
+    rows: dict[int, Figures] = {}
+    regions: dict[str, Figures] = {}
+    for found_id, name, found_region, region_name in await session.execute(scope.institutions()):
+        rows[found_id] = Figures(found_id, name, found_region)
+        regions.setdefault(found_region, Figures(None, region_name, found_region))
     sets = {metric: build(period) for metric, build in CASE_SETS.items()}
     for metric, case_set in sets.items():
         if metric == "consultations":
@@ -184,23 +209,32 @@ async def dashboard(
     total = Figures(None, "")
     for row in rows.values():
         total.add(row)
+        regions[row.region_code or ""].add(row)
     for metric, attribute in (
         ("consultations_accepted", "response_median_seconds"),
         ("prescriptions_reviewed", "review_median_seconds"),
     ):
-        by_institution, overall = await _medians(session, sets[metric], scope)
-        for found_id, value in by_institution.items():
+        medians = await _medians(session, sets[metric], scope)
+        for found_id, value in medians.by_institution.items():
             setattr(rows[found_id], attribute, value)
-        setattr(total, attribute, overall)
+        for found_region, value in medians.by_region.items():
+            setattr(regions[found_region], attribute, value)
+        setattr(total, attribute, medians.overall)
     await record(
         session,
         actor,
         action="supervision.dashboard_read",
         subject_type="supervision_dashboard",
-        subject_id=institution_id or actor.region_code or actor.institution_id or "all",
+        subject_id=institution_id
+        or region_code
+        or actor.region_code
+        or actor.institution_id
+        or "all",
         details={"from": period.start.isoformat(), "to": period.end.isoformat()},
     )
-    return Dashboard(period, institution_id, list(rows.values()), total)
+    return Dashboard(
+        period, institution_id, region_code, list(rows.values()), list(regions.values()), total
+    )
 
 
 @dataclass(frozen=True)
@@ -296,6 +330,7 @@ async def dashboard_cases(
     start: date | None = None,
     end: date | None = None,
     institution_id: int | None = None,
+    region_code: str | None = None,
     consultation_type: str | None = None,
     rule_id: str | None = None,
     severity: str | None = None,
@@ -309,7 +344,7 @@ async def dashboard_cases(
     extra = _filters(
         case_set, consultation_type=consultation_type, rule_id=rule_id, severity=severity
     )
-    scope = await reader_scope(session, actor, institution_id)
+    scope = await reader_scope(session, actor, institution_id, region_code)
     conditions = case_set.where(scope, *extra)
     total = await session.scalar(
         select(func.count()).select_from(case_set.source).where(*conditions)
@@ -371,6 +406,7 @@ async def dashboard_cases(
             "from": period.start.isoformat(),
             "to": period.end.isoformat(),
             "institution_id": institution_id,
+            "region_code": region_code,
             "consultation_type": consultation_type,
             "rule_id": rule_id,
             "severity": severity,

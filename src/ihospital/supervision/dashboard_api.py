@@ -31,6 +31,10 @@ From = Annotated[
     Query(alias="from", description="First Beijing day; default 29 days before the last."),
 ]
 To = Annotated[date | None, Query(alias="to", description="Last Beijing day; default today.")]
+RegionScope = Annotated[
+    str | None,
+    Query(pattern=r"^\d{6}$", description="One area (GB/T 2260 code) of the reader's region."),
+]
 InstitutionScope = Annotated[
     int | None,
     Query(ge=1, le=2**63 - 1, description="One institution of the reader's region."),
@@ -44,10 +48,19 @@ async def get_dashboard(
     start: From = None,
     end: To = None,
     institution_id: InstitutionScope = None,
+    region_code: RegionScope = None,
 ) -> DashboardRead:
     """Volumes, median response and review times, rejection, no-show and complaint rates and
-    alerts by rule and severity, per institution and in total (at most 366 days)."""
-    found = await dashboard(session, actor, start=start, end=end, institution_id=institution_id)
+    alerts by rule and severity, per institution, per region and in total (at most 366
+    days)."""
+    found = await dashboard(
+        session,
+        actor,
+        start=start,
+        end=end,
+        institution_id=institution_id,
+        region_code=region_code,
+    )
     return DashboardRead.of(found)
 
 
@@ -59,6 +72,7 @@ async def get_dashboard_cases(
     start: From = None,
     end: To = None,
     institution_id: InstitutionScope = None,
+    region_code: RegionScope = None,
     consultation_type: Annotated[DashboardConsultationType | None, Query()] = None,
     rule_id: Annotated[str | None, Query(pattern=RULE_ID_PATTERN, max_length=8)] = None,
     severity: Annotated[DashboardSeverity | None, Query()] = None,
@@ -72,6 +86,7 @@ async def get_dashboard_cases(
         start=start,
         end=end,
         institution_id=institution_id,
+        region_code=region_code,
         consultation_type=consultation_type,
         rule_id=rule_id,
         severity=severity,

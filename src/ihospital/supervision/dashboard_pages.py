@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.billing.finance_schemas import OptionalDay, OptionalId
+from ihospital.billing.finance_schemas import OptionalDay, OptionalId, blank_is_none
 from ihospital.consultation.models import TYPES
 from ihospital.core.context import Actor
 from ihospital.core.i18n import translate
@@ -40,7 +41,7 @@ Reader = Annotated[Actor, Depends(require(Permission.SUPERVISION_METRICS))]
 QueryText = Annotated[str, Query(max_length=32)]
 REGULATOR_PAGE = "/regulator/dashboard"
 ADMIN_PAGE = "/admin/supervision/metrics"
-FORM_FIELDS = ("from", "to", "institution_id")
+FORM_FIELDS = ("from", "to", "institution_id", "region_code")
 DASHBOARD_TYPE_MESSAGES = {"text": "Text", "voice": "Voice", "video": "Video"}
 DASHBOARD_METRIC_MESSAGES = {
     "consultations": "Consultations",
@@ -95,12 +96,18 @@ DASHBOARD_CHART_MESSAGES = {
 }
 
 
+OptionalRegion = Annotated[
+    Annotated[str, Field(pattern=r"^\d{6}$")] | None, BeforeValidator(blank_is_none)
+]
+
+
 class DashboardFilterForm(Schema):
     """The period and institution the dashboard is asked for (every field may be empty)."""
 
     from_day: OptionalDay = None
     to_day: OptionalDay = None
     institution_id: OptionalId = None
+    region_code: OptionalRegion = None
 
 
 def _form(values: dict[str, str]) -> tuple[DashboardFilterForm | None, Any]:
@@ -202,6 +209,7 @@ async def _dashboard_page(
                 start=form.from_day,
                 end=form.to_day,
                 institution_id=form.institution_id,
+                region_code=form.region_code,
             )
         except Unprocessable as error:
             state = refused(error, fields=FORM_FIELDS)
@@ -242,10 +250,16 @@ async def dashboard_page(
     from_day: Annotated[str, Query(alias="from", max_length=32)] = "",
     to_day: Annotated[str, Query(alias="to", max_length=32)] = "",
     institution_id: QueryText = "",
+    region_code: QueryText = "",
 ) -> Response:
     """The figures of a period (by default the last 30 days), charts and tables; a date that
     cannot be read or a period refused is shown next to its field (422)."""
-    values = {"from": from_day, "to": to_day, "institution_id": institution_id}
+    values = {
+        "from": from_day,
+        "to": to_day,
+        "institution_id": institution_id,
+        "region_code": region_code,
+    }
     return await _dashboard_page(request, session, actor, values)
 
 
@@ -259,13 +273,19 @@ async def dashboard_cases_page(
     from_day: Annotated[str, Query(alias="from", max_length=32)] = "",
     to_day: Annotated[str, Query(alias="to", max_length=32)] = "",
     institution_id: QueryText = "",
+    region_code: QueryText = "",
     consultation_type: Annotated[DashboardConsultationType | None, Query()] = None,
     rule_id: Annotated[str | None, Query(pattern=RULE_ID_PATTERN, max_length=8)] = None,
     severity: Annotated[DashboardSeverity | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     """The cases behind one figure, 50 a page, each linked to its timeline (audited)."""
-    values = {"from": from_day, "to": to_day, "institution_id": institution_id}
+    values = {
+        "from": from_day,
+        "to": to_day,
+        "institution_id": institution_id,
+        "region_code": region_code,
+    }
     form, state = _form(values)
     if form is None:
         name, message = next(iter(state.errors.items()))
@@ -277,6 +297,7 @@ async def dashboard_cases_page(
         start=form.from_day,
         end=form.to_day,
         institution_id=form.institution_id,
+        region_code=form.region_code,
         consultation_type=consultation_type,
         rule_id=rule_id,
         severity=severity,
@@ -288,6 +309,7 @@ async def dashboard_cases_page(
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
         "institution_id": form.institution_id,
+        "region_code": form.region_code,
         "consultation_type": consultation_type,
         "rule_id": rule_id,
         "severity": severity,

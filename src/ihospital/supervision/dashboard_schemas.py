@@ -35,11 +35,13 @@ class DashboardAlertCountRead(Schema):
 
 
 class DashboardFiguresRead(Schema):
-    """One institution's figures (``institution_id`` None: the total of the scope). ``counts``
-    holds the size of every case set, by the metric names the drill-down takes."""
+    """One institution's figures, or one region's (``institution_id`` None, ``name`` the
+    region's), or the total of the scope (both None). ``counts`` holds the size of every case
+    set, by the metric names the drill-down takes."""
 
     institution_id: int | None
-    institution_name: str
+    region_code: str | None
+    name: str
     counts: dict[str, int]
     consultations_by_type: dict[str, int]
     response_median_seconds: int | None
@@ -53,7 +55,8 @@ class DashboardFiguresRead(Schema):
     def of(cls, figures: Figures) -> DashboardFiguresRead:
         return cls(
             institution_id=figures.institution_id,
-            institution_name=figures.name,
+            region_code=figures.region_code,
+            name=figures.name,
             counts=figures.counts,
             consultations_by_type=figures.consultations_by_type,
             response_median_seconds=figures.response_median_seconds,
@@ -74,8 +77,10 @@ class DashboardRead(Schema):
     from_day: date
     to_day: date
     institution_id: int | None
+    region_code: str | None
     total: DashboardFiguresRead
     institutions: list[DashboardFiguresRead]
+    regions: list[DashboardFiguresRead]
 
     @classmethod
     def of(cls, found: Dashboard) -> DashboardRead:
@@ -83,8 +88,10 @@ class DashboardRead(Schema):
             from_day=found.period.start,
             to_day=found.period.end,
             institution_id=found.institution_id,
+            region_code=found.region_code,
             total=DashboardFiguresRead.of(found.total),
             institutions=[DashboardFiguresRead.of(row) for row in found.rows],
+            regions=[DashboardFiguresRead.of(row) for row in found.regions],
         )
 
 

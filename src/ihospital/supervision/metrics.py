@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.billing.finance import Period
@@ -44,6 +44,7 @@ from ihospital.core.context import Actor
 from ihospital.db import seconds_between
 from ihospital.directory.institutions import region_matches
 from ihospital.directory.models import Institution
+from ihospital.directory.regions import covers
 from ihospital.errors import Forbidden, NotFound
 from ihospital.pharmacy.models import PharmacyOrder
 from ihospital.prescribing.models import Prescription
@@ -53,6 +54,7 @@ from ihospital.supervision.rule_settings import regulator_region
 
 COMPLAINT_STARS = 2  # a review of at most this many stars is a complaint
 METRICS_INSTITUTION_NOT_FOUND_MESSAGE = "Institution {institution_id} was not found in your scope."
+METRICS_REGION_NOT_FOUND_MESSAGE = "Region {region_code} is not in your scope."
 METRICS_NO_INSTITUTION_MESSAGE = "Your account belongs to no institution."
 
 CONSULTATION, PRESCRIPTION, PHARMACY_ORDER, APPOINTMENT, ALERT = (
@@ -66,41 +68,57 @@ CONSULTATION, PRESCRIPTION, PHARMACY_ORDER, APPOINTMENT, ALERT = (
 
 @dataclass(frozen=True)
 class Scope:
-    """The institutions a reader's figures cover: ``institution_id`` (one), else those of
-    ``region_code`` (a regulator's region), else all (``None`` both: a platform admin)."""
+    """The institutions a reader's figures cover: ``institution_id`` (one) if set, and within
+    every region of ``regions`` (a regulator's region, one area of it asked for); neither: all
+    (a platform admin)."""
 
     institution_id: int | None
-    region_code: str | None
+    regions: tuple[str, ...] = ()
 
     def institutions(self) -> Select[Any]:
-        """The ids and names of the institutions in scope, by name."""
-        statement = select(Institution.id, Institution.name).order_by(Institution.name)
+        """The ids, names and regions of the institutions in scope, by region and name."""
+        statement = select(
+            Institution.id, Institution.name, Institution.region_code, Institution.region_name
+        ).order_by(Institution.region_code, Institution.name)
         return statement.where(self.condition(Institution.id))
 
     def condition(self, column: Any) -> ColumnElement[bool]:
         """``column`` (an institution id) is in scope."""
+        conditions = []
         if self.institution_id is not None:
-            return column == self.institution_id  # type: ignore[no-any-return]
-        if self.region_code is not None:
-            return column.in_(  # type: ignore[no-any-return]
-                select(Institution.id).where(
-                    region_matches(Institution.region_code, self.region_code)
-                )
-            )
-        return true()
+            conditions.append(column == self.institution_id)
+        if self.regions:
+            within = [region_matches(Institution.region_code, code) for code in self.regions]
+            conditions.append(column.in_(select(Institution.id).where(*within)))
+        return and_(true(), *conditions)
 
 
-async def reader_scope(session: AsyncSession, actor: Actor, institution_id: int | None) -> Scope:
-    """The institutions ``actor`` reads, narrowed to ``institution_id`` when given (404 when
-    that one is outside the reader's institution or region)."""
+async def reader_scope(
+    session: AsyncSession,
+    actor: Actor,
+    institution_id: int | None,
+    region_code: str | None = None,
+) -> Scope:
+    """The institutions ``actor`` reads, narrowed to the area ``region_code`` and to
+    ``institution_id`` when given (404 when either is outside the reader's institution or
+    region)."""
     if actor.role == Role.REGULATOR:
-        scope = Scope(None, regulator_region(actor))
+        scope = Scope(None, (regulator_region(actor),))
     elif actor.role == Role.PLATFORM_ADMIN:
-        scope = Scope(None, None)
+        scope = Scope(None)
     elif actor.institution_id is None:
         raise Forbidden("supervision.metrics_no_institution", METRICS_NO_INSTITUTION_MESSAGE)
     else:
-        scope = Scope(actor.institution_id, None)
+        scope = Scope(actor.institution_id)
+    if region_code is not None:
+        if actor.role == Role.REGULATOR and not covers(actor.region_code, region_code):
+            raise NotFound(
+                "supervision.metrics_region_not_found",
+                METRICS_REGION_NOT_FOUND_MESSAGE,
+                field="region_code",
+                region_code=region_code,
+            )
+        scope = Scope(scope.institution_id, (*scope.regions, region_code))
     if institution_id is None:
         return scope
     found = await session.scalar(
@@ -115,7 +133,7 @@ async def reader_scope(session: AsyncSession, actor: Actor, institution_id: int 
             field="institution_id",
             institution_id=institution_id,
         )
-    return Scope(institution_id, None)
+    return Scope(institution_id, scope.regions)
 
 
 @dataclass(frozen=True)
@@ -235,4 +253,5 @@ async def readable_institutions(session: AsyncSession, actor: Actor) -> list[tup
     """The ids and names of every institution the reader's figures may cover (the choices of
     the dashboard's institution filter)."""
     scope = await reader_scope(session, actor, None)
-    return [(found_id, name) for found_id, name in (await session.execute(scope.institutions()))]
+    rows = await session.execute(scope.institutions())
+    return [(found_id, name) for found_id, name, _, _ in rows.all()]
