@@ -97,6 +97,7 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import review_pages as prescription_review_pages
     from ihospital.prescribing import visit_pages as prescription_visit_pages
     from ihospital.supervision import api as supervision_api
+    from ihospital.supervision import dashboard_api, dashboard_pages
     from ihospital.supervision import pages as supervision_pages
     from ihospital.supervision.reporting import api as reporting_api
     from ihospital.supervision.reporting import pages as reporting_pages
@@ -145,6 +146,7 @@ def _routers() -> list[Any]:
         catalogue_api.router,
         triage_api.router,
         supervision_api.router,
+        dashboard_api.router,
         reporting_api.router,
         traceability_api.router,
         pages.router,
@@ -192,6 +194,7 @@ def _routers() -> list[Any]:
         prescreening_draft_pages.router,
         triage_pages.router,
         supervision_pages.router,
+        dashboard_pages.router,
         reporting_pages.router,
         traceability_pages.router,
     ]

@@ -73,6 +73,27 @@ def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> s
     return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
 
 
+class seconds_between(FunctionElement[int]):
+    """Whole seconds from the second stored moment to the first (``later − earlier``), computed
+    by the database so that durations can be ranked and grouped there (medians of response
+    times). PostgreSQL takes the interval's epoch; SQLite the difference of Julian days."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier}))) AS BIGINT)"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}

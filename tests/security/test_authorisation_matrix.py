@@ -696,6 +696,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/supervision/alerts/{alert_id}/resolve"): Call(
         P.SUPERVISION_ALERTS, form={"note": "ok"}
     ),
+    # the supervision dashboard: figures and the cases behind them
+    ("GET", "/api/regulator/dashboard"): Call(P.SUPERVISION_METRICS),
+    ("GET", "/api/regulator/dashboard/cases"): Call(P.SUPERVISION_METRICS),
+    ("GET", "/regulator/dashboard"): Call(P.SUPERVISION_METRICS),
+    ("GET", "/regulator/dashboard/cases"): Call(P.SUPERVISION_METRICS),
+    ("GET", "/admin/supervision/metrics"): Call(P.SUPERVISION_METRICS),
+    ("GET", "/admin/supervision/metrics/cases"): Call(P.SUPERVISION_METRICS),
     ("GET", "/admin/supervision/rules"): Call(P.INSTITUTION_MANAGE),
     ("POST", "/admin/supervision/rules/{rule_id}"): Call(
         P.INSTITUTION_MANAGE, form={"enabled": "on"}

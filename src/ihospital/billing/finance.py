@@ -90,29 +90,37 @@ class Totals:
     total: Figures
 
 
-def period_of(today: date, start: date | None, end: date | None) -> Period:
+def period_of(
+    today: date,
+    start: date | None,
+    end: date | None,
+    *,
+    names: tuple[str, str] = ("start", "end"),
+) -> Period:
     """The days asked for: by default the last :data:`DEFAULT_PERIOD_DAYS` days up to today;
-    refused (422 naming the field) when it ends after today, starts after it ends, starts
-    before :data:`EARLIEST_DAY` or spans more than :data:`MAX_PERIOD_DAYS` days."""
+    refused (422 naming the field: ``names`` are the fields of the start and the end) when it
+    ends after today, starts after it ends, starts before :data:`EARLIEST_DAY` or spans more
+    than :data:`MAX_PERIOD_DAYS` days."""
+    start_name, end_name = names
     end = end or today
     if end > today:
         raise Unprocessable(
-            "billing.period_in_future", "Choose a day no later than today.", field="end"
+            "billing.period_in_future", "Choose a day no later than today.", field=end_name
         )
     if end < EARLIEST_DAY:
-        raise too_early("end")
+        raise too_early(end_name)
     start = start or max(EARLIEST_DAY, end - timedelta(days=DEFAULT_PERIOD_DAYS - 1))
     if start < EARLIEST_DAY:
-        raise too_early("start")
+        raise too_early(start_name)
     if start > end:
         raise Unprocessable(
-            "billing.period_reversed", "The end date is before the start date.", field="end"
+            "billing.period_reversed", "The end date is before the start date.", field=end_name
         )
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise Unprocessable(
             "billing.period_too_long",
             "Choose a period of at most {limit} days.",
-            field="start",
+            field=start_name,
             limit=MAX_PERIOD_DAYS,
         )
     return Period(start, end)

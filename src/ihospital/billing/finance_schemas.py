@@ -13,15 +13,15 @@ from ihospital.billing.finance_reconciliation import MismatchView, RunDetail, Ru
 from ihospital.core.schemas import Schema
 
 
-def _blank_is_none(value: Any) -> Any:
+def blank_is_none(value: Any) -> Any:
     """An empty form field (a date input left empty, "all institutions") means not given."""
     return None if value == "" else value
 
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Channel = Annotated[str, Field(min_length=1, max_length=16)]
-OptionalDay = Annotated[date | None, BeforeValidator(_blank_is_none)]
-OptionalId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
+OptionalDay = Annotated[date | None, BeforeValidator(blank_is_none)]
+OptionalId = Annotated[Id | None, BeforeValidator(blank_is_none)]
 
 
 class PeriodForm(Schema):

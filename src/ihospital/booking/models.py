@@ -181,6 +181,7 @@ class Appointment(IdMixin, Base):
         ),
         Index("ix_booking_appointments_patient_day", "patient_id", "day"),
         Index("ix_booking_appointments_session", "session_id"),
+        Index("ix_booking_appointments_institution_day", "institution_id", "day"),
     )
 
     slot_id: Mapped[int] = mapped_column(BigId, ForeignKey("booking_slots.id"))

@@ -92,6 +92,7 @@ class Consultation(IdMixin, Base):
         ),
         Index("ix_consultations_practitioner_status", "practitioner_id", "status"),
         Index("ix_consultations_account", "account_id"),
+        Index("ix_consultations_institution_created", "institution_id", "created_at"),
     )
 
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))

@@ -109,6 +109,7 @@ class PharmacyOrder(IdMixin, Base):
             postgresql_where=text("status NOT IN ('cancelled','refunded')"),
         ),
         Index("ix_pharmacy_orders_pharmacy_status", "pharmacy_id", "status"),
+        Index("ix_pharmacy_orders_institution_created", "institution_id", "created_at"),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=True)

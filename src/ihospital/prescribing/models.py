@@ -152,6 +152,7 @@ class Prescription(IdMixin, Base):
         Index("ix_prescriptions_institution_status", "institution_id", "status"),
         Index("ix_prescriptions_patient", "patient_id"),
         Index("ix_prescriptions_prescriber", "prescriber_id"),
+        Index("ix_prescriptions_institution_issued", "institution_id", "issued_at"),
     )
 
     number: Mapped[str] = mapped_column(String(32), unique=True)

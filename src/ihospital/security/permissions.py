@@ -58,6 +58,9 @@ class Permission(StrEnum):
     # the timeline and case file of a consultation or prescription (regulators of its region,
     # admins of its institution)
     CASES_TRACE = "cases:trace"
+    # the supervision dashboard's figures and the cases behind them: of one's institution
+    # (admins) or region (regulators)
+    SUPERVISION_METRICS = "supervision:metrics"
 
 
 STAFF_ROLES = frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE, Role.INSTITUTION_ADMIN})
@@ -107,6 +110,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.SERVICES_ATTEND,
             Permission.SUPERVISION_ALERTS,
             Permission.CASES_TRACE,
+            Permission.SUPERVISION_METRICS,
         }
     ),
     Role.REGULATOR: frozenset(
@@ -116,6 +120,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.REGION_SUPERVISE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.SUPERVISION_METRICS,
             Permission.REPORTING_FEED,
             Permission.CASES_TRACE,
         }
@@ -135,6 +140,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PRESCREENING_MANAGE,
             Permission.EPIDEMIC_COMMAND,
             Permission.SUPERVISION_ALERTS,
+            Permission.SUPERVISION_METRICS,
             Permission.REPORTING_FEED,
             Permission.CASES_TRACE,
         }

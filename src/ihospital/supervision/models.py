@@ -67,6 +67,7 @@ class SupervisionAlert(IdMixin, Base):
         ),
         Index("ix_supervision_alerts_institution_status", "institution_id", "status"),
         Index("ix_supervision_alerts_region_status", "region_code", "status"),
+        Index("ix_supervision_alerts_institution_opened", "institution_id", "opened_at"),
     )
 
     rule_id: Mapped[str] = mapped_column(String(8))

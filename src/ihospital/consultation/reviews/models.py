@@ -31,6 +31,7 @@ class ConsultationReview(IdMixin, Base):
         CheckConstraint("(reply IS NULL) = (replied_at IS NULL)", name="reply_with_time"),
         Index("ix_consultation_reviews_practitioner_status", "practitioner_id", "status"),
         Index("ix_consultation_reviews_institution_status", "institution_id", "status"),
+        Index("ix_consultation_reviews_institution_created", "institution_id", "created_at"),
     )
 
     consultation_id: Mapped[int] = mapped_column(BigId, ForeignKey("consultations.id"), unique=True)
