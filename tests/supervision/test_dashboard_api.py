@@ -223,7 +223,8 @@ async def test_an_institution_admin_reads_only_their_own_institution(client, ses
     assert body["total"]["counts"]["consultations"] == 1
     cases = await _all_cases(client, headers, metric="consultations", **PERIOD)
     assert [case["institution_id"] for case in cases] == [world.haidian.institution.id]
-    assert cases[0]["case_url"] is None  # the timelines are the regulator's pages
+    # the timeline of a case of their own institution is open to them too
+    assert cases[0]["case_url"] == f"/regulator/cases/consultation/{cases[0]['id']}"
 
 
 @pytest.mark.parametrize(

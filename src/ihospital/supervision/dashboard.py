@@ -31,7 +31,7 @@ from ihospital.directory.views import PageResult
 from ihospital.errors import Unprocessable
 from ihospital.pharmacy.models import PharmacyOrder
 from ihospital.prescribing.models import Prescription
-from ihospital.security.permissions import Role
+from ihospital.security.permissions import Permission, has_permission
 from ihospital.supervision.metrics import (
     ALERT,
     APPOINTMENT,
@@ -288,7 +288,7 @@ def _case_url(actor: Actor, kind: str, case_id: int | None) -> str | None:
         return None
     if kind == ALERT:
         return f"/supervision/alerts/{case_id}"
-    if actor.role not in (Role.REGULATOR, Role.PLATFORM_ADMIN):
+    if not has_permission(actor.role, Permission.CASES_TRACE):
         return None
     page = CONSULTATION if kind == CONSULTATION else PRESCRIPTION
     return f"/regulator/cases/{page}/{case_id}"
