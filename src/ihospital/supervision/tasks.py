@@ -39,17 +39,24 @@ from ihospital.supervision.rule_settings import rule_in_force
 RECORD_CHECK = "supervision.record_check"
 
 
+async def thresholds_of(
+    session: AsyncSession, rule_id: str, payload: dict[str, Any]
+) -> dict[str, int]:
+    """The rule's thresholds in force at the event's institution."""
+    in_force = await rule_in_force(
+        session, rule_id=rule_id, institution_id=payload["institution_id"]
+    )
+    return in_force.thresholds
+
+
 async def _threshold(
     session: AsyncSession, rule_id: str, payload: dict[str, Any], name: str
 ) -> int:
     """The value of the rule's threshold ``name`` at the event's institution."""
-    in_force = await rule_in_force(
-        session, rule_id=rule_id, institution_id=payload["institution_id"]
-    )
-    return in_force.thresholds[name]
+    return (await thresholds_of(session, rule_id, payload))[name]
 
 
-async def _alert(
+async def alert_event(
     session: AsyncSession,
     actor: Actor,
     payload: dict[str, Any],
@@ -79,7 +86,7 @@ async def review_waited_too_long(
     limit = await _threshold(session, "R13.1", payload, "max_wait_minutes")
     if payload["waited_minutes"] < limit:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -96,7 +103,7 @@ async def cold_chain_excursion(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """R13.2: a reading of the shipment outside 2–8 °C (one alert per shipment)."""
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -122,7 +129,7 @@ async def accepted_late(
     limit = await _threshold(session, "R13.3", payload, "max_wait_minutes")
     if waited <= limit:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -141,7 +148,7 @@ async def not_accepted(
     """R13.4: cancelled by the acceptance deadline (no doctor accepted in time)."""
     if payload.get("reason") != "not_accepted":
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -185,7 +192,7 @@ async def check_record(
     """R13.5: the limit after closing has passed; alert when no record is signed yet."""
     if await latest_record(session, payload["consultation_id"]) is not None:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -204,7 +211,7 @@ async def scalper_flag(
     """P01: a scalper flag whose count reached the region's ``min_count``."""
     if payload["count"] < await _threshold(session, "P01", payload, "min_count"):
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
