@@ -55,6 +55,7 @@ TASK_MODULES = (
     "ihospital.supervision.tasks",
     "ihospital.supervision.volume_tasks",
     "ihospital.supervision.visit_tasks",
+    "ihospital.supervision.sweep_tasks",
     "ihospital.supervision.reporting.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0

@@ -12,6 +12,8 @@ open, through :func:`ihospital.supervision.alerts.raise_alert`:
 - R13.4: a consultation was cancelled because no doctor accepted it (``consultation.cancelled``);
 - R13.5: a diagnostic consultation has no signed record ``hours`` after closing: closing sets a
   durable outbox timer (:data:`RECORD_CHECK`) that looks for the record then;
+- R15: a data leak was not reported to the health authority by its deadline: recording the
+  incident sets a durable outbox timer (:data:`~ihospital.supervision.incidents.REPORT_DUE`);
 - P01: a scalper flag (号贩子嫌疑) counts at least ``min_count`` (``booking.flag_raised``).
 """
 
@@ -34,6 +36,7 @@ from ihospital.pharmacy.shipment_events import subscribe as on_shipment
 from ihospital.prescribing.events import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.prescribing.review_statistics import OVERDUE
 from ihospital.supervision.alerts import raise_alert
+from ihospital.supervision.incidents import REPORT_DUE, unreported_by_deadline
 from ihospital.supervision.rule_settings import rule_in_force
 
 RECORD_CHECK = "supervision.record_check"
@@ -222,4 +225,25 @@ async def scalper_flag(
         flagged=payload["subject"],
         count=payload["count"],
         day=payload["day"],
+    )
+
+
+@handles(REPORT_DUE)
+async def check_incident_report(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """R15: the report's deadline came; alert unless the incident was reported by then."""
+    incident = await unreported_by_deadline(session, payload["incident_id"])
+    if incident is None:
+        return
+    await alert_event(
+        session,
+        actor,
+        payload,
+        rule_id="R15",
+        subject=f"data_incident:{incident.id}",
+        about_patient=False,
+        discovered_at=incident.discovered_at,
+        report_due_at=incident.report_due_at,
+        affected_people=incident.affected_people,
     )
