@@ -35,11 +35,13 @@ from ihospital.pharmacy.shipment_events import COLD_CHAIN_EXCURSION
 from ihospital.pharmacy.shipment_events import subscribe as on_shipment
 from ihospital.prescribing.events import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.prescribing.review_statistics import OVERDUE
+from ihospital.supervision.alert_events import PUBLICATIONS as ALERT_EVENTS
 from ihospital.supervision.alerts import raise_alert
 from ihospital.supervision.incidents import REPORT_DUE, unreported_by_deadline
 from ihospital.supervision.rule_settings import rule_in_force
 
 RECORD_CHECK = "supervision.record_check"
+ALERT_EVENTS.register_handlers()
 
 
 async def thresholds_of(
