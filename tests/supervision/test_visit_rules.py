@@ -148,3 +148,31 @@ async def test_a_visit_referred_offline_or_with_its_diagnosis_unchanged_is_silen
     await session.commit()
     await run_worker(app, session_factory, clock)
     assert await alerts_of(session, "R02") == []
+
+
+async def test_a_record_amended_after_closing_with_another_diagnosis_opens_an_alert(
+    app, session, session_factory, clock
+):
+    pharmacy = await make_pharmacy(session, clock)
+    doctor = doctor_actor(clock, pharmacy.practice.doctor)
+    first, _ = await sign_record(
+        session, doctor, consultation_id=pharmacy.consultation.id, content=CONTENT, cipher=CIPHER
+    )
+    await close_consultation(
+        session, doctor, consultation_id=pharmacy.consultation.id, advice="复诊"
+    )
+    await session.commit()
+    await run_worker(app, session_factory, clock)
+    assert await alerts_of(session, "R02") == []  # closed with its diagnosis unchanged
+    await sign_record(
+        session,
+        doctor,
+        consultation_id=pharmacy.consultation.id,
+        content=replace(CONTENT, diagnosis_codes=("E11.9",)),
+        cipher=CIPHER,
+        amends=first.id,
+    )
+    await session.commit()
+    await run_worker(app, session_factory, clock)
+    [alert] = await alerts_of(session, "R02")
+    assert json.loads(alert.details)["close_reason"] == "doctor"
