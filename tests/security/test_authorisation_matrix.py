@@ -692,6 +692,14 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/supervision/data-incidents/{incident_id}/report"): Call(
         P.INSTITUTION_MANAGE, json={"reference": "x"}
     ),
+    ("GET", "/supervision/data-incidents"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/supervision/data-incidents"): Call(
+        P.INSTITUTION_MANAGE,
+        form={"summary": "x", "affected_people": "1", "discovered_at": "2026-11-20T08:00"},
+    ),
+    ("POST", "/supervision/data-incidents/{incident_id}/report"): Call(
+        P.INSTITUTION_MANAGE, form={"reference": "x"}
+    ),
     ("GET", "/supervision/alerts"): Call(P.SUPERVISION_ALERTS),
     ("GET", "/supervision/alerts/{alert_id}"): Call(P.SUPERVISION_ALERTS),
     ("POST", "/supervision/alerts/{alert_id}/acknowledge"): Call(P.SUPERVISION_ALERTS, form={}),
