@@ -98,6 +98,7 @@ def _routers() -> list[Any]:
     from ihospital.prescribing import visit_pages as prescription_visit_pages
     from ihospital.supervision import api as supervision_api
     from ihospital.supervision import dashboard_api, dashboard_pages
+    from ihospital.supervision import incident_pages as supervision_incident_pages
     from ihospital.supervision import pages as supervision_pages
     from ihospital.supervision.reporting import api as reporting_api
     from ihospital.supervision.reporting import pages as reporting_pages
@@ -195,6 +196,7 @@ def _routers() -> list[Any]:
         triage_pages.router,
         supervision_pages.router,
         dashboard_pages.router,
+        supervision_incident_pages.router,
         reporting_pages.router,
         traceability_pages.router,
     ]

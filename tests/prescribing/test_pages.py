@@ -60,6 +60,7 @@ async def test_the_live_check_answers_findings_and_the_reason_fields(client, ses
     )
     assert answer.status_code == 200
     assert 'data-finding="rx.special_class"' in answer.text and "盐酸吗啡片" in answer.text
+    assert "监管规则 R10" in answer.text  # the rule is named
     assert 'hx-swap-oob="true"' in answer.text
     assert await prescriptions_written(session) == 0
 

@@ -690,6 +690,22 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("PUT", "/api/supervision/rules/{rule_id}/thresholds"): Call(
         P.REGION_SUPERVISE, json={"values": {"max_wait_minutes": 30}}
     ),
+    ("GET", "/api/supervision/data-incidents"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/api/institutions/{institution_id}/supervision/data-incidents"): Call(
+        P.INSTITUTION_MANAGE,
+        json={"summary": "x", "affected_people": 1, "discovered_at": "2026-11-20T08:00:00+08:00"},
+    ),
+    ("POST", "/api/supervision/data-incidents/{incident_id}/report"): Call(
+        P.INSTITUTION_MANAGE, json={"reference": "x"}
+    ),
+    ("GET", "/supervision/data-incidents"): Call(P.SUPERVISION_ALERTS),
+    ("POST", "/supervision/data-incidents"): Call(
+        P.INSTITUTION_MANAGE,
+        form={"summary": "x", "affected_people": "1", "discovered_at": "2026-11-20T08:00"},
+    ),
+    ("POST", "/supervision/data-incidents/{incident_id}/report"): Call(
+        P.INSTITUTION_MANAGE, form={"reference": "x"}
+    ),
     ("GET", "/supervision/alerts"): Call(P.SUPERVISION_ALERTS),
     ("GET", "/supervision/alerts/{alert_id}"): Call(P.SUPERVISION_ALERTS),
     ("POST", "/supervision/alerts/{alert_id}/acknowledge"): Call(P.SUPERVISION_ALERTS, form={}),
@@ -794,6 +810,7 @@ def path_values(world: World, caller: str) -> dict[str, object]:
         "file_id": 1,
         "flag_id": 1,
         "alert_id": 1,
+        "incident_id": 1,
         "rule_id": "R13.3",
         "suspension_id": 1,
         "resource_id": world.resource_id,

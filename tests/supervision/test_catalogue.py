@@ -54,13 +54,36 @@ def test_every_enforcing_module_exists_and_cites_its_rule():
             assert re.search(rf"\b{re.escape(rule.id)}\b", text), (rule.id, module)
 
 
+def test_every_alert_rule_says_how_it_is_checked_and_where():
+    checks = {rule.id: rule.raised_as for rule in rules() if rule.mode == "alert"}
+    assert {rule_id for rule_id, how in checks.items() if how != ("alert",)} == {
+        "R12",
+        "R13",
+        "R20",
+    }
+    assert all(rule.enforced_in for rule in rules() if rule.mode == "alert")
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_every_alert_rule_has_a_test_that_makes_it_fire_and_one_that_keeps_it_silent():
+    text = "\n".join(path.read_text(encoding="utf-8") for path in TESTS.rglob("test_*.py"))
+    for rule in rules():
+        if rule.raised_as != ("alert",):
+            continue
+        read = re.compile(rf'alerts_of\(session, "{re.escape(rule.id)}"\)( == \[\])?')
+        outcomes = {bool(match[1]) for match in read.finditer(text)}
+        assert outcomes == {True, False}, rule.id  # silent (== []) and fired
+
+
 def test_every_blocking_rule_says_where_it_is_enforced():
     assert all(rule.enforced_in for rule in rules() if rule.mode == "block")
 
 
 def test_only_non_mandatory_alert_rules_can_be_switched_off():
     switchable = {rule.id for rule in rules() if rule.switchable}
-    assert switchable == {"R13.1", "R13.3", "R13.4", "P01"}
+    assert switchable == {"R13.1", "R13.3", "R13.4", "R13.6", "R19.1", "P01"}
 
 
 def test_thresholds_have_defaults_within_their_ranges():
@@ -81,7 +104,7 @@ ROW = {
     "severity": "low",
     "mode": "alert",
     "mandatory": "no",
-    "raised_as": "",
+    "raised_as": "alert",
     "enforced_in": "",
     "parameters": "minutes=10[1..60]",
     "source": "细则",
@@ -103,6 +126,7 @@ def test_a_well_formed_row_is_read():
         ("aspect", "billing", "aspect"),
         ("mode", "warn", "mode"),
         ("raised_as", "RuleViolation", "raised_as"),  # an alert rule is not raised as a block
+        ("raised_as", "design", "raised_as"),  # an alert rule without alerts needs a note
         ("description_en", "", "description"),
         ("parameters", "minutes=99[1..60]", "outside its range"),
         ("parameters", "minutes=ten", "is not name=default"),

@@ -147,3 +147,11 @@ async def _about_the_fee(
         payload={"consultation_id": consultation.id, "order_id": consultation.order_id},
         dedupe_key=f"{topic}:{consultation.id}",
     )
+
+
+async def close_reason_of(session: AsyncSession, consultation_id: int) -> str | None:
+    """How the consultation was closed (``doctor``, ``in_person`` (R02), ``inactivity``), or
+    None while it is not closed."""
+    return await session.scalar(
+        select(Consultation.close_reason).where(Consultation.id == consultation_id)
+    )

@@ -123,6 +123,20 @@ async def online_service_eligibility(
     return assess(practitioner, institution, sites, actor.clock.today_local())
 
 
+SITE_REASONS = ("not_a_practice_site", "no_filing", "no_consent")
+
+
+async def site_problems(
+    session: AsyncSession, actor: Actor, *, practitioner_id: int, institution_id: int
+) -> list[str]:
+    """Why the doctor's practice at the institution is not registered today (R05: no practice
+    site there, no 多点执业 filing, no consent of the registered institution); empty if it is."""
+    eligibility = await online_service_eligibility(
+        session, actor, practitioner_id=practitioner_id, institution_id=institution_id
+    )
+    return [reason.code for reason in eligibility.reasons if reason.code in SITE_REASONS]
+
+
 async def require_online_service(
     session: AsyncSession, actor: Actor, *, practitioner_id: int, institution_id: int
 ) -> None:

@@ -26,6 +26,7 @@ from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
 from ihospital.supervision.reporting.platform import make_provincial
 from ihospital.supervision.reporting.tasks import start_reporting_tick
+from ihospital.supervision.sweep_tasks import start_supervision_sweep
 
 
 def worker_services(settings: Settings) -> dict[str, Any]:
@@ -68,8 +69,8 @@ async def run_workers(
 ) -> None:
     """``concurrency`` worker loops sharing the outbox until ``stop`` is set, and the audit
     sealer beside them; the daily reconciliation of each payment channel, the sweep of
-    prescriptions overdue for review and the reporting feed's tick are set first if they are
-    not yet. The sealer is a loop of
+    prescriptions overdue for review, the reporting feed's tick and the sweep of bulk
+    prescription reads (R09) are set first if they are not yet. The sealer is a loop of
     its own, not an outbox timer: it runs every few seconds, which as timers would leave a done
     event row behind every few seconds for ever."""
     load_handlers(settings.worker_modules)
@@ -78,6 +79,7 @@ async def run_workers(
         factory, clock, every_minutes=settings.prescription_review_sweep_minutes
     )
     await start_reporting_tick(factory, clock, every_minutes=settings.reporting_tick_minutes)
+    await start_supervision_sweep(factory, clock)
     await asyncio.gather(
         *(
             run_worker(

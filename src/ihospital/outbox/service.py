@@ -53,6 +53,9 @@ TASK_MODULES = (
     "ihospital.pharmacy.tasks",
     "ihospital.triage.prescreening.tasks",
     "ihospital.supervision.tasks",
+    "ihospital.supervision.volume_tasks",
+    "ihospital.supervision.visit_tasks",
+    "ihospital.supervision.sweep_tasks",
     "ihospital.supervision.reporting.tasks",
 )
 HANDLER_TIMEOUT_SECONDS = 300.0

@@ -87,6 +87,22 @@ class Patient:
     allergy_text: str = ""  # the free text of the latest medical record
 
 
+# the supervision rule (DOMAIN.md) a finding enforces, named to the doctor with the finding
+FINDING_RULES = {
+    "rx.special_class": "R10",
+    "rx.guardian_required": "R11",
+    "rx.validity_reason": "R16",
+    "rx.validity_too_long": "R16",
+    "rx.days_reason": "R17",
+    "rx.days_too_long": "R17",
+    "rx.emergency_days": "R17",
+    "rx.too_many_drugs": "R17",
+    "rx.long_not_allowed": "R18",
+    "rx.long_reason": "R18",
+    "rx.long_too_long": "R18",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem; ``position`` names the item (1-based) it concerns, ``reason_field`` the
@@ -103,6 +119,11 @@ class Finding:
     @property
     def refuses(self) -> bool:
         return self.severity == BLOCK or (self.severity == WARN and not self.resolved)
+
+    @property
+    def rule(self) -> str | None:
+        """The supervision rule the finding enforces, if it is one (R10, R11, R16–R18)."""
+        return FINDING_RULES.get(self.code)
 
 
 @dataclass(frozen=True)

@@ -153,17 +153,24 @@ def sweep_slot(moment: datetime, every_minutes: int) -> datetime:
     return epoch + ((moment - epoch) // step + 1) * step
 
 
-async def schedule_sweep(session: AsyncSession, actor: Actor, *, every_minutes: int) -> None:
-    """Set the next sweep timer on the grid (once per grid moment, whoever sets it)."""
+async def schedule_on_grid(
+    session: AsyncSession, actor: Actor, *, topic: str, every_minutes: int
+) -> None:
+    """Set the next timer of ``topic`` on the grid (once per grid moment, whoever sets it)."""
     at = sweep_slot(actor.clock.now(), every_minutes)
     await emit(
         session,
         actor,
-        topic=SWEEP,
+        topic=topic,
         payload={},
         available_at=at,
-        dedupe_key=f"{SWEEP}:{at.isoformat()}",
+        dedupe_key=f"{topic}:{at.isoformat()}",
     )
+
+
+async def schedule_sweep(session: AsyncSession, actor: Actor, *, every_minutes: int) -> None:
+    """Set the next sweep timer on the grid (once per grid moment, whoever sets it)."""
+    await schedule_on_grid(session, actor, topic=SWEEP, every_minutes=every_minutes)
 
 
 async def start_review_sweep(

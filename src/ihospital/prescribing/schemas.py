@@ -86,6 +86,7 @@ class FindingRead(Schema):
     reason_field: str | None
     resolved: bool
     refuses: bool
+    rule: str | None = None  # the supervision rule it enforces (R10, R11, R16–R18)
 
 
 def finding_read(
@@ -108,6 +109,7 @@ def finding_read(
         reason_field=finding.reason_field,
         resolved=finding.resolved,
         refuses=finding.refuses,
+        rule=finding.rule,
     )
 
 

@@ -6,7 +6,9 @@ event never opens a second one. The admins of the institution get a 站内信 wh
 
 Institution admins handle their institution's alerts, regulators those of the institutions of
 their region, platform admins all; an alert outside the reader's scope is not found (404).
-Resolving needs a note. Every change is audited, and so is every read of alerts, with the 就诊人
+Resolving needs a note. Each step of the lifecycle is an outbox event
+(:mod:`ihospital.supervision.alert_events`) that the reporting feed reports. Every change is
+audited, and so is every read of alerts, with the 就诊人
 named when an alert concerns a patient's care.
 """
 
@@ -29,6 +31,7 @@ from ihospital.errors import Conflict, NotFound, Unprocessable
 from ihospital.identity.accounts import staff_account_ids
 from ihospital.notifications.service import notify
 from ihospital.security.permissions import Role
+from ihospital.supervision.alert_events import ACKNOWLEDGED, RAISED, RESOLVED, publish
 from ihospital.supervision.catalogue import rules_by_id
 from ihospital.supervision.models import SupervisionAlert
 from ihospital.supervision.rule_settings import regulator_region, rule_in_force
@@ -105,7 +108,8 @@ async def raise_alert(
 
 
 async def _opened(session: AsyncSession, actor: Actor, alert: SupervisionAlert) -> None:
-    """Audit the new alert and tell the institution's admins (站内信)."""
+    """Audit and publish the new alert and tell the institution's admins (站内信)."""
+    await publish(session, actor, topic=RAISED, alert=alert)
     await record(
         session,
         actor,
@@ -227,6 +231,7 @@ async def acknowledge_alert(
         subject_id=alert.id,
         patient_id=alert.patient_id,
     )
+    await publish(session, actor, topic=ACKNOWLEDGED, alert=alert)
     return alert
 
 
@@ -261,6 +266,7 @@ async def resolve_alert(
         patient_id=alert.patient_id,
         details={"note": text},
     )
+    await publish(session, actor, topic=RESOLVED, alert=alert)
     return alert
 
 

@@ -12,6 +12,7 @@ from ihospital.core.i18n import current_language
 from ihospital.deps import DbSession, require
 from ihospital.security.permissions import Permission
 from ihospital.supervision.alerts import acknowledge_alert, get_alert, list_alerts, resolve_alert
+from ihospital.supervision.incidents import list_incidents, record_incident, report_incident
 from ihospital.supervision.rule_settings import (
     institution_rules,
     regional_rules,
@@ -23,6 +24,9 @@ from ihospital.supervision.schemas import (
     AlertRead,
     AlertResolve,
     AlertStatus,
+    DataIncidentCreate,
+    DataIncidentRead,
+    DataIncidentReport,
     RuleRead,
     RuleSwitchUpdate,
     ThresholdsUpdate,
@@ -35,6 +39,7 @@ Manager = Annotated[Actor, Depends(require(Permission.INSTITUTION_MANAGE))]
 Regulator = Annotated[Actor, Depends(require(Permission.REGION_SUPERVISE))]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 RuleId = Annotated[str, Path(pattern=RULE_ID_PATTERN, max_length=8)]
 
 
@@ -110,3 +115,37 @@ async def thresholds(
     """Set thresholds of a rule for the regulator's region (each within its range)."""
     view = await set_thresholds(session, actor, rule_id=rule_id, values=body.values)
     return RuleRead.of(view, current_language.get())
+
+
+@router.get("/supervision/data-incidents")
+async def data_incidents(session: DbSession, actor: AlertHandler) -> list[DataIncidentRead]:
+    """Data leaks and their reports (R15): a regulator's region, an admin's institution."""
+    return [DataIncidentRead.model_validate(i) for i in await list_incidents(session, actor)]
+
+
+@router.post("/institutions/{institution_id}/supervision/data-incidents", status_code=201)
+async def new_data_incident(
+    institution_id: InstitutionId, body: DataIncidentCreate, session: DbSession, actor: Manager
+) -> DataIncidentRead:
+    """Record a data leak discovered at the institution; its report to the health authority
+    is due within the region's hours of rule R15."""
+    incident = await record_incident(
+        session,
+        actor,
+        institution_id=institution_id,
+        summary=body.summary,
+        affected_people=body.affected_people,
+        discovered_at=body.discovered_at,
+    )
+    return DataIncidentRead.model_validate(incident)
+
+
+@router.post("/supervision/data-incidents/{incident_id}/report")
+async def data_incident_reported(
+    incident_id: IncidentId, body: DataIncidentReport, session: DbSession, actor: Manager
+) -> DataIncidentRead:
+    """Record the report of the incident to the health authority, with its reference."""
+    incident = await report_incident(
+        session, actor, incident_id=incident_id, reference=body.reference
+    )
+    return DataIncidentRead.model_validate(incident)

@@ -5,9 +5,13 @@ derived from them (``R13.1`` …; ``P01`` is a platform rule of booking fairness
 stage (事前 ``before``, 事中 ``during``, 事后 ``after``), aspect (医疗机构, 执业人员, 诊疗, 护理,
 处方), severity, mode (``block``: the action is refused inside the service call; ``alert``: an
 alert is opened after the event), whether the regulations make it mandatory, how a blocking rule
-is raised today (``RuleViolation``, a prescription check ``finding``, or by ``design``), the
-modules that enforce it, the source regulation, its description in Chinese and English and its
-threshold parameters with defaults and bounds (``name=default[min..max]``, whole numbers).
+is raised today (``RuleViolation``, a prescription check ``finding``, or by ``design``), how an
+alert rule is checked (``alert``: the platform opens alerts, and a test makes each fire and one
+keeps it silent; ``design``: what it forbids cannot happen, so nothing is left to alert on;
+``sub_rules``: its sub-rules ``Rxx.n`` carry the checks), the modules that enforce it, the
+source regulation, its description in Chinese and English and its
+threshold parameters with defaults and bounds (``name=default[min..max]``, whole numbers), and
+``check_note``: why an alert rule raises no alert of its own (required then).
 
 The file is read once and checked as it is read: a malformed row stops the start-up.
 """
@@ -26,6 +30,7 @@ ASPECTS = ("institution", "practitioner", "diagnosis_treatment", "nursing", "pre
 SEVERITIES = ("high", "medium", "low")
 MODES = ("block", "alert")
 RAISED_AS = ("RuleViolation", "finding", "design")
+ALERT_CHECKS = ("alert", "design", "sub_rules")
 STAGE_MESSAGES = {"before": "Before (事前)", "during": "During (事中)", "after": "After (事后)"}
 ASPECT_MESSAGES = {
     "institution": "Institution (医疗机构)",
@@ -65,6 +70,7 @@ class Rule:
     source: str
     description_zh: str
     description_en: str
+    check_note: str = ""
 
     def description(self, language: str) -> str:
         return self.description_en if language == "en" else self.description_zh
@@ -92,6 +98,19 @@ def _parameters(text: str, where: str) -> tuple[Parameter, ...]:
     return tuple(found)
 
 
+def _raised_as_valid(row: dict[str, str]) -> bool:
+    """A blocking rule is raised one or more known ways; an alert rule is checked one known way,
+    with a note unless it opens alerts itself."""
+    raised = row["raised_as"].split()
+    if row["mode"] == "block":
+        return bool(raised) and set(raised) <= set(RAISED_AS)
+    return (
+        len(raised) == 1
+        and raised[0] in ALERT_CHECKS
+        and (raised[0] == "alert") != bool(row.get("check_note"))
+    )
+
+
 def _rule(row: dict[str, str], line: int) -> Rule:
     where = f"{RULES_FILE.name} line {line}"
     checks = {
@@ -101,8 +120,7 @@ def _rule(row: dict[str, str], line: int) -> Rule:
         "severity": row["severity"] in SEVERITIES,
         "mode": row["mode"] in MODES,
         "mandatory": row["mandatory"] in ("yes", "no"),
-        "raised_as": set(row["raised_as"].split()) <= set(RAISED_AS)
-        and (row["mode"] == "block") == bool(row["raised_as"]),
+        "raised_as": _raised_as_valid(row),
         "description": bool(row["description_zh"] and row["description_en"] and row["source"]),
     }
     wrong = [name for name, ok in checks.items() if not ok]
@@ -122,6 +140,7 @@ def _rule(row: dict[str, str], line: int) -> Rule:
         source=row["source"],
         description_zh=row["description_zh"],
         description_en=row["description_en"],
+        check_note=row.get("check_note", ""),
     )
 
 

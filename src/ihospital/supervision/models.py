@@ -86,3 +86,33 @@ class SupervisionAlert(IdMixin, Base):
     resolved_at: Mapped[datetime | None]
     resolved_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+class DataIncident(IdMixin, Base):
+    """A data leak (数据泄露) the institution recorded, and its report to the health authority
+    (R15): due ``report_due_at`` (discovery + the region's ``hours`` of rule R15), reported at
+    ``reported_at`` with the authority's reference. ``region_code`` is the institution's, for
+    the regulators of its region."""
+
+    __tablename__ = "supervision_data_incidents"
+    __table_args__ = (
+        CheckConstraint("affected_people >= 0", name="affected_not_negative"),
+        CheckConstraint("report_due_at > discovered_at", name="due_after_discovery"),
+        CheckConstraint(
+            "(reported_at IS NULL) = (report_reference IS NULL)", name="reported_with_reference"
+        ),
+        Index("ix_supervision_data_incidents_institution", "institution_id"),
+        Index("ix_supervision_data_incidents_region", "region_code"),
+    )
+
+    institution_id: Mapped[int] = mapped_column(BigId, ForeignKey("institutions.id"))
+    region_code: Mapped[str] = mapped_column(String(6))
+    summary: Mapped[str] = mapped_column(Text)
+    affected_people: Mapped[int]
+    discovered_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    recorded_by_account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))
+    report_due_at: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
+    reported_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    report_reference: Mapped[str | None] = mapped_column(String(64))

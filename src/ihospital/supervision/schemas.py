@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from ihospital.core.schemas import Schema
 from ihospital.supervision.rule_settings import RuleView
@@ -115,3 +115,34 @@ class AlertRead(Schema):
     @classmethod
     def _parsed(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+
+class DataIncidentCreate(Schema):
+    """A data leak (数据泄露) the institution discovered (R15)."""
+
+    summary: str = Field(max_length=2000)
+    affected_people: int = Field(ge=0, le=2_000_000_000)
+    discovered_at: AwareDatetime
+
+
+class DataIncidentReport(Schema):
+    """The health authority's reference (受理编号) of the report."""
+
+    reference: str = Field(max_length=64)
+
+
+class DataIncidentRead(Schema):
+    """A data leak and its report to the health authority: due ``report_due_at`` (R15)."""
+
+    id: int
+    institution_id: int
+    region_code: str
+    summary: str
+    affected_people: int
+    discovered_at: datetime
+    recorded_at: datetime
+    recorded_by_account_id: int
+    report_due_at: datetime
+    reported_at: datetime | None
+    reported_by_account_id: int | None
+    report_reference: str | None

@@ -12,6 +12,8 @@ open, through :func:`ihospital.supervision.alerts.raise_alert`:
 - R13.4: a consultation was cancelled because no doctor accepted it (``consultation.cancelled``);
 - R13.5: a diagnostic consultation has no signed record ``hours`` after closing: closing sets a
   durable outbox timer (:data:`RECORD_CHECK`) that looks for the record then;
+- R15: a data leak was not reported to the health authority by its deadline: recording the
+  incident sets a durable outbox timer (:data:`~ihospital.supervision.incidents.REPORT_DUE`);
 - P01: a scalper flag (号贩子嫌疑) counts at least ``min_count`` (``booking.flag_raised``).
 """
 
@@ -33,23 +35,33 @@ from ihospital.pharmacy.shipment_events import COLD_CHAIN_EXCURSION
 from ihospital.pharmacy.shipment_events import subscribe as on_shipment
 from ihospital.prescribing.events import PUBLICATIONS as PRESCRIPTION_REVIEW
 from ihospital.prescribing.review_statistics import OVERDUE
+from ihospital.supervision.alert_events import PUBLICATIONS as ALERT_EVENTS
 from ihospital.supervision.alerts import raise_alert
+from ihospital.supervision.incidents import REPORT_DUE, unreported_by_deadline
 from ihospital.supervision.rule_settings import rule_in_force
 
 RECORD_CHECK = "supervision.record_check"
+ALERT_EVENTS.register_handlers()
+
+
+async def thresholds_of(
+    session: AsyncSession, rule_id: str, payload: dict[str, Any]
+) -> dict[str, int]:
+    """The rule's thresholds in force at the event's institution."""
+    in_force = await rule_in_force(
+        session, rule_id=rule_id, institution_id=payload["institution_id"]
+    )
+    return in_force.thresholds
 
 
 async def _threshold(
     session: AsyncSession, rule_id: str, payload: dict[str, Any], name: str
 ) -> int:
     """The value of the rule's threshold ``name`` at the event's institution."""
-    in_force = await rule_in_force(
-        session, rule_id=rule_id, institution_id=payload["institution_id"]
-    )
-    return in_force.thresholds[name]
+    return (await thresholds_of(session, rule_id, payload))[name]
 
 
-async def _alert(
+async def alert_event(
     session: AsyncSession,
     actor: Actor,
     payload: dict[str, Any],
@@ -79,7 +91,7 @@ async def review_waited_too_long(
     limit = await _threshold(session, "R13.1", payload, "max_wait_minutes")
     if payload["waited_minutes"] < limit:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -96,7 +108,7 @@ async def cold_chain_excursion(
     session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
 ) -> None:
     """R13.2: a reading of the shipment outside 2–8 °C (one alert per shipment)."""
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -122,7 +134,7 @@ async def accepted_late(
     limit = await _threshold(session, "R13.3", payload, "max_wait_minutes")
     if waited <= limit:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -141,7 +153,7 @@ async def not_accepted(
     """R13.4: cancelled by the acceptance deadline (no doctor accepted in time)."""
     if payload.get("reason") != "not_accepted":
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -185,7 +197,7 @@ async def check_record(
     """R13.5: the limit after closing has passed; alert when no record is signed yet."""
     if await latest_record(session, payload["consultation_id"]) is not None:
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -204,7 +216,7 @@ async def scalper_flag(
     """P01: a scalper flag whose count reached the region's ``min_count``."""
     if payload["count"] < await _threshold(session, "P01", payload, "min_count"):
         return
-    await _alert(
+    await alert_event(
         session,
         actor,
         payload,
@@ -215,4 +227,25 @@ async def scalper_flag(
         flagged=payload["subject"],
         count=payload["count"],
         day=payload["day"],
+    )
+
+
+@handles(REPORT_DUE)
+async def check_incident_report(
+    session: AsyncSession, actor: Actor, event_id: int, payload: dict[str, Any]
+) -> None:
+    """R15: the report's deadline came; alert unless the incident was reported by then."""
+    incident = await unreported_by_deadline(session, payload["incident_id"])
+    if incident is None:
+        return
+    await alert_event(
+        session,
+        actor,
+        payload,
+        rule_id="R15",
+        subject=f"data_incident:{incident.id}",
+        about_patient=False,
+        discovered_at=incident.discovered_at,
+        report_due_at=incident.report_due_at,
+        affected_people=incident.affected_people,
     )

@@ -85,3 +85,17 @@ async def record_versions(session: AsyncSession, consultation_id: int) -> list[M
             .order_by(MedicalRecord.version)
         )
     )
+
+
+async def diagnosis_codes_by_version(session: AsyncSession, consultation_id: int) -> list[set[str]]:
+    """The ICD-10 codes of each signed version of the consultation's record, oldest first."""
+    rows = await session.execute(
+        select(MedicalRecord.version, MedicalRecordDiagnosis.code)
+        .join(MedicalRecordDiagnosis, MedicalRecordDiagnosis.record_id == MedicalRecord.id)
+        .where(MedicalRecord.consultation_id == consultation_id)
+        .order_by(MedicalRecord.version)
+    )
+    found: dict[int, set[str]] = defaultdict(set)
+    for version, code in rows.all():
+        found[version].add(code)
+    return [found[version] for version in sorted(found)]

@@ -7,12 +7,15 @@ record narratives; a medical record travels as its diagnoses and the digest of i
 content, which a case file can be checked against). Amounts of drugs and codes (ICD-10,
 national insurance drug codes) follow DOMAIN.md's code sets.
 
-Another kind (``alert`` from supervision) is added by naming it in :data:`KINDS` with its
-required fields and appending its documents from a subscriber of its event.
+Another kind is added by naming it in :data:`KINDS` with its required fields and appending its
+documents from a subscriber of its event, as supervision's alerts are: raised, acknowledged and
+resolved, each a version of the alert's record (the rule, its catalogue entry, the figures that
+raised it, and who handled it when, with the resolution note).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +28,22 @@ from ihospital.directory.access import practitioners_by_id
 from ihospital.identity.models import Patient
 from ihospital.prescribing.models import Prescription
 from ihospital.prescribing.repository import prescription_items
+from ihospital.supervision.catalogue import rules_by_id
+from ihospital.supervision.models import SupervisionAlert
 
 SCHEMA_VERSION = 1
 CONSULTATION = "consultation"
 PRESCRIPTION = "prescription"
 PRESCRIPTION_REVIEW = "prescription_review"
 MEDICAL_RECORD = "medical_record"
+ALERT = "alert"
 # the fields each kind's document must hold; the platform refuses a record without them
 KINDS: dict[str, tuple[str, ...]] = {
     CONSULTATION: ("consultation_id", "type", "status", "patient", "practitioner"),
     PRESCRIPTION: ("number", "status", "issued_at", "patient", "prescriber", "items"),
     PRESCRIPTION_REVIEW: ("number", "decision", "reasons", "reviewed_at"),
     MEDICAL_RECORD: ("consultation_id", "record_version", "diagnoses", "content_sha256"),
+    ALERT: ("alert_id", "rule_id", "severity", "status", "subject", "opened_at"),
 }
 
 
@@ -178,3 +185,37 @@ async def medical_record_document(session: AsyncSession, record_id: int) -> Stan
         "content_sha256": record.content_sha256,
     }
     return Standardised(MEDICAL_RECORD, record.consultation_id, consultation.institution_id, body)
+
+
+async def alert_document(session: AsyncSession, alert_id: int) -> Standardised:
+    """A supervision alert as it stands: its rule (id, basis, stage, aspect, source), the
+    figures that raised it, the 就诊人 only by masked ID number, and its lifecycle."""
+    alert = await session.get(SupervisionAlert, alert_id)
+    if alert is None:
+        raise LookupError(f"alert {alert_id} is gone")
+    rule = rules_by_id()[alert.rule_id]
+    patient = await session.get(Patient, alert.patient_id) if alert.patient_id else None
+    body = {
+        "alert_id": alert.id,
+        "rule_id": alert.rule_id,
+        "rule": {
+            "basis": rule.basis,
+            "stage": rule.stage,
+            "aspect": rule.aspect,
+            "mandatory": rule.mandatory,
+            "source": rule.source,
+        },
+        "severity": alert.severity,
+        "status": alert.status,
+        "subject": alert.subject,
+        "details": json.loads(alert.details),
+        "occurrences": alert.occurrences,
+        "patient": None if patient is None else {"id_number_masked": patient.id_number_masked},
+        "opened_at": _when(alert.opened_at),
+        "acknowledged_at": _when(alert.acknowledged_at),
+        "acknowledged_by_account_id": alert.acknowledged_by_account_id,
+        "resolved_at": _when(alert.resolved_at),
+        "resolved_by_account_id": alert.resolved_by_account_id,
+        "resolution_note": alert.resolution_note,
+    }
+    return Standardised(ALERT, alert.id, alert.institution_id, body)

@@ -27,6 +27,7 @@ KIND_MESSAGES = {
     "prescription": "Prescription",
     "prescription_review": "Prescription review",
     "medical_record": "Medical record",
+    "alert": "Supervision alert",
 }
 REQUEUED_MESSAGE = "Record {key} is queued to be sent again."
 

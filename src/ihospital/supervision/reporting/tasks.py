@@ -6,9 +6,8 @@ happened, in the event's transaction; ``reporting.push`` sends a batch and sets 
 ``reporting.tick`` timer pushes every few minutes whatever else happens, so records re-queued
 or left by a lost timer still go (R13).
 
-Supervision's alerts join the feed the same way: a subscriber of its alert event appends
-``Standardised(kind="alert", …)`` after ``alert`` is named in
-:data:`ihospital.supervision.reporting.documents.KINDS`.
+Supervision's alerts join the feed the same way: each step of an alert's lifecycle (raised,
+acknowledged, resolved) appends the next version of its ``alert`` record.
 """
 
 from __future__ import annotations
@@ -26,8 +25,10 @@ from ihospital.outbox.service import emit, handles, worker_service
 from ihospital.prescribing import events as prescribing_events
 from ihospital.prescribing.review import APPROVED, REJECTED
 from ihospital.prescribing.service import SIGNED, VOIDED
+from ihospital.supervision import alert_events
 from ihospital.supervision.reporting.documents import (
     Standardised,
+    alert_document,
     consultation_document,
     medical_record_document,
     prescription_document,
@@ -81,6 +82,16 @@ for _topic in (SIGNED, VOIDED):
     prescribing_events.subscribe(_topic)(_reporter(_prescription))
 for _topic in (APPROVED, REJECTED):
     prescribing_events.subscribe(_topic)(_reporter(_review))
+
+
+async def _alert(session: AsyncSession, payload: dict[str, Any]) -> Standardised:
+    document = await alert_document(session, payload["alert_id"])
+    document.body["status"] = payload["status"]  # as it was when the event happened
+    return document
+
+
+for _topic in alert_events.TOPICS:
+    alert_events.subscribe(_topic)(_reporter(_alert))
 
 
 async def push_and_follow(session: AsyncSession, actor: Actor) -> PushResult:
