@@ -1162,7 +1162,14 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.to_thread(upgrade, url)
         keys = {
             name: base64.b64encode(secrets.token_bytes(32)).decode()
-            for name in ("secret_key", "field_key", "blind_index_key", "payment_sandbox_key")
+            for name in (
+                "secret_key",
+                "field_key",
+                "blind_index_key",
+                "payment_sandbox_key",
+                "carrier_sandbox_key",
+                "provincial_app_secret",
+            )
         }
         engine = make_engine(url)
         pool_size = engine.sync_engine.pool.size()

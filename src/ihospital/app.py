@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ihospital.booking.admission import FULL_SLOTS, Admission
 from ihospital.config import Settings, get_settings
 from ihospital.core.clock import Clock
 from ihospital.core.middleware import RequestContextMiddleware
 from ihospital.core.observability import Metrics
 from ihospital.core.problems import install_error_handlers
 from ihospital.core.ratelimit import make_rate_limiter
-from ihospital.db import make_engine, make_sessionmaker
+from ihospital.db import make_engine, make_sessionmaker, pool_size
 from ihospital.outbox.runner import worker_in_app
 from ihospital.realtime.hub import make_hub
 from ihospital.security.crypto import FieldCipher
@@ -247,7 +248,11 @@ def create_app(
 
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.booking_admission = Admission(pool_size(engine))
+    # the app's own work outside requests (the outbox worker of the demo) frees places too
+    app.state.sessionmaker = make_sessionmaker(
+        engine, info={FULL_SLOTS: app.state.booking_admission.full}
+    )
     app.state.clock = clock or Clock()
     app.state.rate_limiter = make_rate_limiter(settings, app.state.clock)
     app.state.realtime_hub = make_hub(settings)

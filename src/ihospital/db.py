@@ -146,8 +146,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def pool_size(engine: AsyncEngine) -> int:
+    """The connections ``engine``'s pool keeps (5, SQLAlchemy's default, for a pool without a
+    fixed size)."""
+    size = getattr(engine.pool, "size", None)
+    return size() if callable(size) else 5
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; ``info`` is given to each of them (``session.info``)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from ihospital.booking.admission import FULL_SLOTS
 from ihospital.config import Settings
 from ihospital.core.context import Actor
 from ihospital.errors import Forbidden, Unauthorized
@@ -32,6 +33,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     real-time hub, for services that publish after commit."""
     async with request.app.state.sessionmaker() as session:
         session.info[SESSION_HUB] = request.app.state.realtime_hub
+        session.info[FULL_SLOTS] = request.app.state.booking_admission.full
         try:
             yield session
             await session.commit()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from ihospital.booking.admission import admitted
 from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.availability import doctor_schedule
 from ihospital.booking.cancellation import cancel_appointment
@@ -45,6 +46,7 @@ Scheduler = Annotated[Actor, Depends(require(Permission.SCHEDULES_MANAGE))]
 SelfScheduler = Annotated[Actor, Depends(require(Permission.SCHEDULE_OWN))]
 Booker = Annotated[Actor, Depends(require(Permission.APPOINTMENTS_OWN))]
 PublicActor = Annotated[Actor, Depends(optional_actor)]
+Admitted = Depends(admitted, scope="function")
 InstitutionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 SessionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PractitionerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -171,13 +173,14 @@ async def public_schedule(
     return [SessionRead.released(open_session) for open_session in sessions]
 
 
-@router.post("/appointments", status_code=201)
+@router.post("/appointments", status_code=201, dependencies=[Admitted])
 async def book(
     body: AppointmentCreate, request: Request, session: DbSession, actor: Booker
 ) -> AppointmentRead:
     """Book a slot for one of the account's 就诊人; the same idempotency key answers the same
     appointment. With a registration fee it is held ``pending_payment`` until ``order_id`` is
-    paid. Too many attempts from the account or IP get 429 (防号贩子)."""
+    paid. Too many attempts from the account or IP get 429 (防号贩子). In a flash crowd the
+    bookings are let in a few at a time, in arrival order."""
     device_hash = await admit_booking(request, actor)
     view = await book_slot(
         session,

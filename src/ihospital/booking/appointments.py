@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ihospital.audit.service import record
+from ihospital.booking.admission import full_slots
 from ihospital.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -311,16 +312,18 @@ async def book_slot(
 
     A slot already full is refused first, before the 就诊人 is locked and read: in a flash crowd
     most requests are refused, and they must not queue behind the bookings (the count is read
-    again, atomically, when a place is taken)."""
+    again, atomically, when a place is taken). A slot this process has just seen full is refused
+    without reading it again (:mod:`.admission`)."""
     # a key already used answers its appointment, even once the slot is full
-    used_key = (
-        select(Appointment.id)
-        .where(
-            Appointment.account_id == actor.account_id,
-            Appointment.idempotency_key == idempotency_key,
-        )
-        .scalar_subquery()
+    key_used = select(Appointment.id).where(
+        Appointment.account_id == actor.account_id,
+        Appointment.idempotency_key == idempotency_key,
     )
+    used_key = key_used.scalar_subquery()
+    full = full_slots(session)
+    if full is not None and full.is_full(slot_id) and await session.scalar(key_used) is None:
+        raise slot_full()
+    freed_before = full.freed if full is not None else 0
     found = (
         await session.execute(
             select(Slot, ScheduleSession, used_key, BookingRules)
@@ -334,6 +337,8 @@ async def book_slot(
         raise NotFound("booking.slot_not_found", "This slot does not exist.")
     slot, schedule, replay_id, stored = found
     if slot.booked >= slot.capacity and replay_id is None:
+        if full is not None:
+            full.mark(slot_id, freed_before=freed_before)
         raise slot_full()
     # the booking's audit entry names the 就诊人 and stands for this read; a replay records it
     patient = await lock_patient_for_action(session, actor, patient_id=patient_id)

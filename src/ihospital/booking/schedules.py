@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.booking.admission import place_freed
 from ihospital.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -358,7 +359,11 @@ async def stop_session(
             .returning(Appointment)
         )
     ).all()
-    await session.execute(update(Slot).where(Slot.session_id == row.id).values(booked=0))
+    emptied = await session.scalars(
+        update(Slot).where(Slot.session_id == row.id).values(booked=0).returning(Slot.id)
+    )
+    for slot_id in emptied.all():
+        place_freed(session, slot_id)  # a stopped session's slot is refused as stopped, not full
     for appointment in cancelled:
         await emit(
             session,

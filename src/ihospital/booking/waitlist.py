@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
+from ihospital.booking.admission import place_freed
 from ihospital.booking.appointments import (
     check_rules,
     locked_appointment,
@@ -50,6 +51,7 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
         .values(booked=Slot.booked - 1)
         .execution_options(synchronize_session=False)
     )
+    place_freed(session, slot.id)
     if schedule.status != "open" or slot.starts_at <= actor.clock.now():
         return
     async with aclosing(_in_line(session, system, schedule=schedule, slot=slot)) as line:
