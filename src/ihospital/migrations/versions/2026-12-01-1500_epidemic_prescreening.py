@@ -22,8 +22,6 @@ down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEEDED_AT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
-
 
 def upgrade() -> None:
     op.create_table(
@@ -208,7 +206,9 @@ def upgrade() -> None:
         sa.column("published_at", ihospital.db.UTCDateTime(timezone=True)),
     )
     op.bulk_insert(
-        questionnaires, [{**default_row(default_definition()), "published_at": SEEDED_AT}]
+        # published when the schema is installed: the first version is in use from then on
+        questionnaires,
+        [{**default_row(default_definition()), "published_at": datetime.now(UTC)}],
     )
 
 

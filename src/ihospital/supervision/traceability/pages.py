@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.errors import NotFound
+from ihospital.prescribing.verification import STATUS_MESSAGES as PRESCRIPTION_STATUS_MESSAGES
 from ihospital.security.permissions import Permission
 from ihospital.supervision.traceability.kinds import KINDS
 from ihospital.supervision.traceability.labels import CASE_SOURCE_MESSAGES, chain_reason
@@ -66,5 +67,6 @@ async def case_page(
         "case": case,
         "sources": CASE_SOURCE_MESSAGES,
         "reason": chain_reason(case.audit_chain.reason),
+        "prescription_statuses": PRESCRIPTION_STATUS_MESSAGES,
     }
     return render(request, "supervision/case.html", context)
