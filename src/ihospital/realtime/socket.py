@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,13 +188,18 @@ class _LiveSocket:
                 await self._send_once(event)
 
     async def heartbeat(self) -> None:
+        # The first beat comes after a random part of the interval: sockets opened together
+        # (a page reloaded by many at once, a server restart) then ping spread over the
+        # interval instead of all in the same instant.
+        first = random.uniform(0.5, 1.0) * self.heartbeat_seconds  # noqa: S311 (no secret)
+        await asyncio.sleep(first)
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
             if self.loop.time() - self.last_heard > IDLE_BEATS * self.heartbeat_seconds:
                 async with self._send_lock:
                     await self.websocket.close(CLOSE_IDLE)
                 return
             await self.send({"type": "ping"})
+            await asyncio.sleep(self.heartbeat_seconds)
 
     async def read(self) -> None:
         while True:
