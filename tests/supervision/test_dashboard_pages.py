@@ -100,4 +100,6 @@ async def test_an_institution_admin_reads_their_own_metrics(client, session, clo
     assert 'href="/admin/supervision/metrics"' in home.text
     cases = await client.get(f"/admin/supervision/metrics/cases?metric=reviews&{PERIOD}")
     assert cases.status_code == 200 and "1 个病例" in cases.text
-    assert "/regulator/cases/" not in cases.text
+    # each case links to its timeline, which an admin may open for their own institution
+    [timeline] = re.findall(r'href="(/regulator/cases/consultation/\d+)"', cases.text)
+    assert (await client.get(timeline)).status_code == 200
