@@ -136,6 +136,10 @@ def test_an_elder_also_gets_geriatrics_after_the_department_of_the_symptom():
         ("手割破了，血流不止", {}, "severe_bleeding"),
         ("宝宝2个月大，发烧38度", {}, "infant_fever"),
         ("8个月大的宝宝发高烧", {}, "infant_high_fever"),
+        ("宝宝8个月，高烧39.5度", {}, "infant_high_fever"),
+        ("宝宝8个月，高烧39.5度", {"age_years": 0}, "infant_high_fever"),
+        ("孩子刚两个月，发烧38度", {}, "infant_fever"),
+        ("宝宝出生20天，发烧了", {}, "infant_fever"),
         ("喝了农药", {}, "poisoning"),
         ("I want to kill myself", {}, "suicidal_thoughts"),
     ],
@@ -155,7 +159,12 @@ def test_self_harm_is_answered_with_the_crisis_hotlines():
 
 @pytest.mark.parametrize(
     ("text", "patient"),
-    [("胸痛，不出汗", {}), ("发烧38度", {"age_years": 30}), ("发烧", {"age_years": 2})],
+    [
+        ("胸痛，不出汗", {}),
+        ("发烧38度", {"age_years": 30}),
+        ("发烧", {"age_years": 2}),
+        ("孩子两个月来一直低烧", {"age_years": 6}),  # two months of fever, not a 2-month-old
+    ],
 )
 def test_no_red_flag_without_its_signs(text, patient):
     assert not triage(text, **patient).red_flags
