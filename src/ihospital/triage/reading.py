@@ -39,7 +39,9 @@ _DURATION_EN = re.compile(
     r"|eight|nine|ten)\s+(hour|day|week|month|year)s?\b"
 )
 # 宝宝8个月 / 孩子刚两个月 / 宝宝出生10天: the child first, then its age (not 两个月来, a duration)
-_CHILD_FIRST = r"(?:宝宝|宝贝|孩子|小孩|婴儿|儿子|女儿|小宝)\s*[，,、]?\s*(?:才|刚|刚满|满|出生)?\s*"
+_CHILD_FIRST = (
+    r"(?:宝宝|宝贝|孩子|小孩|婴儿|儿子|女儿|小宝)\s*[，,、]?\s*(?:才|刚|刚满|满|出生)?\s*"
+)
 _AGE_PATTERNS = (
     (re.compile(_NUMBER + r"\s*(?:周岁|岁)"), 12),
     (re.compile(_CHILD_FIRST + _NUMBER + r"\s*个?\s*月(?!\s*(?:来|以来|多来))"), 1),
