@@ -49,15 +49,16 @@ def _run(server: LiveServer, work) -> object:
         return pool.submit(asyncio.run, write()).result()
 
 
-async def _regulator(session) -> str:
+async def _regulator(session, *, region_code: str = "420100", name: str = "指挥中心值班员") -> str:
+    """A signed-up regulator of ``region_code`` (their mobile number; password PASSWORD)."""
     account = await create_account(
         session,
         Actor.system(Clock()),
         mobile=new_mobile(),
         password=PASSWORD,
         role="regulator",
-        display_name="指挥中心值班员",
-        region_code="420100",
+        display_name=name,
+        region_code=region_code,
         mobile_verified=True,
     )
     return account.mobile

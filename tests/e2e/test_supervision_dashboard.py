@@ -8,11 +8,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from ihospital.core.clock import Clock
-from ihospital.core.context import Actor
-from ihospital.identity.accounts import create_account
-from tests.directory.builders import new_mobile
-from tests.e2e.test_command_board import _run
-from tests.e2e.test_patient_journey import PASSWORD, _sign_in
+from tests.e2e.test_command_board import _regulator, _run
+from tests.e2e.test_patient_journey import _sign_in
 from tests.supervision.dashboard_builders import FROM, TO, make_dashboard_world
 
 pytestmark = pytest.mark.browser
@@ -20,17 +17,7 @@ pytestmark = pytest.mark.browser
 
 async def _seeded_regulator(session) -> str:
     await make_dashboard_world(session, Clock())
-    account = await create_account(
-        session,
-        Actor.system(Clock()),
-        mobile=new_mobile(),
-        password=PASSWORD,
-        role="regulator",
-        display_name="北京市卫健委监管员",
-        region_code="110000",
-        mobile_verified=True,
-    )
-    return account.mobile
+    return await _regulator(session, region_code="110000", name="北京市卫健委监管员")
 
 
 def _console_error(message: ConsoleMessage, errors: list[str]) -> None:
