@@ -5,6 +5,7 @@ socket."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from ihospital.realtime.socket import Heartbeat
@@ -45,7 +46,7 @@ async def test_each_socket_is_beaten_once_per_interval_at_a_random_point():
     for socket in sockets:
         assert turns - 1 <= len(socket.beats) <= turns + 1
         assert socket.pings == len(socket.beats)
-        gaps = [later - earlier for earlier, later in zip(socket.beats, socket.beats[1:])]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(socket.beats)]
         assert all(gap > INTERVAL / 2 for gap in gaps)  # never twice in one turn
     first_beats = {round(socket.beats[0] - started, 3) for socket in sockets}
     assert len(first_beats) > 5  # spread over the interval, not all at once
@@ -57,7 +58,7 @@ async def test_a_late_wake_beats_every_slot_it_passed():
     for socket in sockets:
         heartbeat.add(socket)
     await asyncio.sleep(0)
-    time.sleep(1.2 * INTERVAL)  # the process stalls for more than a whole turn
+    time.sleep(1.2 * INTERVAL)  # noqa: ASYNC251 (the process stalls for more than a turn)
     await asyncio.sleep(0.01)
     assert all(socket.beats for socket in sockets)  # none skipped by the stall
     for socket in sockets:

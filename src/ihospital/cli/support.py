@@ -136,7 +136,7 @@ def serve(app: Any, host: str, port: int, on_started: Callable[[], None]) -> Non
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
-                settle_collector(app.state.metrics)
+                self.collector_pacing = settle_collector(app.state.metrics)
                 on_started()
 
     frame_limit = app.state.settings.ws_max_frame_bytes
