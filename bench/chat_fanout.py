@@ -25,7 +25,9 @@ theirs alone to account for; every process raises its soft limit of open files t
   ``--heartbeat-seconds`` (``IHOSPITAL_WS_HEARTBEAT_SECONDS``). The server's resident memory is
   read before and after they open: the growth per socket. While they idle, each client sends one
   ``ping`` (the round trip to the server's ``pong`` is the heartbeat latency) and answers the
-  server's pings; how late the server's pings come is printed too.
+  server's pings; how late the server's pings come is printed too, and the app's garbage
+  collector pauses in the idle window (from its ``/metrics``). The client process runs with its
+  own collector off, so that its pauses are not measured as the app's.
 
 Nothing asserts a time: targets are printed with "met" or "not met". Run:
 ``python bench/chat_fanout.py --url postgresql://postgres@127.0.0.1:5432/bench_chat
