@@ -1,6 +1,6 @@
-"""The heartbeat wheel: every socket beaten once per interval at a random point of it, a late
-wake beating every slot it passed, silent sockets dropped, the wheel stopping with its last
-socket."""
+"""The heartbeat wheel: every socket beaten once per interval, first at a random point of the
+second half of its first one; a late wake beating every slot it passed; silent sockets dropped;
+the wheel stopping with its last socket."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ async def test_each_socket_is_beaten_once_per_interval_at_a_random_point():
         gaps = [later - earlier for earlier, later in itertools.pairwise(socket.beats)]
         assert all(gap > INTERVAL / 2 for gap in gaps)  # never twice in one turn
     first_beats = {round(socket.beats[0] - started, 3) for socket in sockets}
-    assert len(first_beats) > 5  # spread over the interval, not all at once
+    assert len(first_beats) > 3  # spread over the interval, not all at once
+    assert min(first_beats) >= INTERVAL / 2 - 0.001  # and not at once after opening
 
 
 async def test_a_late_wake_beats_every_slot_it_passed():

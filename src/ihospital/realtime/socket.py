@@ -279,9 +279,10 @@ class _LiveSocket:
 
 class Heartbeat:
     """The heartbeat of a process's sockets: one timer wheel of ``ws_heartbeat_seconds`` cut
-    into up to :data:`WHEEL_SLOTS` slots, each socket in a random one. Every tick, the sockets
-    of the next slot are beaten: pinged, or closed when silent for too long. A socket's first
-    ping thus comes at a random point of its first interval, so sockets opened together (a page
+    into up to :data:`WHEEL_SLOTS` slots, each socket in a random one of the second half ahead.
+    Every tick, the sockets of the next slot are beaten: pinged, or closed when silent for too
+    long. A socket's first ping thus comes at a random point between half an interval and one,
+    so sockets opened together (a page
     reloaded by many, a server restart) ping spread over the interval, not all at once; and a
     process with thousands of sockets keeps one timer instead of one per socket. The wheel
     turns while it holds a socket and stops with the last."""
@@ -293,9 +294,12 @@ class Heartbeat:
         self._slot_of: dict[_LiveSocket, int] = {}
         self._pings: set[asyncio.Task[None]] = set()
         self._turning: asyncio.Task[None] | None = None
+        self._position = 0  # the slot beaten last
 
     def add(self, socket: _LiveSocket) -> None:
-        slot = random.randrange(self.slot_count)  # noqa: S311 (spreading, no secret)
+        half = self.slot_count // 2  # the first ping after half an interval at the soonest
+        ahead = half + random.randrange(self.slot_count - half)  # noqa: S311 (no secret)
+        slot = (self._position + ahead) % self.slot_count
         self._slots[slot].add(socket)
         self._slot_of[socket] = slot
         if self._turning is None or self._turning.done():
@@ -307,13 +311,13 @@ class Heartbeat:
 
     async def _turn(self) -> None:
         loop = asyncio.get_running_loop()
-        slot, due = 0, loop.time() + self.tick
+        due = loop.time() + self.tick
         while self._slot_of:
             await asyncio.sleep(due - loop.time())
             now = loop.time()
             while due <= now:  # a late wake beats every slot it passed, in order
-                slot = (slot + 1) % self.slot_count
-                self._beat(self._slots[slot], now)
+                self._position = (self._position + 1) % self.slot_count
+                self._beat(self._slots[self._position], now)
                 due += self.tick
 
     def _beat(self, sockets: set[_LiveSocket], now: float) -> None:
