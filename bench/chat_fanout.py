@@ -25,7 +25,9 @@ theirs alone to account for; every process raises its soft limit of open files t
   ``--heartbeat-seconds`` (``IHOSPITAL_WS_HEARTBEAT_SECONDS``). The server's resident memory is
   read before and after they open: the growth per socket. While they idle, each client sends one
   ``ping`` (the round trip to the server's ``pong`` is the heartbeat latency) and answers the
-  server's pings; how late the server's pings come is printed too.
+  server's pings; how late the server's pings come is printed too, and the app's garbage
+  collector pauses in the idle window (from its ``/metrics``). The client process runs with its
+  own collector off, so that its pauses are not measured as the app's.
 
 Nothing asserts a time: targets are printed with "met" or "not met". Run:
 ``python bench/chat_fanout.py --url postgresql://postgres@127.0.0.1:5432/bench_chat
@@ -40,6 +42,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import itertools
 import json
 import math
@@ -52,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -74,6 +78,7 @@ from booking_flash import (
     stop_server,
     verdict,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -501,6 +506,9 @@ class ChatClient:
 
 def client_main(job_path: str, out_path: str) -> None:
     raise_open_files()
+    # The load generator lives for one run: its own collector's pauses (thousands of sockets'
+    # objects) would be measured as the app's latency, so it has none.
+    gc.disable()
     job = json.loads(Path(job_path).read_text())
 
     async def main() -> dict:
@@ -873,9 +881,12 @@ async def idle_load(
     specs = specs[: args.idle + args.warmup]
     readings: dict[str, int] = {}
 
+    pauses: dict[str, dict[str, tuple[float, float]]] = {}
+
     async def read_memory(message: dict) -> None:
         await asyncio.sleep(1.0)
         readings[message["at"]] = rss_bytes(process.pid)
+        pauses[message["at"]] = await asyncio.to_thread(collector_pauses, port)
 
     job = {
         "mode": "idle",
@@ -890,6 +901,7 @@ async def idle_load(
         f"heartbeat every {args.heartbeat_seconds:g} s, idle {args.idle_seconds:g} s"
     )
     result = await run_client(servers, "client-idle", job, read_memory)
+    pauses["idled"] = await asyncio.to_thread(collector_pauses, port)
     servers.stop(process)
     growth = (readings["connected"] - readings["warm"]) / max(1, len(specs) - args.warmup)
     print(
@@ -904,9 +916,39 @@ async def idle_load(
         f"server pings {result['server_pings']}, later than the interval by "
         f"{latency_line(result['late'])}; errors {len(result['errors'])}"
     )
+    print(f"collector pauses while idle (count, of which over 20 ms): {idle_pauses(pauses)}")
     print(f"target <= 100 KiB per socket: {verdict(growth <= 100 * 1024)}")
     p99 = percentile(result["round_trips"], 0.99)
     print(f"target heartbeat p99 <= 20 ms: {ms(p99).strip()}, {verdict(p99 <= 0.02)}")
+
+
+def collector_pauses(port: int) -> dict[str, tuple[float, float]]:
+    """The app's garbage-collector pauses so far by generation (``/metrics``): how many, and
+    how many over 20 ms."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    quick: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "ihospital_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            generation = sample.labels.get("generation", "")
+            if sample.name.endswith("_count"):
+                counts[generation] = sample.value
+            elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == 0.02:
+                quick[generation] = sample.value
+    return {gen: (count, count - quick.get(gen, 0.0)) for gen, count in counts.items()}
+
+
+def idle_pauses(pauses: dict[str, dict[str, tuple[float, float]]]) -> str:
+    before, after = pauses["connected"], pauses["idled"]
+    parts = []
+    for generation in sorted(after):
+        count, slow = after[generation]
+        count_before, slow_before = before.get(generation, (0.0, 0.0))
+        parts.append(f"gen {generation}: {count - count_before:.0f}, {slow - slow_before:.0f}")
+    return "; ".join(parts)
 
 
 def describe_machine(redis_url: str) -> str:

@@ -20,6 +20,7 @@ from ihospital.core.ratelimit import make_rate_limiter
 from ihospital.db import make_engine, make_sessionmaker, pool_size
 from ihospital.outbox.runner import worker_in_app
 from ihospital.realtime.hub import make_hub
+from ihospital.realtime.socket import Heartbeat
 from ihospital.security.crypto import FieldCipher
 from ihospital.triage.knowledge import load_knowledge
 from ihospital.web.errors import page_refusal
@@ -256,6 +257,7 @@ def create_app(
     app.state.clock = clock or Clock()
     app.state.rate_limiter = make_rate_limiter(settings, app.state.clock)
     app.state.realtime_hub = make_hub(settings)
+    app.state.heartbeat = Heartbeat(settings.ws_heartbeat_seconds)
     app.state.metrics = metrics
     app.state.cipher = FieldCipher(settings.field_key, settings.blind_index_key)
     app.state.templates = make_templates()

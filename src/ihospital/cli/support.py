@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from ihospital.config import Settings
+from ihospital.core.collector import settle_collector
 from ihospital.core.i18n import normalise_language, translate
 
 
@@ -135,6 +136,7 @@ def serve(app: Any, host: str, port: int, on_started: Callable[[], None]) -> Non
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
+                self.collector_pacing = settle_collector(app.state.metrics)
                 on_started()
 
     frame_limit = app.state.settings.ws_max_frame_bytes

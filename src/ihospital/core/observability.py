@@ -73,6 +73,13 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+        self.gc_pauses = Histogram(
+            "ihospital_gc_pause_seconds",
+            "Pauses of the cyclic garbage collector by generation (2 is a full collection).",
+            ["generation"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
         self.outbox_handled = Counter(
             "ihospital_outbox_events_total",
             "Outbox events handled by outcome.",

@@ -11,6 +11,7 @@
   for none of three intervals is closed (4408). Resume: the socket subscribes first, then
   replays the stored items after the client's last id, then forwards live ones, never an id
   twice.
+- :class:`Heartbeat` beats all the sockets of a process from one timer wheel.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import asyncio
 import json
 import logging
 import random
+from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -47,6 +50,8 @@ IDLE_BEATS = 3
 REPLAY_PAGE = 100
 REMEMBERED_IDS = 4096
 MAX_ID = 2**63 - 1
+WHEEL_SLOTS = 64
+MIN_TICK_SECONDS = 0.01
 
 Store = Callable[[int, int], Awaitable[list[Event]]]
 FrameHandler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -150,6 +155,7 @@ class _LiveSocket:
         self.handlers = handlers
         self.loop = asyncio.get_running_loop()
         self.last_heard = self.loop.time()
+        self.silent: asyncio.Future[None] = self.loop.create_future()  # set by the heartbeat
         self._send_lock = asyncio.Lock()
         self._delivery_lock = asyncio.Lock()  # a replay and live items do not interleave
         self._sent: set[int] = set()
@@ -187,19 +193,19 @@ class _LiveSocket:
             async with self._delivery_lock:
                 await self._send_once(event)
 
-    async def heartbeat(self) -> None:
-        # The first beat comes after a random part of the interval: sockets opened together
-        # (a page reloaded by many at once, a server restart) then ping spread over the
-        # interval instead of all in the same instant.
-        first = random.uniform(0.5, 1.0) * self.heartbeat_seconds  # noqa: S311 (no secret)
-        await asyncio.sleep(first)
-        while True:
-            if self.loop.time() - self.last_heard > IDLE_BEATS * self.heartbeat_seconds:
-                async with self._send_lock:
-                    await self.websocket.close(CLOSE_IDLE)
-                return
+    def beat(self, now: float) -> bool:
+        """One beat of the heartbeat: ping the client, or, when it has been silent for
+        :data:`IDLE_BEATS` intervals, mark the socket silent (``run`` closes it with 4408).
+        Returns whether the socket is still beating."""
+        if now - self.last_heard > IDLE_BEATS * self.heartbeat_seconds:
+            if not self.silent.done():
+                self.silent.set_result(None)
+            return False
+        return True
+
+    async def ping(self) -> None:
+        with suppress(WebSocketDisconnect, RuntimeError, OSError):  # gone: the reader ends it
             await self.send({"type": "ping"})
-            await asyncio.sleep(self.heartbeat_seconds)
 
     async def read(self) -> None:
         while True:
@@ -250,22 +256,78 @@ class _LiveSocket:
                 frame_type=kind[:64],
             )
 
-    async def run(self, events: Subscription) -> None:
-        """Read, forward and beat until one of them ends; an error in one ends the others."""
-        tasks = [
-            asyncio.create_task(self.read()),
-            asyncio.create_task(self.forward(events)),
-            asyncio.create_task(self.heartbeat()),
-        ]
+    async def run(self, events: Subscription, heartbeat: Heartbeat) -> None:
+        """Read and forward, beaten by ``heartbeat``, until one of them ends or the client
+        falls silent; an error in one ends the other."""
+        tasks = [asyncio.create_task(self.read()), asyncio.create_task(self.forward(events))]
+        heartbeat.add(self)
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([*tasks, self.silent], return_when=FIRST_COMPLETED)
         finally:
+            heartbeat.discard(self)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.silent in done:
+            async with self._send_lock:
+                await self.websocket.close(CLOSE_IDLE)
+            return
         for task in done:
             if error := task.exception():
                 raise error
+
+
+class Heartbeat:
+    """The heartbeat of a process's sockets: one timer wheel of ``ws_heartbeat_seconds`` cut
+    into up to :data:`WHEEL_SLOTS` slots, each socket in a random one of the second half ahead.
+    Every tick, the sockets of the next slot are beaten: pinged, or closed when silent for too
+    long. A socket's first ping thus comes at a random point between half an interval and one,
+    so sockets opened together (a page
+    reloaded by many, a server restart) ping spread over the interval, not all at once; and a
+    process with thousands of sockets keeps one timer instead of one per socket. The wheel
+    turns while it holds a socket and stops with the last."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.slot_count = max(1, min(WHEEL_SLOTS, int(interval_seconds / MIN_TICK_SECONDS)))
+        self.tick = interval_seconds / self.slot_count
+        self._slots: list[set[_LiveSocket]] = [set() for _ in range(self.slot_count)]
+        self._slot_of: dict[_LiveSocket, int] = {}
+        self._pings: set[asyncio.Task[None]] = set()
+        self._turning: asyncio.Task[None] | None = None
+        self._position = 0  # the slot beaten last
+
+    def add(self, socket: _LiveSocket) -> None:
+        half = self.slot_count // 2  # the first ping after half an interval at the soonest
+        ahead = half + random.randrange(self.slot_count - half)  # noqa: S311 (no secret)
+        slot = (self._position + ahead) % self.slot_count
+        self._slots[slot].add(socket)
+        self._slot_of[socket] = slot
+        if self._turning is None or self._turning.done():
+            self._turning = asyncio.get_running_loop().create_task(self._turn())
+
+    def discard(self, socket: _LiveSocket) -> None:
+        if (slot := self._slot_of.pop(socket, None)) is not None:
+            self._slots[slot].discard(socket)
+
+    async def _turn(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.tick
+        while self._slot_of:
+            await asyncio.sleep(due - loop.time())
+            now = loop.time()
+            while due <= now:  # a late wake beats every slot it passed, in order
+                self._position = (self._position + 1) % self.slot_count
+                self._beat(self._slots[self._position], now)
+                due += self.tick
+
+    def _beat(self, sockets: set[_LiveSocket], now: float) -> None:
+        for socket in list(sockets):
+            if not socket.beat(now):
+                self.discard(socket)
+                continue
+            ping = socket.loop.create_task(socket.ping())
+            self._pings.add(ping)
+            ping.add_done_callback(self._pings.discard)
 
 
 async def _close(websocket: WebSocket, code: int, frame: Mapping[str, Any] | None = None) -> None:
@@ -294,6 +356,7 @@ async def serve_feed(
     closes the socket (1013 when the hub is unavailable, so the client reconnects and resumes;
     1011 otherwise)."""
     settings: Settings = websocket.app.state.settings
+    heartbeat: Heartbeat = websocket.app.state.heartbeat
     await websocket.accept()
     socket = _LiveSocket(websocket, feed, settings, handlers or {})
     try:
@@ -306,7 +369,7 @@ async def serve_feed(
             await socket.send({"type": "ready"})
             for frame in greeting:
                 await socket.send(frame)
-            await socket.run(events)
+            await socket.run(events, heartbeat)
     except WebSocketDisconnect:
         return
     except HubUnavailable:
