@@ -70,6 +70,8 @@ async def test_an_order_reserves_the_stock_and_bills_the_drugs(session, clock):
     shop = await make_shop(session, clock=clock)
     order = await _order(session, clock, shop, fulfilment="delivery")
     assert order.status == "created" and order.fulfilment == "delivery"
+    # an order's number is told apart from its prescription's (RX…) at a glance
+    assert order.number.startswith(f"PO{clock.today_local():%Y%m%d}") and len(order.number) == 20
     assert (await _stock_of(session, shop)).reserved == 2
     bill = await session.get(Order, order.billing_order_id)
     assert bill.expires_at == clock.now() + timedelta(minutes=HOLD_MINUTES)

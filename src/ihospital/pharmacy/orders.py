@@ -237,7 +237,7 @@ async def place_order(
             raise out_of_stock(offer.wanted.drug.id)
     delivery_fee = pharmacy.delivery_fee_fen if fulfilment == "delivery" else 0
     order = PharmacyOrder(
-        number=f"RX{actor.clock.today_local():%Y%m%d}{secrets.randbelow(10**10):010d}",
+        number=f"PO{actor.clock.today_local():%Y%m%d}{secrets.randbelow(10**10):010d}",
         prescription_id=prescription.id,
         patient_id=prescription.patient_id,
         account_id=actor.account_id,
