@@ -67,3 +67,14 @@ async def test_another_regions_regulator_gets_no_timeline_page(client, session, 
     page = await client.get(f"/regulator/cases/consultation/{traced.consultation_id}")
     assert page.status_code == 404
     assert "未找到病例" in page.text
+
+
+async def test_the_consultation_timeline_names_who_sent_what(client, session, clock):
+    traced = await traced_case(session, clock)
+    await sign_in_as(session, client, account=traced.regulator, clock=clock)
+    url = f"/regulator/cases/consultation/{traced.consultation_id}"
+    page = await client.get(url)
+    assert "消息 · 就诊人 · 文字消息" in page.text and "消息 · 医生 · 文字消息" in page.text
+    assert "· patient ·" not in page.text
+    english = await client.get(url, headers=ENGLISH)
+    assert "Messages · Patient · Text message" in english.text
