@@ -18,6 +18,31 @@ from ihospital.audit.models import AuditEntry, AuditSeal
 from ihospital.core.context import Actor
 
 
+def audit_entry(
+    actor: Actor,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: object,
+    patient_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """One entry (who did what to which subject, from where), not yet added: for a caller
+    that writes many at once (the chat's batched sends) with one flush."""
+    return AuditEntry(
+        occurred_at=actor.clock.now(),
+        actor_account_id=actor.account_id,
+        actor_role=actor.role,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        patient_id=patient_id,
+        ip=actor.ip,
+        request_id=actor.request_id,
+        details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
+    )
+
+
 async def record(
     session: AsyncSession,
     actor: Actor,
@@ -29,17 +54,13 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one entry (who did what to which subject, from where) to the trail (R13)."""
-    entry = AuditEntry(
-        occurred_at=actor.clock.now(),
-        actor_account_id=actor.account_id,
-        actor_role=actor.role,
+    entry = audit_entry(
+        actor,
         action=action,
         subject_type=subject_type,
-        subject_id=str(subject_id),
+        subject_id=subject_id,
         patient_id=patient_id,
-        ip=actor.ip,
-        request_id=actor.request_id,
-        details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
+        details=details,
     )
     session.add(entry)
     await session.flush()

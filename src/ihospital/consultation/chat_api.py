@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ihospital.consultation.chat import list_messages, mark_read, send_message
+from ihospital.consultation.chat import list_messages, mark_read
 from ihospital.consultation.chat_schemas import MarkedRead, MessageCreate, MessageRead, ReadReceipt
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
@@ -34,8 +34,11 @@ async def _page(
 async def _send(
     request: Request, session: DbSession, actor: Actor, consultation_id: int, body: MessageCreate
 ) -> MessageRead:
-    message = await send_message(
-        session,
+    # The message is stored by the app's chat writer, in a transaction of its own (batched with
+    # the other sends of the moment); the request's reads are over: ending its transaction
+    # first keeps SQLite's one write lock free for the writer.
+    await session.commit()
+    message = await request.app.state.chat_writer.send(
         actor,
         consultation_id=consultation_id,
         text=body.text,

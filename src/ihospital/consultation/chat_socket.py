@@ -26,11 +26,11 @@ from ihospital.consultation.chat import (
     audit_chat_read,
     chat_participant,
     mark_read,
-    send_message,
     stored_messages,
 )
 from ihospital.consultation.chat_schemas import MessageRead
 from ihospital.consultation.chat_store import chat_channel, message_event
+from ihospital.consultation.chat_writer import ChatWriter
 from ihospital.consultation.states import not_found
 from ihospital.core.context import Actor
 from ihospital.errors import AppError, Unprocessable
@@ -84,6 +84,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
     is accepted."""
     sessionmaker = websocket.app.state.sessionmaker
     hub = websocket.app.state.realtime_hub
+    writer: ChatWriter = websocket.app.state.chat_writer
     try:
         if not 1 <= consultation_id <= MAX_ID:  # no such id: refused before the database
             raise not_found(consultation_id)
@@ -111,10 +112,8 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
 
     async def on_message(frame: dict[str, Any]) -> None:
         text, file_id = _field(frame, "text", str), _field(frame, "file_id", int, bounded=True)
-        await in_transaction(
-            lambda session: send_message(
-                session, actor, consultation_id=consultation_id, text=text, file_id=file_id, hub=hub
-            )
+        await writer.send(
+            actor, consultation_id=consultation_id, text=text, file_id=file_id, hub=hub
         )
 
     async def on_read(frame: dict[str, Any]) -> None:
