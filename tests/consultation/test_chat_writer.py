@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ihospital.audit.models import AuditEntry
 from ihospital.consultation import chat_writer
 from ihospital.consultation.chat_models import ConsultationMessage
+from ihospital.consultation.chat_send import Send
 from ihospital.consultation.chat_writer import ChatWriter
 from ihospital.consultation.duty import end_work_session
 from ihospital.core.context import Actor
@@ -81,9 +82,7 @@ async def test_concurrent_sends_are_batched_kept_in_order_and_each_audited(own_e
     async def talk(actor: Actor, chat: Chat) -> list[ConsultationMessage]:
         """One side sends 25 messages, each once the last is stored (as over a socket)."""
         return [
-            await writer.send(
-                actor, consultation_id=chat.consultation.id, text=f"{actor.role} {n}", hub=None
-            )
+            await writer.send(Send(actor, chat.consultation.id, f"{actor.role} {n}", None, None))
             for n in range(25)
         ]
 
@@ -123,10 +122,10 @@ async def test_a_refused_send_is_refused_alone_in_its_batch(own_engine, clock):
     writer = ChatWriter(sessions)
     patient = _patient(mine, clock)
     outcomes = await asyncio.gather(
-        writer.send(patient, consultation_id=mine.consultation.id, text="头晕", hub=None),
-        writer.send(patient, consultation_id=mine.consultation.id, text="  ", hub=None),
-        writer.send(patient, consultation_id=other.consultation.id, text="偷看", hub=None),
-        writer.send(patient, consultation_id=mine.consultation.id, text="还发烧", hub=None),
+        writer.send(Send(patient, mine.consultation.id, "头晕", None, None)),
+        writer.send(Send(patient, mine.consultation.id, "  ", None, None)),
+        writer.send(Send(patient, other.consultation.id, "偷看", None, None)),
+        writer.send(Send(patient, mine.consultation.id, "还发烧", None, None)),
         return_exceptions=True,
     )
     assert sessions.opened == 1  # one batch
@@ -148,19 +147,23 @@ async def test_a_doctor_without_a_working_session_is_refused_inside_a_batch(own_
     writer = ChatWriter(sessions)
     outcomes = await asyncio.gather(
         writer.send(
-            doctor_actor(clock, off_duty.practice.doctor),
-            consultation_id=off_duty.consultation.id,
-            text="请测血压",
-            hub=None,
+            Send(
+                doctor_actor(clock, off_duty.practice.doctor),
+                off_duty.consultation.id,
+                "请测血压",
+                None,
+                None,
+            )
         ),
+        writer.send(Send(_patient(off_duty, clock), off_duty.consultation.id, "好", None, None)),
         writer.send(
-            _patient(off_duty, clock), consultation_id=off_duty.consultation.id, text="好", hub=None
-        ),
-        writer.send(
-            doctor_actor(clock, on_duty.practice.doctor),
-            consultation_id=on_duty.consultation.id,
-            text="按时服药",
-            hub=None,
+            Send(
+                doctor_actor(clock, on_duty.practice.doctor),
+                on_duty.consultation.id,
+                "按时服药",
+                None,
+                None,
+            )
         ),
         return_exceptions=True,
     )
@@ -192,10 +195,7 @@ async def test_a_batch_failing_in_the_database_is_stored_one_send_at_a_time(
     patient = _patient(chat, clock)
     texts = ["一", "二", "坏", "三"]
     outcomes = await asyncio.gather(
-        *(
-            writer.send(patient, consultation_id=chat.consultation.id, text=text, hub=None)
-            for text in texts
-        ),
+        *(writer.send(Send(patient, chat.consultation.id, text, None, None)) for text in texts),
         return_exceptions=True,
     )
     assert failed == [4, 1]  # the batch, then the bad send alone
@@ -212,9 +212,7 @@ async def test_a_quiet_chat_stores_each_send_at_once(own_engine, clock):
     writer = ChatWriter(sessions)
     patient = _patient(chat, clock)
     for text in ("一", "二"):
-        message = await writer.send(
-            patient, consultation_id=chat.consultation.id, text=text, hub=None
-        )
+        message = await writer.send(Send(patient, chat.consultation.id, text, None, None))
         assert message.text == text
     assert sessions.opened == 2
     await writer.close()

@@ -18,7 +18,8 @@ from ihospital.audit.models import AuditEntry, AuditSeal
 from ihospital.core.context import Actor
 
 
-def audit_entry(
+async def record(
+    session: AsyncSession,
     actor: Actor,
     *,
     action: str,
@@ -26,10 +27,12 @@ def audit_entry(
     subject_id: object,
     patient_id: int | None = None,
     details: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> AuditEntry:
-    """One entry (who did what to which subject, from where), not yet added: for a caller
-    that writes many at once (the chat's batched sends) with one flush."""
-    return AuditEntry(
+    """Write one entry (who did what to which subject, from where) to the trail (R13).
+    ``flush=False`` only adds it to the session: a caller writing many (the chat's batched
+    sends) flushes them together."""
+    entry = AuditEntry(
         occurred_at=actor.clock.now(),
         actor_account_id=actor.account_id,
         actor_role=actor.role,
@@ -41,29 +44,9 @@ def audit_entry(
         request_id=actor.request_id,
         details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
     )
-
-
-async def record(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    action: str,
-    subject_type: str,
-    subject_id: object,
-    patient_id: int | None = None,
-    details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Write one entry (who did what to which subject, from where) to the trail (R13)."""
-    entry = audit_entry(
-        actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        patient_id=patient_id,
-        details=details,
-    )
     session.add(entry)
-    await session.flush()
+    if flush:
+        await session.flush()
     return entry
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.audit.service import audit_entry
+from ihospital.audit.service import record
 from ihospital.consultation.chat import (
     Participant,
     attach,
@@ -134,19 +134,17 @@ async def _store(
     each; publish every message after commit."""
     session.add_all([message for _, message, _ in messages])
     await session.flush()  # the messages in the order of the sends: their ids grow in it
-    session.add_all(
-        [
-            audit_entry(
-                sends[index].actor,
-                action="consultation.message_send",
-                subject_type="consultation",
-                subject_id=message.consultation_id,
-                patient_id=participant.consultation.patient_id,
-                details={"message_id": message.id, "kind": message.kind},
-            )
-            for index, message, participant in messages
-        ]
-    )
+    for index, message, participant in messages:
+        await record(
+            session,
+            sends[index].actor,
+            action="consultation.message_send",
+            subject_type="consultation",
+            subject_id=message.consultation_id,
+            patient_id=participant.consultation.patient_id,
+            details={"message_id": message.id, "kind": message.kind},
+            flush=False,
+        )
     await session.flush()
     for index, message, _ in messages:
         publish_message(session, sends[index].hub, message)

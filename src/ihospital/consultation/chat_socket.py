@@ -29,6 +29,7 @@ from ihospital.consultation.chat import (
     stored_messages,
 )
 from ihospital.consultation.chat_schemas import MessageRead
+from ihospital.consultation.chat_send import Send
 from ihospital.consultation.chat_store import chat_channel, message_event
 from ihospital.consultation.chat_writer import ChatWriter
 from ihospital.consultation.states import not_found
@@ -112,9 +113,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
 
     async def on_message(frame: dict[str, Any]) -> None:
         text, file_id = _field(frame, "text", str), _field(frame, "file_id", int, bounded=True)
-        await writer.send(
-            actor, consultation_id=consultation_id, text=text, file_id=file_id, hub=hub
-        )
+        await writer.send(Send(actor, consultation_id, text, file_id, hub))
 
     async def on_read(frame: dict[str, Any]) -> None:
         up_to = _field(frame, "up_to", int, bounded=True)

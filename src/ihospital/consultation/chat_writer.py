@@ -28,9 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.consultation.chat_models import ConsultationMessage
 from ihospital.consultation.chat_send import Outcome, Send, store_sends
-from ihospital.core.context import Actor
 from ihospital.errors import AppError
-from ihospital.realtime.hub import Hub
 
 log = logging.getLogger("ihospital.consultation")
 BATCH_SIZE = 200
@@ -61,20 +59,12 @@ class ChatWriter:
         self._running: set[asyncio.Task[None]] = set()
         self._draining = 0  # tasks that will look at the queue again before they end
 
-    async def send(
-        self,
-        actor: Actor,
-        *,
-        consultation_id: int,
-        text: str | None,
-        file_id: int | None = None,
-        hub: Hub | None,
-    ) -> ConsultationMessage:
+    async def send(self, send: Send) -> ConsultationMessage:
         """Send a message as :func:`~ihospital.consultation.chat_send.send_message` does, in a
         transaction of the writer's own (committed when this returns); raises the error that
         refuses it."""
         outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(Send(actor, consultation_id, text, file_id, hub), outcome))
+        self._waiting.append(_Waiting(send, outcome))
         if self._draining < self._concurrent_batches:
             self._draining += 1
             task = asyncio.create_task(self._drain())
