@@ -1,4 +1,5 @@
-"""The chat of a consultation (实时消息): reading, sending, read receipts, typing.
+"""The chat of a consultation (实时消息): reading, the rules of sending (applied by
+:mod:`ihospital.consultation.chat_send`), read receipts, typing.
 
 Only the consultation's patient account and its assigned doctor take part; anyone else finds no
 such consultation. Messages go to a doctor who has accepted: they are sent while the

@@ -5,8 +5,9 @@ receipts and typing signals over it too.
 
 Frames from the client, besides the protocol's own:
 
-- ``{"type": "message", "text": "…", "file_id": 7}``: stored, then delivered to both sides
-  (``text`` or ``file_id`` may be left out): the sender sees it arrive as the other side does;
+- ``{"type": "message", "text": "…", "file_id": 7}``: stored by the app's chat writer (in a
+  batch with the other sends of the moment), then delivered to both sides (``text`` or
+  ``file_id`` may be left out): the sender sees it arrive as the other side does;
 - ``{"type": "read", "up_to": 41}``: the other side's messages up to 41 are read;
 - ``{"type": "typing"}``: relayed to the other side, not stored;
 - ``call.offer``, ``call.answer``, ``call.ice``, ``call.hangup``: a video call's signalling
