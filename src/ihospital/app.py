@@ -224,6 +224,7 @@ def create_app(
         await asyncio.to_thread(load_knowledge)  # the triage lexicon and segmenter, once
         async with worker_in_app(app) if worker else nullcontext():
             yield
+        await app.state.chat_writer.close()
         await app.state.rate_limiter.close()
         await app.state.object_store.close()
         await app.state.realtime_hub.close()
@@ -239,6 +240,7 @@ def create_app(
     from ihospital.billing.insurance.platform import make_insurance_platform
     from ihospital.billing.providers import make_payment_providers
     from ihospital.consultation.chat_pages import chat_body_limit
+    from ihospital.consultation.chat_writer import ChatWriter
     from ihospital.files.api import UPLOAD_PATH, upload_body_limit
     from ihospital.files.storage import make_object_store
     from ihospital.identity.providers import make_realname_provider
@@ -258,6 +260,8 @@ def create_app(
     app.state.rate_limiter = make_rate_limiter(settings, app.state.clock)
     app.state.realtime_hub = make_hub(settings)
     app.state.heartbeat = Heartbeat(settings.ws_heartbeat_seconds)
+    # the chat's sends, stored in batches (group commit) on the app's current sessionmaker
+    app.state.chat_writer = ChatWriter(lambda: app.state.sessionmaker())
     app.state.metrics = metrics
     app.state.cipher = FieldCipher(settings.field_key, settings.blind_index_key)
     app.state.templates = make_templates()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ihospital.audit.models import AuditEntry
-from ihospital.consultation.chat import FOLLOW_UP_HOURS, PAGE_SIZE, TEXT_MAX_LENGTH, send_message
+from ihospital.consultation.chat import FOLLOW_UP_HOURS, PAGE_SIZE, TEXT_MAX_LENGTH
 from ihospital.consultation.chat_models import ConsultationMessage
+from ihospital.consultation.chat_send import send_message
 from ihospital.consultation.lifecycle import cancel_consultation
 from ihospital.consultation.timers import close_inactive
 from ihospital.core.context import Actor

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ihospital.consultation.chat import send_message
+from ihospital.consultation.chat_send import send_message
 from ihospital.consultation.statistics import percentile, period_start, response_statistics
 from ihospital.consultation.workstation import accept_consultation, close_consultation
 from tests.consultation.builders import doctor_actor, make_practice, start

@@ -27,8 +27,11 @@ async def record(
     subject_id: object,
     patient_id: int | None = None,
     details: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> AuditEntry:
-    """Write one entry (who did what to which subject, from where) to the trail (R13)."""
+    """Write one entry (who did what to which subject, from where) to the trail (R13).
+    ``flush=False`` only adds it to the session: a caller writing many (the chat's batched
+    sends) flushes them together."""
     entry = AuditEntry(
         occurred_at=actor.clock.now(),
         actor_account_id=actor.account_id,
@@ -42,7 +45,8 @@ async def record(
         details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
     )
     session.add(entry)
-    await session.flush()
+    if flush:
+        await session.flush()
     return entry
 
 

@@ -1,4 +1,5 @@
-"""The chat of a consultation (实时消息): reading, sending, read receipts, typing.
+"""The chat of a consultation (实时消息): reading, the rules of sending (applied by
+:mod:`ihospital.consultation.chat_send`), read receipts, typing.
 
 Only the consultation's patient account and its assigned doctor take part; anyone else finds no
 such consultation. Messages go to a doctor who has accepted: they are sent while the
@@ -22,13 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
 from ihospital.consultation.chat_models import ConsultationMessage
-from ihospital.consultation.chat_store import append_message, publish
-from ihospital.consultation.duty import require_work_session
-from ihospital.consultation.lifecycle import own_consultation
+from ihospital.consultation.chat_store import publish
 from ihospital.consultation.models import Consultation
 from ihospital.consultation.states import locked_consultation, not_found
 from ihospital.core.context import Actor
 from ihospital.directory.access import own_practitioner, practitioner_account_id
+from ihospital.directory.models import Practitioner
 from ihospital.directory.validation import is_long_text
 from ihospital.errors import Conflict, Forbidden, Unprocessable
 from ihospital.files.service import get_file, grant_file_access
@@ -56,26 +56,46 @@ class Participant:
         return "doctor" if self.side == "patient" else "patient"
 
 
+def chat_side(actor: Actor) -> str:
+    """The side an actor takes in consultations: ``patient`` (the patient account) or
+    ``doctor``; any other role is refused."""
+    if has_permission(actor.role, Permission.CONSULTATIONS_OWN):
+        return "patient"
+    if has_permission(actor.role, Permission.CONSULTATIONS_ATTEND):
+        return "doctor"
+    raise Forbidden("auth.forbidden", "Your role may not do this.")
+
+
+def participant_in(
+    actor: Actor,
+    side: str,
+    consultation_id: int,
+    consultation: Consultation | None,
+    doctor: Practitioner | None,
+) -> Participant:
+    """The actor's part in the consultation (loaded by the caller): its patient account, or its
+    assigned doctor (the actor's practitioner record ``doctor``); not found for anyone else."""
+    if consultation is not None and (
+        consultation.account_id == actor.account_id
+        if side == "patient"
+        else doctor is not None and consultation.practitioner_id == doctor.id
+    ):
+        return Participant(consultation, side)
+    raise not_found(consultation_id)
+
+
 async def chat_participant(
     session: AsyncSession, actor: Actor, *, consultation_id: int, for_update: bool = False
 ) -> Participant:
     """The consultation if the actor is its patient account or its assigned doctor; for anyone
     else it is not found (a role that takes no part in consultations is refused)."""
-    if has_permission(actor.role, Permission.CONSULTATIONS_OWN):
-        consultation = await own_consultation(
-            session, actor, consultation_id, for_update=for_update
-        )
-        return Participant(consultation, "patient")
-    if not has_permission(actor.role, Permission.CONSULTATIONS_ATTEND):
-        raise Forbidden("auth.forbidden", "Your role may not do this.")
-    doctor = await own_practitioner(session, actor)
+    side = chat_side(actor)
+    doctor = await own_practitioner(session, actor) if side == "doctor" else None
     if for_update:
         consultation = await locked_consultation(session, consultation_id)
     else:
         consultation = await session.get(Consultation, consultation_id)
-    if consultation is None or consultation.practitioner_id != doctor.id:
-        raise not_found(consultation_id)
-    return Participant(consultation, "doctor")
+    return participant_in(actor, side, consultation_id, consultation, doctor)
 
 
 async def audit_chat_read(
@@ -124,7 +144,9 @@ async def list_messages(
     return messages
 
 
-def _check_sending(consultation: Consultation, actor: Actor) -> None:
+def check_sending(consultation: Consultation, actor: Actor) -> None:
+    """Refuse a message while the consultation is not in progress, unless it closed less than
+    :data:`FOLLOW_UP_HOURS` ago (the follow-up questions); say why."""
     status = consultation.status
     if status == "in_progress":
         return
@@ -148,7 +170,9 @@ def _check_sending(consultation: Consultation, actor: Actor) -> None:
     )
 
 
-def _checked_text(text: str | None, *, required: bool) -> str | None:
+def checked_text(text: str | None, *, required: bool) -> str | None:
+    """The message's text, trimmed: 1 to :data:`TEXT_MAX_LENGTH` characters, no control
+    characters; ``None`` when left out and not ``required`` (a file is attached)."""
     text = text.strip() if text is not None else None
     if not text and not required:
         return None
@@ -159,7 +183,7 @@ def _checked_text(text: str | None, *, required: bool) -> str | None:
     return text
 
 
-async def _attach(
+async def attach(
     session: AsyncSession, actor: Actor, participant: Participant, file_id: int
 ) -> tuple[str, int | None]:
     """Check the file is the sender's own upload, let the other side read it; the message's
@@ -202,53 +226,6 @@ async def share_patient_files(
             account_id=reader,
             reason=f"consultation:{consultation.id}",
         )
-
-
-async def send_message(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    consultation_id: int,
-    text: str | None,
-    file_id: int | None = None,
-    hub: Hub | None,
-) -> ConsultationMessage:
-    """Send a message (text of 1 to :data:`TEXT_MAX_LENGTH` characters, a file the sender
-    uploaded, or both) in a consultation the actor takes part in, while it is in progress or in
-    the follow-up time after closing. Stored under the consultation's lock, then published
-    through ``hub`` after commit; audited."""
-    text = _checked_text(text, required=file_id is None)
-    participant = await chat_participant(
-        session, actor, consultation_id=consultation_id, for_update=True
-    )
-    consultation = participant.consultation
-    if participant.side == "doctor":  # R04
-        await require_work_session(session, actor, await own_practitioner(session, actor))
-    _check_sending(consultation, actor)
-    kind, duration_ms = "text", None
-    if file_id is not None:
-        kind, duration_ms = await _attach(session, actor, participant, file_id)
-    message = await append_message(
-        session,
-        actor,
-        consultation,
-        sender_role=participant.side,
-        kind=kind,
-        text=text,
-        file_id=file_id,
-        duration_ms=duration_ms,
-        hub=hub,
-    )
-    await record(
-        session,
-        actor,
-        action="consultation.message_send",
-        subject_type="consultation",
-        subject_id=consultation.id,
-        patient_id=consultation.patient_id,
-        details={"message_id": message.id, "kind": kind},
-    )
-    return message
 
 
 async def mark_read(

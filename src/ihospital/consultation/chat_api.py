@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ihospital.consultation.chat import list_messages, mark_read, send_message
+from ihospital.consultation.chat import list_messages, mark_read
 from ihospital.consultation.chat_schemas import MarkedRead, MessageCreate, MessageRead, ReadReceipt
+from ihospital.consultation.chat_send import Send
 from ihospital.core.context import Actor
 from ihospital.deps import DbSession, require
 from ihospital.security.permissions import Permission
@@ -34,14 +35,13 @@ async def _page(
 async def _send(
     request: Request, session: DbSession, actor: Actor, consultation_id: int, body: MessageCreate
 ) -> MessageRead:
-    message = await send_message(
-        session,
-        actor,
-        consultation_id=consultation_id,
-        text=body.text,
-        file_id=body.file_id,
-        hub=request.app.state.realtime_hub,
-    )
+    # The message is stored by the app's chat writer, in a transaction of its own (batched with
+    # the other sends of the moment); the request's reads are over: ending its transaction
+    # first keeps SQLite's one write lock free for the writer.
+    await session.commit()
+    hub = request.app.state.realtime_hub
+    send = Send(actor, consultation_id, body.text, body.file_id, hub)
+    message = await request.app.state.chat_writer.send(send)
     return MessageRead.from_message(message)
 
 

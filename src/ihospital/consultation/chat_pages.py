@@ -26,10 +26,10 @@ from ihospital.consultation.chat import (
     chat_participant,
     list_messages,
     mark_read,
-    send_message,
     stored_messages,
 )
 from ihospital.consultation.chat_schemas import MessageRead
+from ihospital.consultation.chat_send import send_message
 from ihospital.consultation.models import Consultation
 from ihospital.core.context import Actor
 from ihospital.core.i18n import translate

@@ -5,8 +5,9 @@ receipts and typing signals over it too.
 
 Frames from the client, besides the protocol's own:
 
-- ``{"type": "message", "text": "…", "file_id": 7}``: stored, then delivered to both sides
-  (``text`` or ``file_id`` may be left out): the sender sees it arrive as the other side does;
+- ``{"type": "message", "text": "…", "file_id": 7}``: stored by the app's chat writer (in a
+  batch with the other sends of the moment), then delivered to both sides (``text`` or
+  ``file_id`` may be left out): the sender sees it arrive as the other side does;
 - ``{"type": "read", "up_to": 41}``: the other side's messages up to 41 are read;
 - ``{"type": "typing"}``: relayed to the other side, not stored;
 - ``call.offer``, ``call.answer``, ``call.ice``, ``call.hangup``: a video call's signalling
@@ -26,11 +27,12 @@ from ihospital.consultation.chat import (
     audit_chat_read,
     chat_participant,
     mark_read,
-    send_message,
     stored_messages,
 )
 from ihospital.consultation.chat_schemas import MessageRead
+from ihospital.consultation.chat_send import Send
 from ihospital.consultation.chat_store import chat_channel, message_event
+from ihospital.consultation.chat_writer import ChatWriter
 from ihospital.consultation.states import not_found
 from ihospital.core.context import Actor
 from ihospital.errors import AppError, Unprocessable
@@ -84,6 +86,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
     is accepted."""
     sessionmaker = websocket.app.state.sessionmaker
     hub = websocket.app.state.realtime_hub
+    writer: ChatWriter = websocket.app.state.chat_writer
     try:
         if not 1 <= consultation_id <= MAX_ID:  # no such id: refused before the database
             raise not_found(consultation_id)
@@ -111,11 +114,7 @@ async def _serve_chat(websocket: WebSocket, consultation_id: int, actor: Actor) 
 
     async def on_message(frame: dict[str, Any]) -> None:
         text, file_id = _field(frame, "text", str), _field(frame, "file_id", int, bounded=True)
-        await in_transaction(
-            lambda session: send_message(
-                session, actor, consultation_id=consultation_id, text=text, file_id=file_id, hub=hub
-            )
-        )
+        await writer.send(Send(actor, consultation_id, text, file_id, hub))
 
     async def on_read(frame: dict[str, Any]) -> None:
         up_to = _field(frame, "up_to", int, bounded=True)

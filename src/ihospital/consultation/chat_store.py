@@ -79,8 +79,7 @@ def publish(session: AsyncSession, hub: Hub | None, consultation_id: int, event:
         publish_after_commit(session, hub, chat_channel(consultation_id), event)
 
 
-async def append_message(
-    session: AsyncSession,
+def new_message(
     actor: Actor,
     consultation: Consultation,
     *,
@@ -89,12 +88,14 @@ async def append_message(
     text: str | None,
     file_id: int | None = None,
     duration_ms: int | None = None,
-    hub: Hub | None,
 ) -> ConsultationMessage:
-    """Store a message in ``consultation`` (whose row the caller has locked), count it as the
-    consultation's latest activity and publish it after commit."""
+    """A message of ``consultation`` (whose row the caller has locked), not yet added, counted
+    as the consultation's latest activity: the caller adds it, flushes, then
+    :func:`publish_message` (the chat's batched sends add many and flush once)."""
     now = actor.clock.now()
-    message = ConsultationMessage(
+    # never earlier than it was: a video call accepted ahead of its booked time keeps that time
+    consultation.last_activity_at = max(consultation.last_activity_at or now, now)
+    return ConsultationMessage(
         consultation_id=consultation.id,
         sender_role=sender_role,
         sender_account_id=None if sender_role == "system" else actor.account_id,
@@ -105,11 +106,30 @@ async def append_message(
         created_at=now,
         read_at=None,
     )
+
+
+def publish_message(session: AsyncSession, hub: Hub | None, message: ConsultationMessage) -> None:
+    """Publish a stored (flushed) message on its consultation's channel after commit."""
+    event = {"type": "message", **message_event(message)}
+    publish(session, hub, message.consultation_id, event)
+
+
+async def append_message(
+    session: AsyncSession,
+    actor: Actor,
+    consultation: Consultation,
+    *,
+    sender_role: str,
+    kind: str,
+    text: str | None,
+    hub: Hub | None,
+) -> ConsultationMessage:
+    """Store a message in ``consultation`` (whose row the caller has locked), count it as the
+    consultation's latest activity and publish it after commit."""
+    message = new_message(actor, consultation, sender_role=sender_role, kind=kind, text=text)
     session.add(message)
-    # never earlier than it was: a video call accepted ahead of its booked time keeps that time
-    consultation.last_activity_at = max(consultation.last_activity_at or now, now)
     await session.flush()
-    publish(session, hub, consultation.id, {"type": "message", **message_event(message)})
+    publish_message(session, hub, message)
     return message
 
 

@@ -11,9 +11,10 @@ the account's login lockout like a wrong login password; a locked account is ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihospital.audit.service import record
@@ -80,6 +81,46 @@ async def require_work_session(
     if current is None or practitioner.verification_status != "verified":
         raise session_required()
     return current
+
+
+async def doctors_at_work(
+    session: AsyncSession, doctors: Sequence[tuple[Actor, Practitioner]]
+) -> set[int]:
+    """The accounts among ``doctors`` (each acting doctor with their practitioner record) that
+    :func:`require_work_session` would let act, in one query for all: a valid working session
+    tied to their current licence and to the signed-in session they act in, and the licence
+    verified (R04). For work done for many doctors at once (the chat's batched sends); their
+    actors share the app's clock, read once."""
+    if not doctors:
+        return set()
+    now = doctors[0][0].clock.now()
+    rows = await session.execute(
+        select(
+            DoctorWorkSession.account_id,
+            DoctorWorkSession.auth_session_id,
+            DoctorWorkSession.practitioner_id,
+            DoctorWorkSession.licence_number,
+        )
+        .outerjoin(AuthSession, AuthSession.id == DoctorWorkSession.auth_session_id)
+        .where(
+            DoctorWorkSession.account_id.in_({actor.account_id for actor, _ in doctors}),
+            DoctorWorkSession.ended_at.is_(None),
+            DoctorWorkSession.expires_at > now,
+            or_(
+                DoctorWorkSession.auth_session_id.is_(None),
+                and_(AuthSession.revoked_at.is_(None), AuthSession.expires_at > now),
+            ),
+        )
+    )
+    valid = {tuple(row) for row in rows}
+    return {
+        actor.account_id
+        for actor, practitioner in doctors
+        if actor.account_id is not None
+        and practitioner.verification_status == "verified"
+        and (actor.account_id, actor.auth_session_id, practitioner.id, practitioner.licence_number)
+        in valid
+    }
 
 
 async def start_work_session(

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ihospital.consultation.chat import send_message
+from ihospital.consultation.chat_send import send_message
 from ihospital.consultation.records.models import MedicalRecord
 from ihospital.consultation.records.service import RecordContent, sign_record
 from ihospital.core.clock import FrozenClock
