@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from ihospital.audit.service import record
 from ihospital.booking.fairness.models import BookingFlag, BookingOrigin
@@ -45,40 +46,47 @@ async def note_booking(
     appointment = view.appointment
     now = actor.clock.now()
     today = actor.clock.today_local()
-    session.add(
-        BookingOrigin(
-            appointment_id=appointment.id,
-            institution_id=appointment.institution_id,
-            account_id=appointment.account_id,
-            device_hash=device_hash,
-            day=today,
-            created_at=now,
+    # the device's other bookings here today: counted in the statement that records this one,
+    # without it (PostgreSQL's RETURNING does not see the new row, SQLite's does), and added.
+    # Both counts read aliases: a RETURNING clause may name the inserted table's columns bare.
+    other = aliased(BookingOrigin)
+    booked = aliased(Appointment)
+    device_bookings = (
+        select(func.count(other.id))
+        .where(
+            other.institution_id == appointment.institution_id,
+            other.device_hash == device_hash,
+            other.day == today,
+            other.appointment_id != appointment.id,
         )
+        .scalar_subquery()
     )
-    await session.flush()
     # a family booking one vaccination or check-up for several 就诊人 is usual: doctors only
     patients_with_doctor = (
-        select(func.count(func.distinct(Appointment.patient_id)))
+        select(func.count(func.distinct(booked.patient_id)))
         .where(
-            Appointment.institution_id == appointment.institution_id,
-            Appointment.account_id == appointment.account_id,
-            Appointment.practitioner_id == appointment.practitioner_id,
-            Appointment.created_at > now - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
+            booked.institution_id == appointment.institution_id,
+            booked.account_id == appointment.account_id,
+            booked.practitioner_id == appointment.practitioner_id,
+            booked.created_at > now - timedelta(days=PATIENTS_PER_DOCTOR_DAYS),
         )
         .scalar_subquery()
     )
-    device_bookings = (
-        select(func.count(BookingOrigin.id))
-        .where(
-            BookingOrigin.institution_id == appointment.institution_id,
-            BookingOrigin.device_hash == device_hash,
-            BookingOrigin.day == today,
+    patients, other_bookings = (
+        await session.execute(
+            insert(BookingOrigin)
+            .values(
+                appointment_id=appointment.id,
+                institution_id=appointment.institution_id,
+                account_id=appointment.account_id,
+                device_hash=device_hash,
+                day=today,
+                created_at=now,
+            )
+            .returning(patients_with_doctor, device_bookings)
         )
-        .scalar_subquery()
-    )
-    patients, bookings = (
-        await session.execute(select(patients_with_doctor, device_bookings))
     ).one()
+    bookings = other_bookings + 1
     if appointment.practitioner_id and patients >= PATIENTS_PER_DOCTOR:
         await _raise(
             session,
