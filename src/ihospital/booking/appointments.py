@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import ColumnElement, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -294,17 +294,25 @@ async def take_place(
     institution's, if the caller has read them. Raises :class:`PlaceHeld` when the appointment
     meets one of its unique keys (the place is given back first, so no savepoint is needed).
 
-    The session's status is read again under a key-share lock (the lock the appointment's
-    foreign key takes anyway) before the place is taken: a 停诊 committed since the session was
-    read is seen here, and one begun after waits for this booking to end and cancels it."""
-    status = await session.scalar(
-        select(ScheduleSession.status)
-        .where(ScheduleSession.id == schedule.id)
+    The place is taken only while the session is open, read again under a key-share lock (the
+    lock the appointment's foreign key takes anyway) in the statement that takes it: a 停诊
+    committed since the session was read is seen there (one in progress is waited for), and one
+    begun after waits for this booking to end and cancels it."""
+    still_open = (
+        select(ScheduleSession.id)
+        .where(ScheduleSession.id == schedule.id, ScheduleSession.status == "open")
         .with_for_update(read=True, key_share=True)
+        .exists()
     )
-    if status != "open":
-        raise session_stopped()
-    await claim_place(session, slot)
+    try:
+        await claim_place(session, slot, still_open)
+    except Conflict:
+        status = await session.scalar(
+            select(ScheduleSession.status).where(ScheduleSession.id == schedule.id)
+        )
+        if status != "open":
+            raise session_stopped() from None
+        raise
     now = actor.clock.now()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # ON CONFLICT DO NOTHING: a unique key met answers no row instead of failing the statement
@@ -348,12 +356,13 @@ def session_stopped() -> Conflict:
     return Conflict("booking.session_stopped", "This session has been stopped.")
 
 
-async def claim_place(session: AsyncSession, slot: Slot) -> None:
-    """Count one more place of ``slot`` as taken, if one is free: one conditional UPDATE, so two
-    requests never both take the last place; ``slot`` then holds the new count."""
+async def claim_place(session: AsyncSession, slot: Slot, *conditions: ColumnElement[bool]) -> None:
+    """Count one more place of ``slot`` as taken, if one is free (and ``conditions`` hold): one
+    conditional UPDATE, so two requests never both take the last place; ``slot`` then holds the
+    new count."""
     booked = await session.scalar(
         update(Slot)
-        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+        .where(Slot.id == slot.id, Slot.booked < Slot.capacity, *conditions)
         .values(booked=Slot.booked + 1)
         .returning(Slot.booked)
         .execution_options(synchronize_session=False)
