@@ -707,7 +707,7 @@ class Statement:
     sql: str
     rows: tuple[tuple[Parameter, ...], ...]
     many: bool
-    returns_appointment: bool  # the appointment INSERT: its RETURNING id is a role
+    returns_appointment: bool  # the appointment INSERT: the id it RETURNs is a role
 
     def values(
         self, roles: dict[str, object], texts: dict[str, str], shift: timedelta
@@ -926,9 +926,8 @@ async def floor_db(
                         if statement.many:
                             await connection.executemany(statement.sql, rows)
                         elif statement.returns_appointment:
-                            roles["appointment_id"] = await connection.fetchval(
-                                statement.sql, *rows[0]
-                            )
+                            returned = await connection.fetchrow(statement.sql, *rows[0])
+                            roles["appointment_id"] = returned["id"]
                             texts["appointment_id"] = str(roles["appointment_id"])
                         else:
                             await connection.fetch(statement.sql, *rows[0])

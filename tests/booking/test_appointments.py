@@ -5,13 +5,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ihospital.audit.models import AuditEntry
 from ihospital.booking import appointments
 from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.cancellation import cancel_appointment
-from ihospital.booking.models import Slot
+from ihospital.booking.models import ScheduleSession, Slot
 from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.schedules import stop_session
 from ihospital.core.clock import FrozenClock
@@ -242,6 +242,30 @@ async def test_a_key_used_after_the_counts_were_read_answers_its_appointment(
     twice = await _book(session, clock, patient, view.slots[0], key="same")
     assert twice.replayed and twice.appointment.id == once.appointment.id
     assert (await session.get(Slot, view.slots[0].id, populate_existing=True)).booked == 1
+
+
+async def test_a_stop_committed_after_the_session_was_read_is_seen_when_the_place_is_taken(
+    session, clock, monkeypatch
+):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=DAY)
+    patient = await make_patient(session, clock=clock)
+    check = appointments.check_rules
+
+    async def rules_checked_as_the_session_stops(*args, **kwargs):
+        await check(*args, **kwargs)
+        await session.execute(
+            update(ScheduleSession)
+            .where(ScheduleSession.id == view.session.id)
+            .values(status="stopped")
+            .execution_options(synchronize_session=False)
+        )
+
+    monkeypatch.setattr(appointments, "check_rules", rules_checked_as_the_session_stops)
+    with pytest.raises(Conflict) as refused:
+        await _book(session, clock, patient, view.slots[0])
+    assert refused.value.code == "booking.session_stopped"
+    assert (await session.get(Slot, view.slots[0].id, populate_existing=True)).booked == 0
 
 
 async def test_cancelling_frees_the_place_until_the_cutoff_the_day_before(session, clock):
