@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, literal, select, update
+from sqlalchemy import ColumnElement, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ihospital.audit.service import record
@@ -287,12 +288,13 @@ async def take_place(
     account_id: int,
     idempotency_key: str,
     rules: Rules | None = None,
-) -> Appointment:
+) -> tuple[Appointment, int]:
     """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
     confirmed appointment, or with a registration fee one held unpaid for its billing order
-    (R: a booking that needs payment holds the slot for 15 minutes). ``rules``: the
-    institution's, if the caller has read them. Raises :class:`PlaceHeld` when the appointment
-    meets one of its unique keys (the place is given back first, so no savepoint is needed).
+    (R: a booking that needs payment holds the slot for 15 minutes), and its queue number.
+    ``rules``: the institution's, if the caller has read them. Raises :class:`PlaceHeld` when
+    the appointment meets one of its unique keys (the place is given back first, so no
+    savepoint is needed).
 
     The place is taken only while the session is open, read again under a key-share lock (the
     lock the appointment's foreign key takes anyway) in the statement that takes it: a 停诊
@@ -317,35 +319,61 @@ async def take_place(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # ON CONFLICT DO NOTHING: a unique key met answers no row instead of failing the statement
     # (which on PostgreSQL would need a savepoint around it, two more round trips per booking)
-    appointment = await session.scalar(
-        dialect.insert(Appointment)
-        .values(
-            slot_id=slot.id,
-            session_id=schedule.id,
-            institution_id=schedule.institution_id,
-            practitioner_id=schedule.practitioner_id,
-            resource_id=schedule.resource_id,
-            patient_id=patient_id,
-            account_id=account_id,
-            day=schedule.day,
-            status="pending_payment" if schedule.fee_fen else "confirmed",
-            hold_expires_at=now + timedelta(minutes=HOLD_MINUTES) if schedule.fee_fen else None,
-            idempotency_key=idempotency_key,
-            created_at=now,
+    placed = (
+        await session.execute(
+            dialect.insert(Appointment)
+            .values(
+                slot_id=slot.id,
+                session_id=schedule.id,
+                institution_id=schedule.institution_id,
+                practitioner_id=schedule.practitioner_id,
+                resource_id=schedule.resource_id,
+                patient_id=patient_id,
+                account_id=account_id,
+                day=schedule.day,
+                status="pending_payment" if schedule.fee_fen else "confirmed",
+                hold_expires_at=now + timedelta(minutes=HOLD_MINUTES) if schedule.fee_fen else None,
+                idempotency_key=idempotency_key,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(Appointment, _queue_number(slot, account_id, idempotency_key))
         )
-        .on_conflict_do_nothing()
-        .returning(Appointment)
-    )
-    if appointment is None:
+    ).first()
+    if placed is None:
         await give_back_place(session, slot)
         raise PlaceHeld
+    appointment, queue_number = placed
     if schedule.fee_fen:
         await bill_registration(session, actor, appointment=appointment, schedule=schedule)
     # reminders and the no-show check (they skip an appointment cancelled or unpaid by then)
     await schedule_appointment_timers(
         session, actor, appointment=appointment, slot=slot, schedule=schedule, rules=rules
     )
-    return appointment
+    return appointment, queue_number
+
+
+def _queue_number(slot: Slot, account_id: int, idempotency_key: str) -> ColumnElement[int]:
+    """The queue number of the appointment being inserted, read in its INSERT's RETURNING: one
+    after the session's active appointments at its slot's position or before (as
+    :func:`_views` numbers them, the new one being the latest at its slot). The new row itself
+    is left out by its key: PostgreSQL's RETURNING does not see it, SQLite's does. An alias and
+    one table per (sub)query: SQLite's RETURNING names every column bare."""
+    other = aliased(Appointment)
+    slots_before = select(Slot.id).where(
+        Slot.session_id == slot.session_id, Slot.position <= slot.position
+    )
+    return (
+        select(func.count(other.id))
+        .where(
+            other.session_id == slot.session_id,
+            other.status.in_(ACTIVE_STATUSES),
+            other.slot_id.in_(slots_before),
+            or_(other.account_id != account_id, other.idempotency_key != idempotency_key),
+        )
+        .scalar_subquery()
+        + 1
+    )
 
 
 def slot_full() -> Conflict:
@@ -440,7 +468,7 @@ async def book_slot(
         session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules, counts=counts
     )
     try:
-        appointment = await take_place(
+        appointment, queue_number = await take_place(
             session,
             actor,
             slot=slot,
@@ -467,7 +495,9 @@ async def book_slot(
         patient_id=patient.id,
         details={"slot_id": slot.id, "session_id": schedule.id},
     )
-    return (await _views(session, [appointment], loaded=[slot, schedule]))[0]
+    if schedule.resource_id is not None:  # the view names the vaccination or check-up
+        return (await _views(session, [appointment], loaded=[slot, schedule]))[0]
+    return AppointmentView(appointment, slot, schedule, queue_number)
 
 
 async def _replay(

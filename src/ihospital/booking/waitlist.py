@@ -59,7 +59,7 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
         async for chosen in line:
             try:
                 async with session.begin_nested():
-                    offered = await take_place(
+                    offered, _ = await take_place(
                         session,
                         system,
                         slot=slot,
