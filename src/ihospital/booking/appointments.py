@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ihospital.audit.service import record
@@ -353,18 +352,23 @@ async def take_place(
     return appointment, queue_number
 
 
+# a Core alias made once (an ORM alias per request costs more than the statement it is in)
+_OTHER_APPOINTMENTS = Appointment.__table__.alias("other_appointments")
+
+
 def _queue_number(slot: Slot, account_id: int, idempotency_key: str) -> ColumnElement[int]:
     """The queue number of the appointment being inserted, read in its INSERT's RETURNING: one
     after the session's active appointments at its slot's position or before (as
     :func:`_views` numbers them, the new one being the latest at its slot). The new row itself
     is left out by its key: PostgreSQL's RETURNING does not see it, SQLite's does. An alias and
     one table per (sub)query: SQLite's RETURNING names every column bare."""
-    other = aliased(Appointment)
+    other = _OTHER_APPOINTMENTS.c
     slots_before = select(Slot.id).where(
         Slot.session_id == slot.session_id, Slot.position <= slot.position
     )
     return (
-        select(func.count(other.id))
+        select(func.count())
+        .select_from(_OTHER_APPOINTMENTS)
         .where(
             other.session_id == slot.session_id,
             other.status.in_(ACTIVE_STATUSES),
