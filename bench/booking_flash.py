@@ -10,7 +10,8 @@ account books from its own phone: its own user agent and a client address of its
 127.0.0.0/8 (which Linux routes to loopback; httpx binds it), ordinary accounts four to an
 address, the scalpers' few accounts on two addresses, so the app's per-IP and per-account
 limits and its per-device scalper flags act as in production, with the app's default limits.
-It then serves the app with uvicorn in ``--workers`` processes on a free port and measures:
+It then serves the app with uvicorn in ``--workers`` processes on a free port, with the
+keep-alive timeout and listen backlog of ``ihospital serve``, and measures:
 
 - Floor F_db: the app's own booking SQL sent straight to PostgreSQL with asyncpg over as many
   connections as the app's pools hold (workers × pool size). The SQL is not written by hand: two
@@ -77,6 +78,7 @@ from ihospital.booking.fairness.limits import DEVICE_PURPOSE
 from ihospital.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.schedules import SessionPlan, create_sessions
+from ihospital.cli.support import KEEP_ALIVE_SECONDS, LISTEN_BACKLOG
 from ihospital.config import Settings
 from ihospital.core.clock import Clock, to_local
 from ihospital.core.context import Actor
@@ -556,6 +558,13 @@ def start_server(
             "--no-access-log",
             "--log-level",
             "warning",
+            # as `ihospital serve` runs it: idle connections kept longer than the phones keep
+            # them (else a request sent as the server closes one is lost to a reset), and a
+            # listen backlog for a crowd connecting at once
+            "--timeout-keep-alive",
+            str(KEEP_ALIVE_SECONDS),
+            "--backlog",
+            str(LISTEN_BACKLOG),
         ],
         env=server_environment(url, folder, keys),
         stdout=log,
@@ -698,7 +707,7 @@ class Statement:
     sql: str
     rows: tuple[tuple[Parameter, ...], ...]
     many: bool
-    returns_appointment: bool  # the appointment INSERT: its RETURNING id is a role
+    returns_appointment: bool  # the appointment INSERT: the id it RETURNs is a role
 
     def values(
         self, roles: dict[str, object], texts: dict[str, str], shift: timedelta
@@ -917,9 +926,8 @@ async def floor_db(
                         if statement.many:
                             await connection.executemany(statement.sql, rows)
                         elif statement.returns_appointment:
-                            roles["appointment_id"] = await connection.fetchval(
-                                statement.sql, *rows[0]
-                            )
+                            returned = await connection.fetchrow(statement.sql, *rows[0])
+                            roles["appointment_id"] = returned["id"]
                             texts["appointment_id"] = str(roles["appointment_id"])
                         else:
                             await connection.fetch(statement.sql, *rows[0])

@@ -1,14 +1,17 @@
 """Booking rules: release time, past and stopped slots, per-就诊人 limits, children's
 departments, capacity, idempotency, ownership, cancellation cutoff and audit."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ihospital.audit.models import AuditEntry
+from ihospital.booking import appointments
 from ihospital.booking.appointments import book_slot, list_appointments
 from ihospital.booking.cancellation import cancel_appointment
+from ihospital.booking.models import ScheduleSession, Slot
 from ihospital.booking.rules import DEFAULTS, set_rules
 from ihospital.booking.schedules import stop_session
 from ihospital.core.clock import FrozenClock
@@ -199,6 +202,70 @@ async def test_a_full_slot_is_refused_and_a_patient_holds_one_place_per_slot(ses
     with pytest.raises(Conflict) as refused:
         await _book(session, clock, second, view.slots[0])
     assert refused.value.code == "booking.slot_full"
+
+
+async def test_a_patient_already_in_the_slot_is_refused_and_the_place_given_back(session, clock):
+    clinic = await make_clinic(session, clock=clock)
+    await set_rules(
+        session,
+        clinic.admin_actor(clock),
+        institution_id=clinic.institution.id,
+        rules=DEFAULTS.__class__(max_per_doctor_per_day=2),
+    )
+    view = await make_session(session, clinic, clock=clock, day=DAY, capacity=12)
+    patient, other = (
+        await make_patient(session, clock=clock),
+        await make_patient(session, clock=clock),
+    )
+    await _book(session, clock, patient, view.slots[0])
+    with pytest.raises(Conflict) as refused:
+        await _book(session, clock, patient, view.slots[0])
+    assert refused.value.code == "booking.already_booked"
+    # the place taken for the refused booking is back, and the transaction goes on
+    assert (await session.get(Slot, view.slots[0].id, populate_existing=True)).booked == 1
+    assert (await _book(session, clock, other, view.slots[0])).slot.booked == 2
+
+
+async def test_a_key_used_after_the_counts_were_read_answers_its_appointment(
+    session, clock, monkeypatch
+):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=DAY, capacity=12)
+    patient = await make_patient(session, clock=clock)
+    once = await _book(session, clock, patient, view.slots[0], key="same")
+    counts = appointments.rule_counts
+
+    async def counts_read_before_the_first_committed(*args, **kwargs):
+        return replace(await counts(*args, **kwargs), replay_id=None, same_doctor=0)
+
+    monkeypatch.setattr(appointments, "rule_counts", counts_read_before_the_first_committed)
+    twice = await _book(session, clock, patient, view.slots[0], key="same")
+    assert twice.replayed and twice.appointment.id == once.appointment.id
+    assert (await session.get(Slot, view.slots[0].id, populate_existing=True)).booked == 1
+
+
+async def test_a_stop_committed_after_the_session_was_read_is_seen_when_the_place_is_taken(
+    session, clock, monkeypatch
+):
+    clinic = await make_clinic(session, clock=clock)
+    view = await make_session(session, clinic, clock=clock, day=DAY)
+    patient = await make_patient(session, clock=clock)
+    check = appointments.check_rules
+
+    async def rules_checked_as_the_session_stops(*args, **kwargs):
+        await check(*args, **kwargs)
+        await session.execute(
+            update(ScheduleSession)
+            .where(ScheduleSession.id == view.session.id)
+            .values(status="stopped")
+            .execution_options(synchronize_session=False)
+        )
+
+    monkeypatch.setattr(appointments, "check_rules", rules_checked_as_the_session_stops)
+    with pytest.raises(Conflict) as refused:
+        await _book(session, clock, patient, view.slots[0])
+    assert refused.value.code == "booking.session_stopped"
+    assert (await session.get(Slot, view.slots[0].id, populate_existing=True)).booked == 0
 
 
 async def test_cancelling_frees_the_place_until_the_cutoff_the_day_before(session, clock):

@@ -12,7 +12,7 @@ from tests.directory.builders import bearer
 from tests.directory.test_search import counted_queries
 from tests.identity.builders import make_patient
 
-BOOKING_STATEMENTS = 15  # token, slot and rules, 就诊人, key, counts, session, place, timers...
+BOOKING_STATEMENTS = 9  # token, slot, 就诊人, counts, place, appointment, timers, audit, device
 HARNESS = 2  # the savepoint each request of the tests opens in the test's transaction, and its end
 
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -123,6 +123,70 @@ async def appointment_view(session: AsyncSession, appointment: Appointment) -> A
     return (await _views(session, [appointment]))[0]
 
 
+@dataclass(frozen=True)
+class RuleCounts:
+    """What the per-就诊人 rules count, read in one statement: the 就诊人's running suspension
+    at the institution, their active appointments with the doctor on the day and at the
+    institution, and (when asked) the appointment the account already made with an
+    idempotency key."""
+
+    suspension_id: int | None
+    same_doctor: int
+    at_institution: int
+    replay_id: int | None = None
+
+
+async def rule_counts(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    patient_id: int,
+    schedule: ScheduleSession,
+    excluding: int | None = None,
+    idempotency_key: str | None = None,
+) -> RuleCounts:
+    """Read :class:`RuleCounts` for ``patient_id`` booking in ``schedule`` (``excluding`` an
+    appointment of theirs, as in 改约). Read after the 就诊人's row is locked, so that two
+    requests for one 就诊人 count one after the other; the idempotency key is looked up in the
+    same statement, so that a request replayed while its first was still running answers the
+    first's appointment instead of counting it against the rules."""
+    now = actor.clock.now()
+    others = () if excluding is None else (Appointment.id != excluding,)
+    replay = (
+        select(Appointment.id)
+        .where(
+            Appointment.account_id == actor.account_id,
+            Appointment.idempotency_key == idempotency_key,
+        )
+        .scalar_subquery()
+        if idempotency_key is not None
+        else literal(None)
+    )
+    row = (
+        await session.execute(
+            select(
+                running_suspension(
+                    patient_id=patient_id, institution_id=schedule.institution_id, now=now
+                ),
+                func.count().filter(
+                    Appointment.practitioner_id == schedule.practitioner_id,
+                    Appointment.day == schedule.day,
+                ),
+                func.count().filter(
+                    Appointment.institution_id == schedule.institution_id,
+                    Appointment.day >= actor.clock.today_local(),
+                ),
+                replay,
+            ).where(
+                Appointment.patient_id == patient_id,
+                Appointment.status.in_(ACTIVE_STATUSES),
+                *others,
+            )
+        )
+    ).one()
+    return RuleCounts(*row)
+
+
 async def check_rules(
     session: AsyncSession,
     actor: Actor,
@@ -132,11 +196,12 @@ async def check_rules(
     schedule: ScheduleSession,
     rules: Rules,
     excluding: int | None = None,
+    counts: RuleCounts | None = None,
 ) -> None:
     """The booking rules for ``patient`` taking a place in ``slot`` (``excluding`` an
-    appointment of theirs that the place replaces, as in 改约)."""
+    appointment of theirs that the place replaces, as in 改约). ``counts``: read by the caller
+    with :func:`rule_counts` (same ``excluding``), else read here."""
     now = actor.clock.now()
-    others = () if excluding is None else (Appointment.id != excluding,)
     if not patient.is_active:
         raise Conflict(
             "booking.patient_removed",
@@ -155,31 +220,12 @@ async def check_rules(
             release_time=local_label(released_at),
             release_at=released_at.isoformat(),
         )
-    # the 就诊人's running suspension here, and their active appointments with this doctor on
-    # this day and at this institution
-    suspension_id, same_doctor, at_institution = (
-        await session.execute(
-            select(
-                running_suspension(
-                    patient_id=patient.id, institution_id=schedule.institution_id, now=now
-                ),
-                func.count().filter(
-                    Appointment.practitioner_id == schedule.practitioner_id,
-                    Appointment.day == schedule.day,
-                ),
-                func.count().filter(
-                    Appointment.institution_id == schedule.institution_id,
-                    Appointment.day >= actor.clock.today_local(),
-                ),
-            ).where(
-                Appointment.patient_id == patient.id,
-                Appointment.status.in_(ACTIVE_STATUSES),
-                *others,
-            )
+    if counts is None:
+        counts = await rule_counts(
+            session, actor, patient_id=patient.id, schedule=schedule, excluding=excluding
         )
-    ).one()
-    if suspension_id is not None:
-        await refuse_suspended(session, suspension_id)
+    if counts.suspension_id is not None:
+        await refuse_suspended(session, counts.suspension_id)
     if is_children_department(schedule.department_code) and (
         patient_age(patient, schedule.day) >= rules.child_age_limit
     ):
@@ -191,14 +237,15 @@ async def check_rules(
         )
     if schedule.resource_id is not None:
         # a resource's own limits take the place of the per-doctor one
+        others = () if excluding is None else (Appointment.id != excluding,)
         await check_resource_rules(session, patient=patient, schedule=schedule, others=others)
-    elif same_doctor >= rules.max_per_doctor_per_day:
+    elif counts.same_doctor >= rules.max_per_doctor_per_day:
         raise Conflict(
             "booking.doctor_day_limit",
             "This patient already has an appointment with this doctor on this day.",
             limit=rules.max_per_doctor_per_day,
         )
-    if at_institution >= rules.max_active_per_institution:
+    if counts.at_institution >= rules.max_active_per_institution:
         raise Conflict(
             "booking.institution_limit",
             "This patient already has {limit} appointments at this institution.",
@@ -224,6 +271,12 @@ async def _replayed(appointment: Appointment, *, slot_id: int, patient_id: int) 
     return appointment
 
 
+class PlaceHeld(Exception):
+    """The new appointment met one of its unique keys: the account's idempotency key was used
+    meanwhile, or the 就诊人 already holds this place (or this resource's day). The place taken
+    for it has been given back."""
+
+
 async def take_place(
     session: AsyncSession,
     actor: Actor,
@@ -234,47 +287,97 @@ async def take_place(
     account_id: int,
     idempotency_key: str,
     rules: Rules | None = None,
-) -> Appointment:
+) -> tuple[Appointment, int]:
     """Take a place of ``slot`` (if one is free) for a 就诊人 whose rules were checked: a
     confirmed appointment, or with a registration fee one held unpaid for its billing order
-    (R: a booking that needs payment holds the slot for 15 minutes). ``rules``: the
-    institution's, if the caller has read them.
+    (R: a booking that needs payment holds the slot for 15 minutes), and its queue number.
+    ``rules``: the institution's, if the caller has read them. Raises :class:`PlaceHeld` when
+    the appointment meets one of its unique keys (the place is given back first, so no
+    savepoint is needed).
 
-    The session's status is read again under a key-share lock (the lock the appointment's
-    foreign key takes anyway) before the place is taken: a 停诊 committed since the session was
-    read is seen here, and one begun after waits for this booking to end and cancels it."""
-    status = await session.scalar(
-        select(ScheduleSession.status)
-        .where(ScheduleSession.id == schedule.id)
+    The place is taken only while the session is open, read again under a key-share lock (the
+    lock the appointment's foreign key takes anyway) in the statement that takes it: a 停诊
+    committed since the session was read is seen there (one in progress is waited for), and one
+    begun after waits for this booking to end and cancels it."""
+    still_open = (
+        select(ScheduleSession.id)
+        .where(ScheduleSession.id == schedule.id, ScheduleSession.status == "open")
         .with_for_update(read=True, key_share=True)
+        .exists()
     )
-    if status != "open":
-        raise session_stopped()
-    await claim_place(session, slot)
+    try:
+        await claim_place(session, slot, still_open)
+    except Conflict:
+        status = await session.scalar(
+            select(ScheduleSession.status).where(ScheduleSession.id == schedule.id)
+        )
+        if status != "open":
+            raise session_stopped() from None
+        raise
     now = actor.clock.now()
-    appointment = Appointment(
-        slot_id=slot.id,
-        session_id=schedule.id,
-        institution_id=schedule.institution_id,
-        practitioner_id=schedule.practitioner_id,
-        resource_id=schedule.resource_id,
-        patient_id=patient_id,
-        account_id=account_id,
-        day=schedule.day,
-        status="pending_payment" if schedule.fee_fen else "confirmed",
-        hold_expires_at=now + timedelta(minutes=HOLD_MINUTES) if schedule.fee_fen else None,
-        idempotency_key=idempotency_key,
-        created_at=now,
-    )
-    session.add(appointment)
-    await session.flush()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # ON CONFLICT DO NOTHING: a unique key met answers no row instead of failing the statement
+    # (which on PostgreSQL would need a savepoint around it, two more round trips per booking)
+    placed = (
+        await session.execute(
+            dialect.insert(Appointment)
+            .values(
+                slot_id=slot.id,
+                session_id=schedule.id,
+                institution_id=schedule.institution_id,
+                practitioner_id=schedule.practitioner_id,
+                resource_id=schedule.resource_id,
+                patient_id=patient_id,
+                account_id=account_id,
+                day=schedule.day,
+                status="pending_payment" if schedule.fee_fen else "confirmed",
+                hold_expires_at=now + timedelta(minutes=HOLD_MINUTES) if schedule.fee_fen else None,
+                idempotency_key=idempotency_key,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(Appointment, _queue_number(slot, account_id, idempotency_key))
+        )
+    ).first()
+    if placed is None:
+        await give_back_place(session, slot)
+        raise PlaceHeld
+    appointment, queue_number = placed
     if schedule.fee_fen:
         await bill_registration(session, actor, appointment=appointment, schedule=schedule)
     # reminders and the no-show check (they skip an appointment cancelled or unpaid by then)
     await schedule_appointment_timers(
         session, actor, appointment=appointment, slot=slot, schedule=schedule, rules=rules
     )
-    return appointment
+    return appointment, queue_number
+
+
+# a Core alias made once (an ORM alias per request costs more than the statement it is in)
+_OTHER_APPOINTMENTS = Appointment.__table__.alias("other_appointments")
+
+
+def _queue_number(slot: Slot, account_id: int, idempotency_key: str) -> ColumnElement[int]:
+    """The queue number of the appointment being inserted, read in its INSERT's RETURNING: one
+    after the session's active appointments at its slot's position or before (as
+    :func:`_views` numbers them, the new one being the latest at its slot). The new row itself
+    is left out by its key: PostgreSQL's RETURNING does not see it, SQLite's does. An alias and
+    one table per (sub)query: SQLite's RETURNING names every column bare."""
+    other = _OTHER_APPOINTMENTS.c
+    slots_before = select(Slot.id).where(
+        Slot.session_id == slot.session_id, Slot.position <= slot.position
+    )
+    return (
+        select(func.count())
+        .select_from(_OTHER_APPOINTMENTS)
+        .where(
+            other.session_id == slot.session_id,
+            other.status.in_(ACTIVE_STATUSES),
+            other.slot_id.in_(slots_before),
+            or_(other.account_id != account_id, other.idempotency_key != idempotency_key),
+        )
+        .scalar_subquery()
+        + 1
+    )
 
 
 def slot_full() -> Conflict:
@@ -285,18 +388,32 @@ def session_stopped() -> Conflict:
     return Conflict("booking.session_stopped", "This session has been stopped.")
 
 
-async def claim_place(session: AsyncSession, slot: Slot) -> None:
-    """Count one more place of ``slot`` as taken, if one is free: one conditional UPDATE, so two
-    requests never both take the last place; ``slot`` then holds the new count."""
+async def claim_place(session: AsyncSession, slot: Slot, *conditions: ColumnElement[bool]) -> None:
+    """Count one more place of ``slot`` as taken, if one is free (and ``conditions`` hold): one
+    conditional UPDATE, so two requests never both take the last place; ``slot`` then holds the
+    new count."""
     booked = await session.scalar(
         update(Slot)
-        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
+        .where(Slot.id == slot.id, Slot.booked < Slot.capacity, *conditions)
         .values(booked=Slot.booked + 1)
         .returning(Slot.booked)
         .execution_options(synchronize_session=False)
     )
     if booked is None:
         raise slot_full()
+    set_committed_value(slot, "booked", booked)
+
+
+async def give_back_place(session: AsyncSession, slot: Slot) -> None:
+    """Undo :func:`claim_place` in the same transaction (whose lock on the slot's row is still
+    held): the place was taken for an appointment that could not be made."""
+    booked = await session.scalar(
+        update(Slot)
+        .where(Slot.id == slot.id)
+        .values(booked=Slot.booked - 1)
+        .returning(Slot.booked)
+        .execution_options(synchronize_session=False)
+    )
     set_committed_value(slot, "booked", booked)
 
 
@@ -342,47 +459,65 @@ async def book_slot(
         raise slot_full()
     # the booking's audit entry names the 就诊人 and stands for this read; a replay records it
     patient = await lock_patient_for_action(session, actor, patient_id=patient_id)
-    if (existing := await _by_key(session, actor, idempotency_key)) is not None:
-        earlier = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
-        await audit_patient_read(session, actor, patient)
-        return replace((await _views(session, [earlier]))[0], replayed=True)
+    counts = await rule_counts(
+        session, actor, patient_id=patient.id, schedule=schedule, idempotency_key=idempotency_key
+    )
+    if counts.replay_id is not None:
+        earlier = await session.get(Appointment, counts.replay_id)
+        return await _replay(
+            session, actor, patient, earlier, slot_id=slot_id, patient_id=patient_id
+        )
     rules = stored_rules(stored)
-    await check_rules(session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules)
+    await check_rules(
+        session, actor, patient=patient, slot=slot, schedule=schedule, rules=rules, counts=counts
+    )
     try:
-        async with session.begin_nested():
-            appointment = await take_place(
-                session,
-                actor,
-                slot=slot,
-                schedule=schedule,
-                patient_id=patient.id,
-                account_id=actor.account_id,
-                idempotency_key=idempotency_key,
-                rules=rules,
-            )
-    except IntegrityError:
-        if (existing := await _by_key(session, actor, idempotency_key)) is not None:
-            appointment = await _replayed(existing, slot_id=slot_id, patient_id=patient_id)
-        else:
+        appointment, queue_number = await take_place(
+            session,
+            actor,
+            slot=slot,
+            schedule=schedule,
+            patient_id=patient.id,
+            account_id=actor.account_id,
+            idempotency_key=idempotency_key,
+            rules=rules,
+        )
+    except PlaceHeld:
+        if (earlier := await _by_key(session, actor, idempotency_key)) is None:
             raise Conflict(
                 "booking.already_booked", "This patient already holds a place in this slot."
             ) from None
-        await audit_patient_read(session, actor, patient)
-        await session.refresh(slot)
-        replayed = True
-    else:
-        await record(
-            session,
-            actor,
-            action="booking.appointment.book",
-            subject_type="appointment",
-            subject_id=appointment.id,
-            patient_id=patient.id,
-            details={"slot_id": slot.id, "session_id": schedule.id},
+        return await _replay(
+            session, actor, patient, earlier, slot_id=slot_id, patient_id=patient_id
         )
-        replayed = False
-    view = (await _views(session, [appointment], loaded=[slot, schedule]))[0]
-    return replace(view, replayed=replayed)
+    await record(
+        session,
+        actor,
+        action="booking.appointment.book",
+        subject_type="appointment",
+        subject_id=appointment.id,
+        patient_id=patient.id,
+        details={"slot_id": slot.id, "session_id": schedule.id},
+    )
+    if schedule.resource_id is not None:  # the view names the vaccination or check-up
+        return (await _views(session, [appointment], loaded=[slot, schedule]))[0]
+    return AppointmentView(appointment, slot, schedule, queue_number)
+
+
+async def _replay(
+    session: AsyncSession,
+    actor: Actor,
+    patient: Patient,
+    earlier: Appointment,
+    *,
+    slot_id: int,
+    patient_id: int,
+) -> AppointmentView:
+    """``earlier``, made with the request's idempotency key, answered again (the read of the
+    就诊人 recorded), or a conflict if the key was used for another booking."""
+    await _replayed(earlier, slot_id=slot_id, patient_id=patient_id)
+    await audit_patient_read(session, actor, patient)
+    return replace((await _views(session, [earlier]))[0], replayed=True)
 
 
 async def list_appointments(session: AsyncSession, actor: Actor) -> list[AppointmentView]:

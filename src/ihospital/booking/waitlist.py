@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihospital.audit.service import record
 from ihospital.booking.admission import place_freed
 from ihospital.booking.appointments import (
+    PlaceHeld,
     check_rules,
     locked_appointment,
     locked_schedule,
@@ -58,7 +59,7 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
         async for chosen in line:
             try:
                 async with session.begin_nested():
-                    offered = await take_place(
+                    offered, _ = await take_place(
                         session,
                         system,
                         slot=slot,
@@ -67,7 +68,7 @@ async def free_place(session: AsyncSession, actor: Actor, *, appointment: Appoin
                         account_id=chosen.account_id,
                         idempotency_key=f"waitlist:{chosen.id}",
                     )
-            except IntegrityError:  # the 就诊人 came to hold this place (or day) another way
+            except (PlaceHeld, IntegrityError):  # the 就诊人 holds this place (or day) another way
                 _lapse(chosen, actor)
                 await session.refresh(slot)
                 continue

@@ -128,6 +128,30 @@ def configure_logs(settings: Settings, *, json_logs: bool | None = None) -> None
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up schema check
 
 
+# An idle keep-alive connection is kept longer than the peer keeps it (a load balancer's or
+# nginx's upstream connections: typically 60 s; a client library such as httpx: 5 s), so that
+# the peer, not the server, closes it: when the server closes first (uvicorn's default is 5 s),
+# a request the peer sends on the connection at that moment is lost to a reset, with no answer.
+KEEP_ALIVE_SECONDS = 75
+# Connections waiting to be accepted (uvicorn's default is 2048): at 放号 thousands of phones
+# connect within a second. The kernel caps it at net.core.somaxconn (4096 by default).
+LISTEN_BACKLOG = 4096
+
+
+def uvicorn_options(frame_limit: int) -> dict[str, Any]:
+    """The options ``ihospital serve`` gives uvicorn beyond the app, host and port (the bench
+    serves the app with the same ones)."""
+    return {
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "backlog": LISTEN_BACKLOG,
+        # A frame over the app's limit gets its error frame; one 16 times over ends the
+        # connection (1009) before it is read whole. No per-message compression: it costs each
+        # idle connection a compressor's memory.
+        "ws_max_size": 16 * frame_limit,
+        "ws_per_message_deflate": False,
+    }
+
+
 def serve(app: Any, host: str, port: int, on_started: Callable[[], None]) -> None:
     """Run uvicorn until Ctrl+C or SIGTERM; ``on_started`` runs once it listens."""
     import uvicorn
@@ -139,17 +163,12 @@ def serve(app: Any, host: str, port: int, on_started: Callable[[], None]) -> Non
                 self.collector_pacing = settle_collector(app.state.metrics)
                 on_started()
 
-    frame_limit = app.state.settings.ws_max_frame_bytes
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_config=None,
-        # A frame over the app's limit gets its error frame; one 16 times over ends the
-        # connection (1009) before it is read whole. No per-message compression: it costs each
-        # idle connection a compressor's memory.
-        ws_max_size=16 * frame_limit,
-        ws_per_message_deflate=False,
+        **uvicorn_options(app.state.settings.ws_max_frame_bytes),
     )
     server = Server(config)
     try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,8 @@ PATIENTS_PER_DOCTOR_DAYS = 7  # ... within this many days
 BOOKINGS_PER_DEVICE_DAY = 10  # bookings from one device at one institution in one local day
 FLAG_RAISED = "booking.flag_raised"
 PUBLICATIONS = Publications("booking fairness", (FLAG_RAISED,))
+# a Core alias made once (an ORM alias per request costs more than the statement it is in)
+_OTHER_ORIGINS = BookingOrigin.__table__.alias("other_origins")
 
 
 async def note_booking(
@@ -45,17 +47,21 @@ async def note_booking(
     appointment = view.appointment
     now = actor.clock.now()
     today = actor.clock.today_local()
-    session.add(
-        BookingOrigin(
-            appointment_id=appointment.id,
-            institution_id=appointment.institution_id,
-            account_id=appointment.account_id,
-            device_hash=device_hash,
-            day=today,
-            created_at=now,
+    # the device's other bookings here today: counted in the statement that records this one,
+    # without it (PostgreSQL's RETURNING does not see the new row, SQLite's does), and added.
+    # One table per subquery, the inserted one under an alias: RETURNING may name columns bare.
+    other = _OTHER_ORIGINS.c
+    device_bookings = (
+        select(func.count())
+        .select_from(_OTHER_ORIGINS)
+        .where(
+            other.institution_id == appointment.institution_id,
+            other.device_hash == device_hash,
+            other.day == today,
+            other.appointment_id != appointment.id,
         )
+        .scalar_subquery()
     )
-    await session.flush()
     # a family booking one vaccination or check-up for several 就诊人 is usual: doctors only
     patients_with_doctor = (
         select(func.count(func.distinct(Appointment.patient_id)))
@@ -67,18 +73,21 @@ async def note_booking(
         )
         .scalar_subquery()
     )
-    device_bookings = (
-        select(func.count(BookingOrigin.id))
-        .where(
-            BookingOrigin.institution_id == appointment.institution_id,
-            BookingOrigin.device_hash == device_hash,
-            BookingOrigin.day == today,
+    patients, other_bookings = (
+        await session.execute(
+            insert(BookingOrigin)
+            .values(
+                appointment_id=appointment.id,
+                institution_id=appointment.institution_id,
+                account_id=appointment.account_id,
+                device_hash=device_hash,
+                day=today,
+                created_at=now,
+            )
+            .returning(patients_with_doctor, device_bookings)
         )
-        .scalar_subquery()
-    )
-    patients, bookings = (
-        await session.execute(select(patients_with_doctor, device_bookings))
     ).one()
+    bookings = other_bookings + 1
     if appointment.practitioner_id and patients >= PATIENTS_PER_DOCTOR:
         await _raise(
             session,
