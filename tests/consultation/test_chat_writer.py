@@ -216,3 +216,21 @@ async def test_a_quiet_chat_stores_each_send_at_once(own_engine, clock):
         assert message.text == text
     assert sessions.opened == 2
     await writer.close()
+
+
+async def test_a_send_whose_sender_goes_away_while_it_waits_is_still_stored(own_engine, clock):
+    sessions = _CountingSessions(own_engine)
+    (chat,) = await _chats(sessions, clock, 1)
+    writer = ChatWriter(sessions, concurrent_batches=1)
+    patient = _patient(chat, clock)
+    first = asyncio.create_task(writer.send(Send(patient, chat.consultation.id, "一", None, None)))
+    await asyncio.sleep(0)  # the first batch is under way
+    waiting = asyncio.create_task(
+        writer.send(Send(patient, chat.consultation.id, "二", None, None))
+    )
+    await asyncio.sleep(0)
+    waiting.cancel()  # the socket closed while its message waited for the next batch
+    assert (await first).text == "一"
+    await writer.close()
+    assert waiting.cancelled()
+    assert [message.text for message in await _stored(sessions)] == ["一", "二"]

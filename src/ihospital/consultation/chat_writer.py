@@ -11,9 +11,10 @@ order: they do not deadlock), so its messages commit, and get their ids, one bat
 other. Should a batch's transaction fail (a database error rather than a refused send), its sends
 are stored again one by one, so that one bad send cannot sink the others.
 
-Sends are not durable while they wait, as a request in flight is not: a sender that goes away
-(its socket closed) before its batch starts is dropped from it; once stored, a message is
-published after commit like any other.
+A send the server has received is stored even if its sender goes away while it waits (the
+socket closed, the request cancelled): the other side gets it, and the sender sees it when it
+resumes after its last id, as it would have had the socket stayed open. Once stored, a message
+is published after commit like any other.
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ class ChatWriter:
         transaction of the writer's own (committed when this returns); raises the error that
         refuses it."""
         outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        outcome.add_done_callback(_seen)
         self._waiting.append(_Waiting(send, outcome))
         if self._draining < self._concurrent_batches:
             self._draining += 1
             task = asyncio.create_task(self._drain())
             self._running.add(task)
             task.add_done_callback(self._running.discard)
-        result = await outcome
+        result = await asyncio.shield(outcome)  # stored even if the sender goes away
         if isinstance(result, AppError):
             raise result
         return result
@@ -88,11 +90,8 @@ class ChatWriter:
             while self._waiting:
                 batch: list[_Waiting] = []
                 while self._waiting and len(batch) < self._batch_size:
-                    waiting = self._waiting.popleft()
-                    if not waiting.outcome.done():  # else its sender went away
-                        batch.append(waiting)
-                if batch:
-                    await self._store(batch)
+                    batch.append(self._waiting.popleft())
+                await self._store(batch)
         finally:
             self._draining -= 1
 
@@ -116,10 +115,14 @@ class ChatWriter:
 def _settle(
     waiting: _Waiting, *, outcome: Outcome | None = None, failure: Exception | None = None
 ) -> None:
-    if waiting.outcome.done():
-        return
     if failure is not None:
         waiting.outcome.set_exception(failure)
     else:
         assert outcome is not None
         waiting.outcome.set_result(outcome)
+
+
+def _seen(outcome: asyncio.Future[Outcome]) -> None:
+    """Mark a failure as retrieved: a sender that went away does not read it, and it is logged
+    by the batch already."""
+    outcome.exception()
