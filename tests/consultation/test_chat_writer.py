@@ -234,3 +234,31 @@ async def test_a_send_whose_sender_goes_away_while_it_waits_is_still_stored(own_
     await writer.close()
     assert waiting.cancelled()
     assert [message.text for message in await _stored(sessions)] == ["一", "二"]
+
+
+async def test_a_consultation_is_in_one_batch_at_a_time_so_its_messages_keep_their_order(
+    own_engine, clock, monkeypatch: pytest.MonkeyPatch
+):
+    sessions = _CountingSessions(own_engine)
+    mine, other = await _chats(sessions, clock, 2)
+    real_store = chat_writer.store_sends
+
+    async def slow_first(session, sends):  # noqa: ANN001, ANN202
+        if sends[0].text == "一":
+            await asyncio.sleep(0.2)  # the first batch is slow to take its locks
+        return await real_store(session, sends)
+
+    monkeypatch.setattr(chat_writer, "store_sends", slow_first)
+    writer = ChatWriter(sessions, concurrent_batches=2)
+    patient = _patient(mine, clock)
+    first = asyncio.create_task(writer.send(Send(patient, mine.consultation.id, "一", None, None)))
+    await asyncio.sleep(0)  # its batch is under way
+    # the same side again without waiting (its socket reopened), and another consultation
+    second = asyncio.create_task(writer.send(Send(patient, mine.consultation.id, "二", None, None)))
+    elsewhere = asyncio.create_task(
+        writer.send(Send(_patient(other, clock), other.consultation.id, "别处", None, None))
+    )
+    await asyncio.gather(first, second, elsewhere)
+    stored = await _stored(sessions)
+    assert [m.text for m in stored if m.consultation_id == mine.consultation.id] == ["一", "二"]
+    assert elsewhere.result().id < first.result().id  # the other consultation did not wait

@@ -6,10 +6,13 @@ in one transaction (:func:`~ihospital.consultation.chat_send.store_sends`), then
 gets its own outcome. While a batch is in flight the next sends wait for it, so under load a
 transaction carries many messages for the round trips of one, and when the chat is quiet a batch
 is the one message just sent, stored at once. Up to :data:`CONCURRENT_BATCHES` batches are in
-flight together; two that share a consultation queue on its row lock (taken in ascending id
-order: they do not deadlock), so its messages commit, and get their ids, one batch after the
-other. Should a batch's transaction fail (a database error rather than a refused send), its sends
-are stored again one by one, so that one bad send cannot sink the others.
+flight together, but a consultation is in one of them at a time: a send of a consultation that
+a batch in flight is storing waits, in its place in the queue, for the next batch, so the
+messages of a consultation are stored in the order they came. Batches of different processes
+that share a consultation queue on its row lock (taken in ascending id order: they do not
+deadlock), so its messages commit, and get their ids, one batch after the other. Should a
+batch's transaction fail (a database error rather than a refused send), its sends are stored
+again one by one, so that one bad send cannot sink the others.
 
 A send the server has received is stored even if its sender goes away while it waits (the
 socket closed, the request cancelled): the other side gets it, and the sender sees it when it
@@ -59,6 +62,7 @@ class ChatWriter:
         self._waiting: deque[_Waiting] = deque()
         self._running: set[asyncio.Task[None]] = set()
         self._draining = 0  # tasks that will look at the queue again before they end
+        self._storing: set[int] = set()  # the consultations of the batches in flight
 
     async def send(self, send: Send) -> ConsultationMessage:
         """Send a message as :func:`~ihospital.consultation.chat_send.send_message` does, in a
@@ -87,13 +91,28 @@ class ChatWriter:
         itself out in the same step as it finds the queue empty, so a send queued after that
         starts a task of its own."""
         try:
-            while self._waiting:
-                batch: list[_Waiting] = []
-                while self._waiting and len(batch) < self._batch_size:
-                    batch.append(self._waiting.popleft())
-                await self._store(batch)
+            while batch := self._take():
+                consultations = {waiting.send.consultation_id for waiting in batch}
+                self._storing |= consultations
+                try:
+                    await self._store(batch)
+                finally:
+                    self._storing -= consultations
         finally:
             self._draining -= 1
+
+    def _take(self) -> list[_Waiting]:
+        """The next batch: the waiting sends in their order, up to the batch size, leaving
+        queued (in their places) those of consultations a batch in flight is storing; that
+        batch's task takes them once it has committed. Empty when nothing else can go."""
+        batch: list[_Waiting] = []
+        later: list[_Waiting] = []
+        while self._waiting and len(batch) < self._batch_size:
+            waiting = self._waiting.popleft()
+            busy = waiting.send.consultation_id in self._storing
+            (later if busy else batch).append(waiting)
+        self._waiting.extendleft(reversed(later))
+        return batch
 
     async def _store(self, batch: list[_Waiting]) -> None:
         try:
