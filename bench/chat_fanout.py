@@ -626,7 +626,7 @@ async def seed(url: str, keys: dict[str, str], count: int) -> list[Pair]:
                 for practitioner, token in doctor_tokens.items()
             ],
         )
-        auth_sessions = dict(signed_in.tuples().all())
+        auth_sessions = dict(signed_in.all())
         await session.execute(  # each doctor verified for their working session (R04)
             insert(DoctorWorkSession),
             [
