@@ -50,6 +50,7 @@ IDLE_BEATS = 3
 REPLAY_PAGE = 100
 REMEMBERED_IDS = 4096
 MAX_ID = 2**63 - 1
+DRAIN_SECONDS = 10.0  # reading on after the client closed, for the frames it sent before
 WHEEL_SLOTS = 64
 MIN_TICK_SECONDS = 0.01
 
@@ -263,6 +264,12 @@ class _LiveSocket:
         heartbeat.add(self)
         try:
             done, _ = await asyncio.wait([*tasks, self.silent], return_when=FIRST_COMPLETED)
+            reader = tasks[0]
+            if reader not in done and _client_gone(done):
+                # The client closed, and a frame it sent before closing may still wait unread:
+                # read on to the disconnect, so that what it sent is handled (a chat message
+                # stored) rather than dropped.
+                await asyncio.wait([reader], timeout=DRAIN_SECONDS)
         finally:
             heartbeat.discard(self)
             for task in tasks:
@@ -275,6 +282,12 @@ class _LiveSocket:
         for task in done:
             if error := task.exception():
                 raise error
+
+
+def _client_gone(done: set[asyncio.Future[Any]]) -> bool:
+    return any(
+        not task.cancelled() and isinstance(task.exception(), WebSocketDisconnect) for task in done
+    )
 
 
 class Heartbeat:
