@@ -107,7 +107,7 @@ async def test_release_rules_are_the_institutions_own(session, clock):
         session,
         clinic.admin_actor(clock),
         institution_id=clinic.institution.id,
-        rules=DEFAULTS.__class__(release_days_ahead=14, release_time=time(0, 0)),
+        rules=replace(DEFAULTS, release_days_ahead=14, release_time=time(0, 0)),
     )
     view = await make_session(session, clinic, clock=clock, day=date(2026, 12, 7))
     patient = await make_patient(session, clock=clock)
@@ -160,7 +160,7 @@ async def test_one_booking_per_patient_per_doctor_per_day(session, clock):
         session,
         clinic.admin_actor(clock),
         institution_id=clinic.institution.id,
-        rules=DEFAULTS.__class__(max_per_doctor_per_day=2),
+        rules=replace(DEFAULTS, max_per_doctor_per_day=2),
     )
     await _book(session, clock, patient, afternoon.slots[0])
 
@@ -210,7 +210,7 @@ async def test_a_patient_already_in_the_slot_is_refused_and_the_place_given_back
         session,
         clinic.admin_actor(clock),
         institution_id=clinic.institution.id,
-        rules=DEFAULTS.__class__(max_per_doctor_per_day=2),
+        rules=replace(DEFAULTS, max_per_doctor_per_day=2),
     )
     view = await make_session(session, clinic, clock=clock, day=DAY, capacity=12)
     patient, other = (
